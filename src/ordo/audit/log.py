@@ -1,0 +1,40 @@
+"""Writing to the event log: always in the caller's transaction, never updated afterwards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ordo.audit.tables import Event
+
+
+def record(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    entity: str,
+    entity_id: int,
+    name: str,
+    order_id: int | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    event = Event(
+        order_id=order_id,
+        entity=entity,
+        entity_id=entity_id,
+        name=name,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor,
+        reason=reason,
+        data=data or {},
+        created_at=at,
+    )
+    session.add(event)
+    return event

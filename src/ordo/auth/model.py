@@ -1,0 +1,93 @@
+"""Who is acting, what their roles allow, and which orders they can see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CUSTOMER_SERVICE = "customer_service"
+    REVIEWER = "reviewer"
+    WAREHOUSE = "warehouse"
+    LOGISTICS = "logistics"
+    FINANCE = "finance"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    ORDER_READ = "order.read"
+    ORDER_CREATE = "order.create"
+    ORDER_REVIEW = "order.review"
+    ORDER_HOLD = "order.hold"
+    ORDER_CANCEL = "order.cancel"
+    ORDER_PAY = "order.pay"
+    ORDER_ALLOCATE = "order.allocate"
+    ORDER_COMPLETE = "order.complete"
+    SHIPMENT_PICK = "shipment.pick"
+    SHIPMENT_CHECK = "shipment.check"
+    SHIPMENT_PACK = "shipment.pack"
+    SHIPMENT_HAND_OVER = "shipment.hand_over"
+    SHIPMENT_SHIP = "shipment.ship"
+    SHIPMENT_DELIVER = "shipment.deliver"
+    REFERENCE_READ = "reference.read"
+    REFERENCE_WRITE = "reference.write"
+    STOCK_READ = "stock.read"
+    STOCK_WRITE = "stock.write"
+    USER_ADMIN = "user.admin"
+
+
+P = Permission
+
+# Each role may perform only its own actions; the admin may do everything.
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.CUSTOMER_SERVICE: frozenset(
+        {P.ORDER_READ, P.ORDER_CREATE, P.ORDER_REVIEW, P.ORDER_HOLD, P.ORDER_CANCEL, P.ORDER_COMPLETE,
+         P.REFERENCE_READ, P.STOCK_READ}
+    ),
+    Role.REVIEWER: frozenset({P.ORDER_READ, P.ORDER_REVIEW, P.ORDER_HOLD, P.ORDER_CANCEL, P.REFERENCE_READ}),
+    Role.WAREHOUSE: frozenset(
+        {P.ORDER_READ, P.ORDER_ALLOCATE, P.SHIPMENT_PICK, P.SHIPMENT_CHECK, P.SHIPMENT_PACK,
+         P.SHIPMENT_HAND_OVER, P.REFERENCE_READ, P.STOCK_READ, P.STOCK_WRITE}
+    ),
+    Role.LOGISTICS: frozenset(
+        {P.ORDER_READ, P.ORDER_ALLOCATE, P.SHIPMENT_HAND_OVER, P.SHIPMENT_SHIP, P.SHIPMENT_DELIVER,
+         P.ORDER_COMPLETE, P.REFERENCE_READ, P.STOCK_READ}
+    ),
+    Role.FINANCE: frozenset({P.ORDER_READ, P.ORDER_PAY, P.REFERENCE_READ}),
+    Role.SUPERVISOR: frozenset({P.ORDER_READ, P.REFERENCE_READ, P.STOCK_READ}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+def permissions_of(roles: Iterable[str]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(Role(role), frozenset())
+    return frozenset(granted)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller of a command. Empty ``shops`` / ``warehouses`` mean no restriction."""
+
+    name: str
+    roles: frozenset[str]
+    user_id: int | None = None
+    shops: frozenset[str] = field(default_factory=frozenset)
+    warehouses: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(name="system", roles=frozenset({Role.ADMIN}))
+
+    def can(self, permission: Permission) -> bool:
+        return permission in permissions_of(self.roles)
+
+    def sees_shop(self, shop_code: str) -> bool:
+        return not self.shops or shop_code in self.shops
+
+    def sees_warehouses(self, warehouse_codes: Iterable[str]) -> bool:
+        return not self.warehouses or bool(self.warehouses & set(warehouse_codes))

@@ -1,0 +1,71 @@
+"""Composition root: settings, policy, clock and database wired together. Nothing connects at
+import time; the engine is created on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ordo.adapters.db.engine import make_engine
+from ordo.kernel.clock import Clock, SystemClock
+from ordo.policy import Policy
+from ordo.settings import Settings
+
+
+@dataclass
+class UnitOfWork:
+    """What a command handler gets: one session inside one transaction, the policy and the clock."""
+
+    session: Session
+    policy: Policy
+    clock: Clock
+
+
+class Ordo:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        policy: Policy | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.policy = policy or self.settings.load_policy()
+        self.clock = clock or SystemClock()
+        if engine is not None:
+            self.__dict__["engine"] = engine  # shared engine (tests, benchmarks)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.resolved_database_url(), echo=self.settings.sql_echo)
+
+    @cached_property
+    def _sessions(self) -> sessionmaker[Session]:
+        return sessionmaker(self.engine, expire_on_commit=False)
+
+    @cached_property
+    def _read_sessions(self) -> sessionmaker[Session]:
+        return sessionmaker(self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """One command, one transaction: committed when the block ends, rolled back on error."""
+        with self._sessions() as session, session.begin():
+            yield UnitOfWork(session=session, policy=self.policy, clock=self.clock)
+
+    @contextmanager
+    def reading(self) -> Iterator[UnitOfWork]:
+        """A read-only unit of work (on SQLite it does not take the write lock)."""
+        with self._read_sessions() as session, session.begin():
+            yield UnitOfWork(session=session, policy=self.policy, clock=self.clock)
+            session.rollback()
+
+    def dispose(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()

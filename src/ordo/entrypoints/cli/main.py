@@ -1,0 +1,64 @@
+"""The `ordo` command."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import typer
+import uvicorn
+from sqlalchemy import select
+
+from ordo.adapters.db.migrate import upgrade
+from ordo.auth.handlers import add_user, create_token
+from ordo.auth.model import Role
+from ordo.auth.tables import User
+from ordo.entrypoints.cli import orders, reference, users
+from ordo.entrypoints.cli.common import console, ordo
+
+app = typer.Typer(help="Ordo — order management.", no_args_is_help=True, pretty_exceptions_enable=False)
+db = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db, name="db")
+app.add_typer(orders.app, name="orders")
+app.add_typer(users.users, name="users")
+app.add_typer(users.tokens, name="tokens")
+reference.register(app)
+
+
+@db.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the migrations to the configured database."""
+    upgrade(ordo().engine, revision)
+    console.print(f"database at {revision}: {ordo().engine.url.render_as_string(hide_password=True)}")
+
+
+ADMIN = "admin"
+
+
+def admin_token() -> str:
+    """A fresh 24-hour token for the admin user, created with the user if missing."""
+    with ordo().transaction() as uow:
+        if uow.session.scalars(select(User).where(User.username == ADMIN)).first() is None:
+            add_user(uow, username=ADMIN, roles=[Role.ADMIN], display_name="Administrator")
+        return create_token(uow, username=ADMIN, name="serve", ttl=timedelta(hours=24))
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Default: ORDO_HOST or 127.0.0.1"),
+    port: int = typer.Option(None, help="Default: ORDO_PORT or 8000"),
+    workers: int = typer.Option(None, help="Default: ORDO_WORKERS or 1"),
+    print_admin_token: bool = typer.Option(True, help="Print a fresh admin token at start"),
+) -> None:
+    """Run the HTTP API."""
+    settings = ordo().settings
+    host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
+    if print_admin_token:
+        token = admin_token()
+        console.print(f"Ordo at [bold]http://{host}:{port}[/bold]  (docs: http://{host}:{port}/docs)")
+        console.print(f"admin token (24 h): [bold]{token}[/bold]", highlight=False)
+    uvicorn.run("ordo.entrypoints.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
+
+
+if __name__ == "__main__":
+    app()

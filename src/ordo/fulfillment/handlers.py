@@ -1,0 +1,75 @@
+"""Shipment primitives: create one from a reservation, move it through its lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ordo.audit.log import record
+from ordo.fulfillment.states import SHIPMENT, ShipmentStatus
+from ordo.fulfillment.tables import Shipment, ShipmentLine
+from ordo.inventory.model import ReservationStatus
+from ordo.inventory.tables import Reservation
+
+
+def create_shipment(
+    session: Session,
+    *,
+    order_id: int,
+    order_number: str,
+    warehouse_id: int,
+    lines: Mapping[int, tuple[int, int]],
+    actor: str,
+    at: datetime,
+    reason: str,
+) -> Shipment:
+    """A shipment for ``lines`` (order line id → (sku id, quantity)) already reserved in the warehouse."""
+    count = session.scalar(select(func.count()).select_from(Shipment).where(Shipment.order_id == order_id)) or 0
+    shipment = Shipment(
+        number=f"{order_number}-{count + 1}",
+        order_id=order_id,
+        warehouse_id=warehouse_id,
+        status=ShipmentStatus.ALLOCATED,
+        created_at=at,
+        updated_at=at,
+        lines=[ShipmentLine(order_line_id=ol, sku_id=sku, quantity=q) for ol, (sku, q) in lines.items()],
+    )
+    session.add(shipment)
+    session.flush()
+    for sku_id, quantity in sorted((sku, q) for sku, q in lines.values()):
+        session.add(
+            Reservation(
+                order_id=order_id, shipment_id=shipment.id, warehouse_id=warehouse_id, sku_id=sku_id,
+                quantity=quantity, status=ReservationStatus.OPEN, created_at=at,
+            )
+        )
+    record(
+        session, at=at, actor=actor, entity="shipment", entity_id=shipment.id, order_id=order_id,
+        name="shipment.created", to_state=shipment.status, reason=reason,
+        data={"shipment": shipment.number, "warehouse_id": warehouse_id},
+    )
+    return shipment
+
+
+def fire(
+    session: Session,
+    shipment: Shipment,
+    trigger: str,
+    *,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    before = shipment.status
+    shipment.status = SHIPMENT.fire(before, trigger)
+    shipment.updated_at = at
+    record(
+        session, at=at, actor=actor, entity="shipment", entity_id=shipment.id, order_id=shipment.order_id,
+        name=f"shipment.{trigger}", from_state=before, to_state=shipment.status, reason=reason,
+        data={"shipment": shipment.number, **(data or {})},
+    )

@@ -1,0 +1,136 @@
+"""Stock commands. Reservation is a conditional update (``on_hand - reserved >= q``) checked by
+row count, in the caller's transaction, SKUs in ascending id order so that two orders never wait
+on each other's rows in opposite order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ordo.inventory.model import MovementKind, ReservationStatus, WarehouseView
+from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
+
+
+class _NotEnough(Exception):
+    pass
+
+
+def warehouse_views(session: Session) -> list[WarehouseView]:
+    rows = session.scalars(select(Warehouse).where(Warehouse.active.is_(True))).all()
+    return [
+        WarehouseView(
+            id=w.id, code=w.code, kind=w.kind, country=w.country, serves=frozenset(w.serves or ()),
+            capabilities=frozenset(w.capabilities or ()), priority=w.priority,
+        )
+        for w in rows
+    ]
+
+
+def available(session: Session, sku_ids: list[int]) -> dict[tuple[int, int], int]:
+    rows = session.execute(
+        select(Stock.warehouse_id, Stock.sku_id, Stock.on_hand - Stock.reserved).where(Stock.sku_id.in_(sku_ids))
+    ).all()
+    return {(w, s): a for w, s, a in rows}
+
+
+def _movement(
+    session: Session, *, warehouse_id: int, sku_id: int, kind: MovementKind, actor: str, at: datetime,
+    on_hand: int = 0, reserved: int = 0, reference: str | None = None, reason: str | None = None,
+) -> None:
+    session.add(
+        StockMovement(
+            warehouse_id=warehouse_id, sku_id=sku_id, kind=kind, delta_on_hand=on_hand, delta_reserved=reserved,
+            reference=reference, reason=reason, actor=actor, created_at=at,
+        )
+    )
+
+
+def try_reserve(
+    session: Session, *, warehouse_id: int, needs: Mapping[int, int], actor: str, at: datetime, reference: str
+) -> bool:
+    """Reserve every SKU of ``needs`` in one warehouse, or nothing (a savepoint undoes a partial)."""
+    try:
+        with session.begin_nested():
+            for sku_id in sorted(needs):
+                quantity = needs[sku_id]
+                result = session.execute(
+                    update(Stock)
+                    .where(
+                        Stock.warehouse_id == warehouse_id,
+                        Stock.sku_id == sku_id,
+                        Stock.on_hand - Stock.reserved >= quantity,
+                    )
+                    .values(reserved=Stock.reserved + quantity)
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount != 1:
+                    raise _NotEnough
+                _movement(
+                    session, warehouse_id=warehouse_id, sku_id=sku_id, kind=MovementKind.RESERVATION,
+                    actor=actor, at=at, reserved=quantity, reference=reference,
+                )
+    except _NotEnough:
+        return False
+    return True
+
+
+def _close_reservations(
+    session: Session, *, shipment_id: int, to: ReservationStatus, actor: str, at: datetime, reference: str
+) -> None:
+    reservations = session.scalars(
+        select(Reservation)
+        .where(Reservation.shipment_id == shipment_id, Reservation.status == ReservationStatus.OPEN)
+        .order_by(Reservation.sku_id)
+    ).all()
+    consume = to == ReservationStatus.CONSUMED
+    for r in reservations:
+        session.execute(
+            update(Stock)
+            .where(Stock.warehouse_id == r.warehouse_id, Stock.sku_id == r.sku_id)
+            .values(
+                reserved=Stock.reserved - r.quantity,
+                on_hand=Stock.on_hand - r.quantity if consume else Stock.on_hand,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        _movement(
+            session, warehouse_id=r.warehouse_id, sku_id=r.sku_id,
+            kind=MovementKind.SHIPMENT if consume else MovementKind.RELEASE, actor=actor, at=at,
+            on_hand=-r.quantity if consume else 0, reserved=-r.quantity, reference=reference,
+        )
+        r.status = to
+
+
+def release_shipment(session: Session, *, shipment_id: int, actor: str, at: datetime, reference: str) -> None:
+    _close_reservations(
+        session, shipment_id=shipment_id, to=ReservationStatus.RELEASED, actor=actor, at=at, reference=reference
+    )
+
+
+def consume_shipment(session: Session, *, shipment_id: int, actor: str, at: datetime, reference: str) -> None:
+    _close_reservations(
+        session, shipment_id=shipment_id, to=ReservationStatus.CONSUMED, actor=actor, at=at, reference=reference
+    )
+
+
+def receive(
+    session: Session, *, warehouse_id: int, sku_id: int, quantity: int, actor: str, at: datetime,
+    reason: str | None = None, reference: str | None = None,
+) -> Stock:
+    """Goods in: on hand grows (the row is created on first receipt)."""
+    stock = session.scalars(
+        select(Stock).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id).with_for_update()
+    ).one_or_none()
+    if stock is None:
+        stock = Stock(warehouse_id=warehouse_id, sku_id=sku_id, on_hand=0, reserved=0)
+        session.add(stock)
+    stock.on_hand += quantity
+    _movement(
+        session, warehouse_id=warehouse_id, sku_id=sku_id, kind=MovementKind.RECEIPT, actor=actor, at=at,
+        on_hand=quantity, reason=reason, reference=reference,
+    )
+    session.flush()
+    return stock

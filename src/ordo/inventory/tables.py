@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ordo.adapters.db.base import Base, UTCDateTime
+
+
+class Warehouse(Base):
+    __tablename__ = "warehouses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # domestic | overseas
+    country: Mapped[str] = mapped_column(String(2))
+    region: Mapped[str] = mapped_column(String(64))
+    # Destination countries this warehouse ships to; empty means its own country only.
+    serves: Mapped[list[str]] = mapped_column(JSON, default=list)
+    capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    priority: Mapped[int] = mapped_column(default=100)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Stock(Base):
+    __tablename__ = "stock"
+    __table_args__ = (
+        UniqueConstraint("warehouse_id", "sku_id"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    on_hand: Mapped[int] = mapped_column(default=0)
+    reserved: Mapped[int] = mapped_column(default=0)
+    bin: Mapped[str | None] = mapped_column(String(32))
+
+
+class StockMovement(Base):
+    """The stock ledger: every change of on-hand or reserved, append-only."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (Index("ix_stock_movements_wh_sku", "warehouse_id", "sku_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    delta_on_hand: Mapped[int] = mapped_column(default=0)
+    delta_reserved: Mapped[int] = mapped_column(default=0)
+    reference: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Reservation(Base):
+    __tablename__ = "reservations"
+    __table_args__ = (Index("ix_reservations_open", "warehouse_id", "sku_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    quantity: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | released | consumed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,241 @@
+"""Messages in the caller's language (en, zh-CN), chosen from ``Accept-Language``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+LOCALES = ("en", "zh-CN")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # Generic
+    "validation_failed": {"en": "The request has invalid fields.", "zh-CN": "请求中有字段不合法。"},
+    "not_found": {"en": "{kind} {ident} not found.", "zh-CN": "未找到{kind} {ident}。"},
+    "illegal_transition": {
+        "en": '{entity} is {state}; "{action}" is not allowed. Allowed actions: {allowed}.',
+        "zh-CN": "{entity}当前状态为 {state}，不允许执行“{action}”。可执行的操作：{allowed}。",
+    },
+    "unauthenticated": {
+        "en": "A valid API token is required (Authorization: Bearer <token>).",
+        "zh-CN": "需要有效的 API 令牌（Authorization: Bearer <token>）。",
+    },
+    "bad_credentials": {"en": "Wrong user name or password.", "zh-CN": "用户名或密码错误。"},
+    "forbidden": {
+        "en": 'Your roles ({roles}) may not "{action}".',
+        "zh-CN": "您的角色（{roles}）无权执行“{action}”。",
+    },
+    "payload_too_large": {
+        "en": "The request body is larger than {limit} bytes.",
+        "zh-CN": "请求体超过 {limit} 字节。",
+    },
+    "internal_error": {"en": "Internal error; the change was not saved.", "zh-CN": "内部错误，操作未保存。"},
+    # Field problems: generic shapes
+    "required": {"en": "{path} is required.", "zh-CN": "{path} 为必填项。"},
+    "invalid_type": {"en": "{path} must be {expected}.", "zh-CN": "{path} 必须是{expected_zh}。"},
+    "not_negative": {"en": "{path} must not be negative, got {value}.", "zh-CN": "{path} 不能为负数，实际为 {value}。"},
+    "too_long": {
+        "en": "{path} is longer than {max} characters.",
+        "zh-CN": "{path} 超过 {max} 个字符。",
+    },
+    "unknown_field": {"en": "{path} is not a known field.", "zh-CN": "{path} 不是可识别的字段。"},
+    "one_of": {
+        "en": '{path}: "{value}" is not one of {allowed}.',
+        "zh-CN": "{path}：“{value}”不在可选值 {allowed} 中。",
+    },
+    "amount_precision": {
+        "en": "{path}: {currency} amounts have at most {digits} decimal places, got {value}.",
+        "zh-CN": "{path}：{currency} 金额最多 {digits} 位小数，实际为 {value}。",
+    },
+    # Order intake
+    "shop_unknown": {"en": 'shop: unknown shop "{value}".', "zh-CN": "shop：未知店铺“{value}”。"},
+    "shop_channel_mismatch": {
+        "en": 'channel: shop "{shop}" sells on channel "{expected}", not "{value}".',
+        "zh-CN": "channel：店铺“{shop}”属于渠道“{expected}”，而不是“{value}”。",
+    },
+    "contact_required": {
+        "en": "customer: a phone number or an e-mail address is required.",
+        "zh-CN": "customer：必须提供电话号码或电子邮箱。",
+    },
+    "phone_invalid": {
+        "en": '{path}: "{value}" is not a valid phone number for {region}.',
+        "zh-CN": "{path}：“{value}”不是 {region} 的有效电话号码。",
+    },
+    "phone_cn_mobile_digits": {
+        "en": '{path}: a Chinese mobile number has 11 digits, "{value}" has {digits}.',
+        "zh-CN": "{path}：中国大陆手机号应为 11 位，“{value}”为 {digits} 位。",
+    },
+    "email_invalid": {
+        "en": '{path}: "{value}" is not a valid e-mail address.',
+        "zh-CN": "{path}：“{value}”不是有效的电子邮箱地址。",
+    },
+    "country_unknown": {
+        "en": '{path}: "{value}" is not an ISO 3166 country code.',
+        "zh-CN": "{path}：“{value}”不是 ISO 3166 国家/地区代码。",
+    },
+    "address_no_postcode": {
+        "en": "The delivery address has no postcode (required for cross-border orders).",
+        "zh-CN": "收货地址缺少邮政编码（跨境订单必填）。",
+    },
+    "address_no_province": {
+        "en": "The delivery address has no province (required in China).",
+        "zh-CN": "收货地址缺少省份（中国境内地址必填）。",
+    },
+    "address_no_city": {"en": "The delivery address has no city.", "zh-CN": "收货地址缺少城市。"},
+    "address_no_district": {
+        "en": "The delivery address has no district (required in China).",
+        "zh-CN": "收货地址缺少区/县（中国境内地址必填）。",
+    },
+    "address_no_street": {
+        "en": "The delivery address has no street and number.",
+        "zh-CN": "收货地址缺少街道和门牌号。",
+    },
+    "address_no_house_number": {
+        "en": '{path}: "{value}" has no house number (required in China).',
+        "zh-CN": "{path}：“{value}”缺少门牌号（中国境内地址必填）。",
+    },
+    "lines_empty": {"en": "lines: an order needs at least one line.", "zh-CN": "lines：订单至少需要一行商品。"},
+    "lines_too_many": {
+        "en": "lines: an order has at most {max} lines, got {count}.",
+        "zh-CN": "lines：订单最多 {max} 行商品，实际为 {count} 行。",
+    },
+    "sku_unknown": {"en": '{path}: unknown SKU "{value}".', "zh-CN": "{path}：未知 SKU“{value}”。"},
+    "sku_duplicate": {
+        "en": '{path}: SKU "{value}" is already on {first}; put the whole quantity on one line.',
+        "zh-CN": "{path}：SKU“{value}”已出现在 {first}，请合并为一行。",
+    },
+    "sku_prohibited": {
+        "en": '{path}: "{value}" is prohibited goods ({reason}) and cannot be accepted.',
+        "zh-CN": "{path}：“{value}”属于违禁品（{reason}），不能受理。",
+    },
+    "quantity_not_positive": {
+        "en": "{path}: quantity must be a positive whole number, got {value}.",
+        "zh-CN": "{path}：数量必须为正整数，实际为 {value}。",
+    },
+    "quantity_too_large": {
+        "en": "{path}: quantity is at most {max} per line, got {value}.",
+        "zh-CN": "{path}：每行数量最多 {max}，实际为 {value}。",
+    },
+    "service_type_unknown": {
+        "en": 'service_type: unknown service type "{value}"; known: {known}.',
+        "zh-CN": "service_type：未知物流服务类型“{value}”；可选：{known}。",
+    },
+    "service_type_destination": {
+        "en": 'service_type: "{value}" serves {scope} destinations; the delivery address is in {country}.',
+        "zh-CN": "service_type：“{value}”仅服务{scope_zh}目的地，收货地址位于 {country}。",
+    },
+    "service_type_goods": {
+        "en": 'service_type: "{value}" does not carry {trait} goods ({skus}).',
+        "zh-CN": "service_type：“{value}”不承运{trait_zh}商品（{skus}）。",
+    },
+    "service_fee_too_low": {
+        "en": 'shipping_fee: service type "{service}" costs at least {minimum} {currency}, got {value}.',
+        "zh-CN": "shipping_fee：物流服务“{service}”运费至少 {minimum} {currency}，实际为 {value}。",
+    },
+    "cross_border_domestic": {
+        "en": "order_class: a cross-border order needs a delivery address outside {home}.",
+        "zh-CN": "order_class：跨境订单的收货地址必须在 {home} 以外。",
+    },
+    "total_mismatch": {
+        "en": "total: lines {lines} + shipping {shipping} − discounts {discounts} = {expected}, not {value}.",
+        "zh-CN": "total：商品 {lines} + 运费 {shipping} − 优惠 {discounts} = {expected}，而不是 {value}。",
+    },
+    "discount_exceeds": {
+        "en": "discounts: {value} is more than the goods and shipping ({gross}).",
+        "zh-CN": "discounts：优惠 {value} 超过商品与运费合计（{gross}）。",
+    },
+    "paid_amount_mismatch": {
+        "en": "payment.amount_paid: a paid order must be paid in full ({total}), got {value}.",
+        "zh-CN": "payment.amount_paid：已支付订单须全额支付（{total}），实际为 {value}。",
+    },
+    "unpaid_amount_nonzero": {
+        "en": "payment.amount_paid: an unpaid order has paid nothing, got {value}.",
+        "zh-CN": "payment.amount_paid：未支付订单的已付金额应为 0，实际为 {value}。",
+    },
+    "idempotency_conflict": {
+        "en": (
+            'An order from shop "{shop}" with external id "{external_id}" already exists ({number}) '
+            "with different content: {fields}."
+        ),
+        "zh-CN": "店铺“{shop}”外部单号“{external_id}”的订单已存在（{number}），但内容不同：{fields}。",
+    },
+    # Lifecycle
+    "hold_exists": {"en": 'Order {number} is already on hold for "{reason}".', "zh-CN": "订单 {number} 已因“{reason}”挂起。"},
+    "hold_missing": {"en": 'Order {number} has no hold "{reason}".', "zh-CN": "订单 {number} 没有“{reason}”挂起。"},
+    "shipment_not_open": {
+        "en": "Order {number} has no shipment in state {state}.",
+        "zh-CN": "订单 {number} 没有处于 {state} 状态的包裹。",
+    },
+    "cancel_after_handover": {
+        "en": "Order {number} has shipment {shipment} already handed over to the carrier; intercept it instead.",
+        "zh-CN": "订单 {number} 的包裹 {shipment} 已交承运商，请改为拦截。",
+    },
+    "reference_exists": {"en": '{kind} "{ident}" already exists.', "zh-CN": "{kind}“{ident}”已存在。"},
+    "reference_in_use": {
+        "en": '{kind} "{ident}" is used by {count} orders and cannot be deleted.',
+        "zh-CN": "{kind}“{ident}”已被 {count} 个订单使用，不能删除。",
+    },
+    "stock_insufficient": {
+        "en": 'Warehouse {warehouse} has {available} of "{sku}" available, {requested} requested.',
+        "zh-CN": "仓库 {warehouse} 中“{sku}”可用 {available}，需要 {requested}。",
+    },
+}
+
+_ZH_WORDS = {
+    "a string": "字符串",
+    "a whole number": "整数",
+    "a decimal number": "数字",
+    "an object": "对象",
+    "a list": "列表",
+    "true or false": "布尔值",
+    "domestic": "国内",
+    "international": "国际",
+    "fragile": "易碎",
+    "liquid": "液体",
+    "perishable": "生鲜易腐",
+    "electronics": "电子",
+    "bulky": "大件",
+    "prohibited": "违禁",
+}
+
+
+def zh_word(word: str) -> str:
+    return _ZH_WORDS.get(word, word)
+
+
+def negotiate(accept_language: str | None, default: str = "en") -> str:
+    """Pick en or zh-CN from an Accept-Language header, honouring q-values."""
+    if not accept_language:
+        return default
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        ranked.append((-quality, index, tag.strip().lower()))
+    for negative_q, _, tag in sorted(ranked):
+        if negative_q == 0:
+            continue
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return default
+
+
+class _Defaulting(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        if key.endswith("_zh"):
+            return zh_word(str(self.get(key[:-3], "")))
+        return "{" + key + "}"
+
+
+def translate(key: str, locale: str, params: Mapping[str, Any] | None = None) -> str:
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    template = entry.get(locale) or entry["en"]
+    return template.format_map(_Defaulting(params or {}))

@@ -1,0 +1,93 @@
+"""The order actions offered to people (API and CLI share this table), with the fields each needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ordo.auth.model import Actor
+from ordo.bootstrap import UnitOfWork
+from ordo.fulfillment.states import ShipmentTrigger
+from ordo.kernel.errors import Problem, ValidationFailed
+from ordo.order import handlers
+from ordo.order.states import HoldReason
+from ordo.order.tables import Order
+
+
+class OrderAction(StrEnum):
+    PAY = "pay"
+    CONFIRM = "confirm"
+    REJECT = "reject"
+    ALLOCATE = "allocate"
+    HOLD = "hold"
+    RELEASE = "release"
+    CANCEL = "cancel"
+    PICK = "pick"
+    FINISH_PICK = "finish-pick"
+    CHECK = "check"
+    PACK = "pack"
+    HAND_OVER = "hand-over"
+    SHIP = "ship"
+    OUT_FOR_DELIVERY = "out-for-delivery"
+    DELIVER = "deliver"
+    COMPLETE = "complete"
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str | None = Field(default=None, max_length=1000, description="Why (reject, cancel)")
+    note: str | None = Field(default=None, max_length=1000)
+    hold_reason: HoldReason | None = Field(default=None, description="For hold and release")
+    shipment: str | None = Field(default=None, max_length=32, description="Only this shipment (default: all)")
+    carrier: str | None = Field(default=None, max_length=64, description="For ship")
+    tracking_number: str | None = Field(default=None, max_length=64, description="For ship")
+    reference: str | None = Field(default=None, max_length=128, description="Payment reference, for pay")
+
+
+REQUIRED: dict[OrderAction, tuple[str, ...]] = {
+    OrderAction.REJECT: ("reason",),
+    OrderAction.CANCEL: ("reason",),
+    OrderAction.HOLD: ("hold_reason",),
+    OrderAction.RELEASE: ("hold_reason",),
+    OrderAction.SHIP: ("carrier", "tracking_number"),
+}
+
+_SHIPMENT_STEPS: dict[OrderAction, ShipmentTrigger] = {
+    OrderAction.PICK: ShipmentTrigger.START_PICK,
+    OrderAction.FINISH_PICK: ShipmentTrigger.FINISH_PICK,
+    OrderAction.CHECK: ShipmentTrigger.CHECK,
+    OrderAction.PACK: ShipmentTrigger.PACK,
+    OrderAction.HAND_OVER: ShipmentTrigger.HAND_OVER,
+    OrderAction.SHIP: ShipmentTrigger.SHIP,
+    OrderAction.OUT_FOR_DELIVERY: ShipmentTrigger.OUT_FOR_DELIVERY,
+    OrderAction.DELIVER: ShipmentTrigger.DELIVER,
+}
+
+
+def perform(uow: UnitOfWork, *, number: str, action: OrderAction, body: ActionIn, actor: Actor) -> Order:
+    missing = [name for name in REQUIRED.get(action, ()) if not getattr(body, name)]
+    if missing:
+        raise ValidationFailed(Problem(name, "required", {"path": name}) for name in missing)
+    if action in _SHIPMENT_STEPS:
+        return handlers.advance_shipments(
+            uow, number=number, trigger=_SHIPMENT_STEPS[action], actor=actor, shipment=body.shipment,
+            carrier=body.carrier, tracking_number=body.tracking_number, note=body.note,
+        )
+    simple: dict[OrderAction, Callable[[], Order]] = {
+        OrderAction.PAY: lambda: handlers.pay(uow, number=number, actor=actor, reference=body.reference),
+        OrderAction.CONFIRM: lambda: handlers.confirm(uow, number=number, actor=actor, note=body.note),
+        OrderAction.REJECT: lambda: handlers.reject(uow, number=number, actor=actor, reason=str(body.reason)),
+        OrderAction.ALLOCATE: lambda: handlers.allocate(uow, number=number, actor=actor),
+        OrderAction.HOLD: lambda: handlers.hold(
+            uow, number=number, actor=actor, reason=HoldReason(str(body.hold_reason)), note=body.note
+        ),
+        OrderAction.RELEASE: lambda: handlers.release(
+            uow, number=number, actor=actor, reason=HoldReason(str(body.hold_reason)), note=body.note
+        ),
+        OrderAction.CANCEL: lambda: handlers.cancel(uow, number=number, actor=actor, reason=str(body.reason)),
+        OrderAction.COMPLETE: lambda: handlers.complete(uow, number=number, actor=actor),
+    }
+    return simple[action]()

@@ -1,0 +1,85 @@
+"""HTTP for orders: intake, reading, actions. Thin: parse, call the handler, shape the answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.exc import IntegrityError
+
+from ordo.entrypoints.api.deps import CurrentActor, OrdoApp, Reading
+from ordo.order import queries
+from ordo.order.actions import ActionIn, OrderAction, perform
+from ordo.order.handlers import submit_order
+from ordo.order.model import OrderSubmission
+from ordo.order.schemas import OrderDetail, OrderPage
+
+router = APIRouter(tags=["orders"])
+
+
+@router.post(
+    "/orders",
+    response_model=OrderDetail,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "The same order was submitted before; the existing one is returned"},
+               409: {"description": "Same shop and external id with different content"},
+               422: {"description": "Invalid order; every problem is listed by field"}},
+)
+def create_order(body: OrderSubmission, ordo: OrdoApp, actor: CurrentActor, response: Response) -> OrderDetail:
+    number, created = intake(ordo, body, actor)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    with ordo.reading() as uow:
+        return queries.order_detail(uow.session, number, actor)
+
+
+def intake(ordo: OrdoApp, body: OrderSubmission, actor: CurrentActor) -> tuple[str, bool]:
+    """One transaction; if a concurrent twin inserted the same (shop, external id) first, the retry
+    finds it and answers as for a repeated submission."""
+    for attempt in range(2):
+        try:
+            with ordo.transaction() as uow:
+                order, created = submit_order(uow, submission=body, actor=actor)
+                return order.number, created
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+@router.get("/orders", response_model=OrderPage)
+def list_orders(
+    uow: Reading,
+    actor: CurrentActor,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    channel: str | None = None,
+    shop: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    phone: str | None = None,
+    sku: str | None = None,
+    order_class: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
+) -> OrderPage:
+    f = queries.OrderFilter(
+        status=status_, channel=channel, shop=shop, created_from=created_from, created_to=created_to,
+        phone=phone, sku=sku, order_class=order_class,
+    )
+    return queries.list_orders(
+        uow.session, f, actor, home_country=uow.policy.intake.home_country, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/orders/{number}", response_model=OrderDetail)
+def get_order(number: str, uow: Reading, actor: CurrentActor) -> OrderDetail:
+    return queries.order_detail(uow.session, number, actor)
+
+
+@router.post("/orders/{number}/{action}", response_model=OrderDetail)
+def act_on_order(number: str, action: OrderAction, ordo: OrdoApp, actor: CurrentActor, body: ActionIn | None = None) -> OrderDetail:
+    with ordo.transaction() as uow:
+        perform(uow, number=number, action=action, body=body or ActionIn(), actor=actor)
+    with ordo.reading() as uow:
+        return queries.order_detail(uow.session, number, actor)

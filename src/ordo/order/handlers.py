@@ -1,0 +1,415 @@
+"""Order commands: one function per command, run inside the caller's transaction.
+
+Each loads what it needs, asks the pure rules and transition tables, persists, and appends an
+event for every state change. Permission and scope are checked here, so the API and the CLI
+cannot forget them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ordo.audit.log import record
+from ordo.auth.model import Actor, Permission
+from ordo.bootstrap import UnitOfWork
+from ordo.catalog.model import SkuView
+from ordo.catalog.tables import Sku
+from ordo.channel.model import ShopView
+from ordo.channel.tables import Shop
+from ordo.customer.tables import Customer
+from ordo.fulfillment import handlers as shipments
+from ordo.fulfillment.states import BEFORE_HANDOVER, SHIPMENT, Rollup, ShipmentStatus, ShipmentTrigger, rollup
+from ordo.fulfillment.tables import Shipment
+from ordo.inventory import handlers as inventory
+from ordo.inventory.allocation import rank_warehouses, required_capabilities
+from ordo.inventory.tables import Warehouse
+from ordo.kernel.clock import business_date
+from ordo.kernel.errors import Conflict, Forbidden, IdempotencyConflict, IllegalTransition, NotFound
+from ordo.order.model import OrderDraft, OrderSubmission
+from ordo.order.numbering import next_number
+from ordo.order.rules import validate_submission
+from ordo.order.states import ORDER, PAYMENT, HoldReason, OrderStatus, OrderTrigger, PaymentStatus, PaymentTrigger
+from ordo.order.tables import Order, OrderHold, OrderLine
+
+SYSTEM = "system"
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    if not actor.can(permission):
+        raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)) or "-", action=permission.value)
+
+
+def load_order(session: Session, number: str, actor: Actor, *, for_update: bool = False) -> Order:
+    """The order if the actor may see it; otherwise "not found", so its existence does not leak."""
+    statement = select(Order).where(Order.number == number)
+    if for_update:
+        statement = statement.with_for_update()
+    order = session.scalars(statement).one_or_none()
+    if order is None or not in_scope(session, order, actor):
+        raise NotFound("order", number)
+    return order
+
+
+def in_scope(session: Session, order: Order, actor: Actor) -> bool:
+    if actor.shops:
+        shop_code = session.scalar(select(Shop.code).where(Shop.id == order.shop_id))
+        if shop_code not in actor.shops:
+            return False
+    if actor.warehouses:
+        codes = session.scalars(
+            select(Warehouse.code).join(Shipment, Shipment.warehouse_id == Warehouse.id).where(
+                Shipment.order_id == order.id
+            )
+        ).all()
+        return actor.sees_warehouses(codes)
+    return True
+
+
+def _transition(
+    uow: UnitOfWork, order: Order, trigger: OrderTrigger, *, actor: str, reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    before = order.status
+    order.status = ORDER.fire(before, trigger)
+    order.updated_at = uow.clock.now()
+    record(
+        uow.session, at=order.updated_at, actor=actor, entity="order", entity_id=order.id, order_id=order.id,
+        name=f"order.{trigger}", from_state=before, to_state=order.status, reason=reason, data=data,
+    )
+
+
+# --- intake -----------------------------------------------------------------------------------
+
+
+def _views(session: Session, submission: OrderSubmission) -> tuple[dict[str, ShopView], dict[str, SkuView]]:
+    shops: dict[str, ShopView] = {}
+    if submission.shop:
+        shop = session.scalars(select(Shop).where(Shop.code == submission.shop, Shop.active.is_(True))).first()
+        if shop is not None:
+            shops[shop.code] = ShopView(id=shop.id, code=shop.code, channel=shop.channel)
+    codes = sorted({line.sku for line in submission.lines or () if line.sku})
+    skus = {
+        s.code: SkuView(
+            id=s.id, code=s.code, name=s.name, category=s.category, traits=frozenset(s.traits or ()),
+            price=s.price, weight_g=s.weight_g,
+        )
+        for s in session.scalars(select(Sku).where(Sku.code.in_(codes), Sku.active.is_(True)))
+    } if codes else {}
+    return shops, skus
+
+
+def _digest(fingerprint: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) -> tuple[Order, bool]:
+    """Accept an order from a channel. Returns (order, created); the same payload again returns the
+    existing order, a different payload under the same (shop, external id) is a conflict."""
+    require(actor, Permission.ORDER_CREATE)
+    session = uow.session
+    shops, skus = _views(session, submission)
+    draft = validate_submission(submission, shops=shops, skus=skus, policy=uow.policy.intake)
+    if not actor.sees_shop(draft.shop_code):
+        raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"create orders for {draft.shop_code}")
+    fingerprint = draft.fingerprint()
+    digest = _digest(fingerprint)
+    existing = session.scalars(
+        select(Order).where(Order.shop_id == draft.shop_id, Order.external_id == draft.external_id)
+    ).one_or_none()
+    if existing is not None:
+        if existing.payload_hash == digest:
+            return existing, False
+        changed = sorted(k for k in fingerprint if fingerprint[k] != existing.payload.get(k))
+        raise IdempotencyConflict(
+            "idempotency_conflict", shop=draft.shop_code, external_id=draft.external_id,
+            number=existing.number, fields=", ".join(changed),
+        )
+    order = _insert(uow, draft, fingerprint, digest, actor)
+    auto_progress(uow, order)
+    return order, True
+
+
+def _customer(session: Session, draft: OrderDraft, uow: UnitOfWork) -> Customer:
+    key = Customer.phone == draft.phone if draft.phone else Customer.email == draft.email
+    customer = session.scalars(select(Customer).where(key).order_by(Customer.id)).first()
+    if customer is None:
+        customer = Customer(
+            name=draft.customer_name, phone=draft.phone, email=draft.email, account=draft.account,
+            vip_level=0, created_at=uow.clock.now(),
+        )
+        session.add(customer)
+        session.flush()
+    return customer
+
+
+def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], digest: str, actor: Actor) -> Order:
+    session = uow.session
+    now = uow.clock.now()
+    customer = _customer(session, draft, uow)
+    secured = draft.payment_status == PaymentStatus.PAID or draft.payment_method == "cash_on_delivery"
+    status = OrderStatus.PENDING_REVIEW if secured else OrderStatus.PENDING_PAYMENT
+    order = Order(
+        number=next_number(session, business_date(now, uow.policy.business_timezone)),
+        shop_id=draft.shop_id, channel=draft.channel, external_id=draft.external_id,
+        customer_id=customer.id, customer_name=draft.customer_name, phone=draft.phone, email=draft.email,
+        vip_level=customer.vip_level, country=draft.country, province=draft.province, city=draft.city,
+        district=draft.district, street=draft.street, postcode=draft.postcode, remote_area=draft.remote_area,
+        currency=draft.currency, goods_total=draft.goods_total, shipping_fee=draft.shipping_fee,
+        discounts=draft.discounts, total=draft.total, payment_method=draft.payment_method,
+        payment_status=draft.payment_status, amount_paid=draft.amount_paid, service_type=draft.service_type,
+        order_class=draft.order_class, remark=draft.remark, status=status, payload_hash=digest,
+        payload=fingerprint, placed_at=draft.placed_at or now, created_at=now, updated_at=now,
+        lines=[
+            OrderLine(
+                line_no=line.line_no, sku_id=line.sku_id, sku_code=line.sku_code, name=line.name,
+                quantity=line.quantity, unit_price=line.unit_price, amount=line.amount,
+            )
+            for line in draft.lines
+        ],
+    )
+    session.add(order)
+    session.flush()
+    record(
+        session, at=now, actor=actor.name, entity="order", entity_id=order.id, order_id=order.id,
+        name="order.created", to_state=status,
+        data={"shop": draft.shop_code, "external_id": draft.external_id, "total": str(draft.total)},
+    )
+    return order
+
+
+def auto_progress(uow: UnitOfWork, order: Order) -> None:
+    """Automatic review and allocation (POLICIES.md: complete information, payment received →
+    to process automatically). The review issue replaces the first step with the rule engine."""
+    policy = uow.policy.review
+    if (
+        order.status == OrderStatus.PENDING_REVIEW
+        and order.payment_status == PaymentStatus.PAID
+        and policy.auto_confirm_paid
+    ):
+        _transition(uow, order, OrderTrigger.CONFIRM, actor=SYSTEM, reason="automatic review: complete and paid")
+    if order.status == OrderStatus.CONFIRMED and policy.auto_allocate:
+        _allocate(uow, order, actor=SYSTEM)
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+
+
+def pay(uow: UnitOfWork, *, number: str, actor: Actor, reference: str | None = None) -> Order:
+    require(actor, Permission.ORDER_PAY)
+    order = load_order(uow.session, number, actor, for_update=True)
+    before = order.payment_status
+    order.payment_status = PAYMENT.fire(before, PaymentTrigger.PAY)
+    order.amount_paid = order.total
+    record(
+        uow.session, at=uow.clock.now(), actor=actor.name, entity="payment", entity_id=order.id,
+        order_id=order.id, name="payment.paid", from_state=before, to_state=order.payment_status,
+        data={"amount": str(order.total), "reference": reference},
+    )
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        _transition(uow, order, OrderTrigger.PAY, actor=actor.name)
+    auto_progress(uow, order)
+    return order
+
+
+def confirm(uow: UnitOfWork, *, number: str, actor: Actor, note: str | None = None) -> Order:
+    require(actor, Permission.ORDER_REVIEW)
+    order = load_order(uow.session, number, actor, for_update=True)
+    _transition(uow, order, OrderTrigger.CONFIRM, actor=actor.name, reason=note)
+    auto_progress(uow, order)
+    return order
+
+
+def reject(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
+    require(actor, Permission.ORDER_REVIEW)
+    order = load_order(uow.session, number, actor, for_update=True)
+    _transition(uow, order, OrderTrigger.REJECT, actor=actor.name, reason=reason)
+    return order
+
+
+def allocate(uow: UnitOfWork, *, number: str, actor: Actor) -> Order:
+    require(actor, Permission.ORDER_ALLOCATE)
+    order = load_order(uow.session, number, actor, for_update=True)
+    if not ORDER.can(order.status, OrderTrigger.ALLOCATE):
+        raise IllegalTransition("order", order.status, OrderTrigger.ALLOCATE, ORDER.allowed(order.status))
+    _allocate(uow, order, actor=actor.name)
+    return order
+
+
+def _allocate(uow: UnitOfWork, order: Order, *, actor: str) -> Shipment | None:
+    """Reserve everything in one warehouse that holds it all; otherwise the order is backordered."""
+    session, now = uow.session, uow.clock.now()
+    needs: dict[int, int] = defaultdict(int)
+    for line in order.lines:
+        needs[line.sku_id] += line.quantity
+    traits = session.scalars(select(Sku.traits).where(Sku.id.in_(needs))).all()
+    service = uow.policy.intake.service_types[order.service_type]
+    candidates = rank_warehouses(
+        inventory.warehouse_views(session),
+        needs=needs,
+        available=inventory.available(session, sorted(needs)),
+        destination=order.country,
+        service=service,
+        capabilities=required_capabilities(service, [frozenset(t or ()) for t in traits]),
+    )
+    for warehouse in candidates:
+        if inventory.try_reserve(session, warehouse_id=warehouse.id, needs=needs, actor=actor, at=now, reference=order.number):
+            shipment = shipments.create_shipment(
+                session, order_id=order.id, order_number=order.number, warehouse_id=warehouse.id,
+                lines={line.id: (line.sku_id, line.quantity) for line in order.lines}, actor=actor, at=now,
+                reason=f"{warehouse.code}: priority {warehouse.priority}, holds every line",
+            )
+            _transition(uow, order, OrderTrigger.ALLOCATE, actor=actor, data={"warehouse": warehouse.code})
+            return shipment
+    if order.status != OrderStatus.BACKORDERED:
+        _transition(
+            uow, order, OrderTrigger.BACKORDER, actor=actor, reason="no single warehouse holds every line",
+            data={"needs": {str(k): v for k, v in needs.items()}},
+        )
+    return None
+
+
+def hold(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, note: str | None = None) -> Order:
+    require(actor, Permission.ORDER_HOLD)
+    order = load_order(uow.session, number, actor, for_update=True)
+    if any(h.reason == reason and h.released_at is None for h in order.holds):
+        raise Conflict("hold_exists", number=number, reason=reason.value)
+    now = uow.clock.now()
+    if order.status != OrderStatus.ON_HOLD:
+        before = order.status
+        _transition(uow, order, OrderTrigger.HOLD, actor=actor.name, reason=reason.value, data={"note": note})
+        order.status_before_hold = before
+    else:
+        record(
+            uow.session, at=now, actor=actor.name, entity="order", entity_id=order.id, order_id=order.id,
+            name="order.hold_added", from_state=order.status, to_state=order.status, reason=reason.value,
+            data={"note": note},
+        )
+    order.holds.append(OrderHold(reason=reason, note=note, placed_by=actor.name, placed_at=now))
+    return order
+
+
+def release(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, note: str | None = None) -> Order:
+    """Release one hold; when the last one goes the order returns to where it was and moves on."""
+    require(actor, Permission.ORDER_HOLD)
+    order = load_order(uow.session, number, actor, for_update=True)
+    active = [h for h in order.holds if h.released_at is None]
+    target = next((h for h in active if h.reason == reason), None)
+    if target is None:
+        raise Conflict("hold_missing", number=number, reason=reason.value)
+    now = uow.clock.now()
+    target.released_at, target.released_by = now, actor.name
+    to_state = order.status
+    if len(active) == 1:
+        to_state = order.status_before_hold or OrderStatus.PENDING_REVIEW
+    record(
+        uow.session, at=now, actor=actor.name, entity="order", entity_id=order.id, order_id=order.id,
+        name="order.released", from_state=order.status, to_state=to_state, reason=reason.value, data={"note": note},
+    )
+    if to_state != order.status:
+        order.status, order.status_before_hold, order.updated_at = to_state, None, now
+        auto_progress(uow, order)
+    return order
+
+
+def cancel(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
+    """Cancel before anything left the warehouse; reserved stock goes back."""
+    require(actor, Permission.ORDER_CANCEL)
+    order = load_order(uow.session, number, actor, for_update=True)
+    if not ORDER.can(order.status, OrderTrigger.CANCEL):
+        raise IllegalTransition("order", order.status, OrderTrigger.CANCEL, ORDER.allowed(order.status))
+    now = uow.clock.now()
+    for shipment in _shipments(uow.session, order):
+        if shipment.status in (ShipmentStatus.CANCELLED, ShipmentStatus.INTERCEPTED):
+            continue
+        if shipment.status not in BEFORE_HANDOVER:
+            raise Conflict("cancel_after_handover", number=number, shipment=shipment.number)
+        shipments.fire(uow.session, shipment, ShipmentTrigger.CANCEL, actor=actor.name, at=now, reason=reason)
+        inventory.release_shipment(uow.session, shipment_id=shipment.id, actor=actor.name, at=now, reference=order.number)
+    for h in order.holds:
+        if h.released_at is None:
+            h.released_at, h.released_by = now, actor.name
+    _transition(uow, order, OrderTrigger.CANCEL, actor=actor.name, reason=reason)
+    order.status_before_hold = None
+    return order
+
+
+def complete(uow: UnitOfWork, *, number: str, actor: Actor) -> Order:
+    require(actor, Permission.ORDER_COMPLETE)
+    order = load_order(uow.session, number, actor, for_update=True)
+    _transition(uow, order, OrderTrigger.COMPLETE, actor=actor.name)
+    return order
+
+
+def _shipments(session: Session, order: Order) -> list[Shipment]:
+    return list(session.scalars(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)))
+
+
+# --- shipment steps driven from the order ---------------------------------------------------------
+
+SHIPMENT_PERMISSIONS: dict[ShipmentTrigger, Permission] = {
+    ShipmentTrigger.START_PICK: Permission.SHIPMENT_PICK,
+    ShipmentTrigger.FINISH_PICK: Permission.SHIPMENT_PICK,
+    ShipmentTrigger.CHECK: Permission.SHIPMENT_CHECK,
+    ShipmentTrigger.PACK: Permission.SHIPMENT_PACK,
+    ShipmentTrigger.HAND_OVER: Permission.SHIPMENT_HAND_OVER,
+    ShipmentTrigger.SHIP: Permission.SHIPMENT_SHIP,
+    ShipmentTrigger.OUT_FOR_DELIVERY: Permission.SHIPMENT_DELIVER,
+    ShipmentTrigger.DELIVER: Permission.SHIPMENT_DELIVER,
+}
+
+
+def advance_shipments(
+    uow: UnitOfWork,
+    *,
+    number: str,
+    trigger: ShipmentTrigger,
+    actor: Actor,
+    shipment: str | None = None,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
+    note: str | None = None,
+) -> Order:
+    """Move the order's shipments (or the one named) one step; the order follows its shipments."""
+    require(actor, SHIPMENT_PERMISSIONS[trigger])
+    session, now = uow.session, uow.clock.now()
+    order = load_order(session, number, actor, for_update=True)
+    targets = [
+        s for s in _shipments(session, order)
+        if (shipment is None or s.number == shipment) and SHIPMENT.can(s.status, trigger)
+        and _warehouse_in_scope(session, s, actor)
+    ]
+    if not targets:
+        raise IllegalTransition("order", order.status, f"shipment {trigger}", ORDER.allowed(order.status))
+    data: dict[str, Any] = {}
+    if trigger == ShipmentTrigger.SHIP:
+        data = {"carrier": carrier, "tracking_number": tracking_number}
+    for s in targets:
+        if trigger == ShipmentTrigger.SHIP:
+            s.carrier, s.tracking_number = carrier, tracking_number
+            inventory.consume_shipment(session, shipment_id=s.id, actor=actor.name, at=now, reference=s.number)
+        shipments.fire(session, s, trigger, actor=actor.name, at=now, reason=note, data=data)
+    _follow_shipments(uow, order, actor=actor.name)
+    return order
+
+
+def _warehouse_in_scope(session: Session, shipment: Shipment, actor: Actor) -> bool:
+    if not actor.warehouses:
+        return True
+    return session.scalar(select(Warehouse.code).where(Warehouse.id == shipment.warehouse_id)) in actor.warehouses
+
+
+def _follow_shipments(uow: UnitOfWork, order: Order, *, actor: str) -> None:
+    statuses = [s.status for s in _shipments(uow.session, order)]
+    if order.status == OrderStatus.ALLOCATED and any(s != ShipmentStatus.ALLOCATED for s in statuses):
+        _transition(uow, order, OrderTrigger.START_FULFILLMENT, actor=actor)
+    progress = rollup(statuses)
+    if order.status == OrderStatus.IN_FULFILLMENT and progress in (Rollup.SHIPPED, Rollup.DELIVERED):
+        _transition(uow, order, OrderTrigger.SHIP, actor=actor)
+    if order.status == OrderStatus.SHIPPED and progress == Rollup.DELIVERED:
+        _transition(uow, order, OrderTrigger.DELIVER, actor=actor)

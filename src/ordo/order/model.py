@@ -1,0 +1,131 @@
+"""The order as submitted by a channel, and as accepted after validation.
+
+``OrderSubmission`` is deliberately lenient (almost every field optional) so that the pure
+validator in ``rules.py`` can report every missing or wrong field in one answer instead of
+stopping at the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Text = str | None
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CustomerIn(_In):
+    name: Text = Field(default=None, max_length=200)
+    phone: Text = Field(default=None, max_length=40)
+    email: Text = Field(default=None, max_length=254)
+    account: Text = Field(default=None, max_length=128, description="Buyer account on the channel")
+
+
+class AddressIn(_In):
+    country: Text = Field(default=None, max_length=2, description="ISO 3166-1 alpha-2, e.g. CN")
+    province: Text = Field(default=None, max_length=100, description="Province or state")
+    city: Text = Field(default=None, max_length=100)
+    district: Text = Field(default=None, max_length=100)
+    street: Text = Field(default=None, max_length=300, description="Street and house number")
+    postcode: Text = Field(default=None, max_length=20)
+
+
+class LineIn(_In):
+    sku: Text = Field(default=None, max_length=64)
+    quantity: int | None = None
+    unit_price: Decimal | None = Field(default=None, max_digits=18)
+
+
+class PaymentIn(_In):
+    method: Text = Field(default=None, max_length=32)
+    status: str = Field(default="unpaid", max_length=32, description="unpaid or paid")
+    amount_paid: Decimal = Field(default=Decimal("0"), max_digits=18)
+
+
+class OrderSubmission(_In):
+    shop: Text = Field(default=None, max_length=64, description="Code of the shop (sales channel)")
+    channel: Text = Field(default=None, max_length=32, description="Optional; must match the shop's")
+    external_id: Text = Field(default=None, max_length=128, description="Order id on the channel")
+    customer: CustomerIn | None = None
+    address: AddressIn | None = None
+    lines: list[LineIn] | None = Field(default=None, max_length=1000)
+    shipping_fee: Decimal = Field(default=Decimal("0"), max_digits=18)
+    discounts: Decimal = Field(default=Decimal("0"), max_digits=18)
+    total: Decimal | None = Field(default=None, max_digits=18)
+    currency: Text = Field(default=None, max_length=3)
+    payment: PaymentIn | None = None
+    service_type: Text = Field(default=None, max_length=32)
+    order_class: str = Field(default="normal", max_length=32)
+    remark: Text = Field(default=None, max_length=1000)
+    placed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    line_no: int
+    sku_id: int
+    sku_code: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class OrderDraft:
+    """An order that passed every intake rule, with normalised values."""
+
+    shop_id: int
+    shop_code: str
+    channel: str
+    external_id: str
+    customer_name: str
+    phone: str | None
+    email: str | None
+    account: str | None
+    country: str
+    province: str | None
+    city: str
+    district: str | None
+    street: str
+    postcode: str | None
+    remote_area: bool
+    lines: tuple[DraftLine, ...]
+    currency: str
+    goods_total: Decimal
+    shipping_fee: Decimal
+    discounts: Decimal
+    total: Decimal
+    payment_method: str
+    payment_status: str
+    amount_paid: Decimal
+    service_type: str
+    order_class: str
+    remark: str | None
+    placed_at: datetime | None
+
+    @property
+    def cross_border(self) -> bool:
+        return self.order_class == "cross_border"
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Canonical content used for idempotency: same fingerprint, same order."""
+        data = asdict(self)
+        data.pop("shop_id")
+        data["lines"] = [
+            {k: str(v) if isinstance(v, Decimal) else v for k, v in line.items() if k != "sku_id"}
+            for line in data["lines"]
+        ]
+        for key, value in list(data.items()):
+            if isinstance(value, Decimal):
+                data[key] = str(value)
+            elif isinstance(value, datetime):
+                data[key] = value.isoformat()
+        return data

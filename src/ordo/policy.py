@@ -1,0 +1,204 @@
+"""Every policy number of ``shared/POLICIES.md`` as a typed default, in one place.
+
+An operator overrides any of them in a TOML policy file (``ORDO_POLICY_FILE``); nothing in the
+code repeats these numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Trait(StrEnum):
+    FRAGILE = "fragile"
+    LIQUID = "liquid"
+    PERISHABLE = "perishable"
+    ELECTRONICS = "electronics"
+    BULKY = "bulky"
+    PROHIBITED = "prohibited"
+
+
+class ServiceTypePolicy(_Section):
+    """What a logistics service type accepts. ``scope`` decides the allowed destinations."""
+
+    scope: Literal["domestic", "international"]
+    forbidden_traits: tuple[Trait, ...] = ()
+    required_warehouse_kind: Literal["domestic", "overseas"] = "domestic"
+    required_capabilities: tuple[str, ...] = ()
+    # "The logistics service type must match the amount paid" (002): the shipping fee charged
+    # must cover at least this much.
+    min_shipping_fee: Decimal = Decimal("0")
+
+
+def _default_service_types() -> dict[str, ServiceTypePolicy]:
+    return {
+        "domestic_express": ServiceTypePolicy(
+            scope="domestic", forbidden_traits=(Trait.BULKY, Trait.PERISHABLE)
+        ),
+        "domestic_freight": ServiceTypePolicy(scope="domestic", forbidden_traits=(Trait.PERISHABLE,)),
+        "cold_chain": ServiceTypePolicy(
+            scope="domestic", required_capabilities=("cold_chain",), min_shipping_fee=Decimal("10")
+        ),
+        "intl_air": ServiceTypePolicy(
+            scope="international",
+            forbidden_traits=(Trait.LIQUID, Trait.BULKY, Trait.PERISHABLE),
+            min_shipping_fee=Decimal("50"),
+        ),
+        "intl_sea": ServiceTypePolicy(
+            scope="international", forbidden_traits=(Trait.PERISHABLE,), min_shipping_fee=Decimal("30")
+        ),
+        "overseas_warehouse": ServiceTypePolicy(
+            scope="international",
+            forbidden_traits=(Trait.PERISHABLE,),
+            required_warehouse_kind="overseas",
+            min_shipping_fee=Decimal("20"),
+        ),
+    }
+
+
+class IntakePolicy(_Section):
+    home_country: str = "CN"
+    currencies: tuple[str, ...] = ("CNY", "USD", "EUR", "GBP", "JPY", "HKD", "SGD", "AUD", "CAD", "KRW")
+    # Goods refused whatever their SKU flags say (002: flammable, explosive, controlled knives…).
+    prohibited_categories: tuple[str, ...] = ("flammable", "explosive", "controlled_knives", "firearms")
+    # Provinces whose addresses are marked remote (002: "a remote area is marked").
+    remote_provinces: tuple[str, ...] = ("西藏", "新疆", "青海", "Tibet", "Xinjiang", "Qinghai")
+    payment_methods: tuple[str, ...] = (
+        "alipay", "wechat_pay", "card", "bank_transfer", "cash_on_delivery", "paypal", "marketplace", "balance"
+    )
+    order_classes: tuple[str, ...] = ("normal", "promotion", "fresh", "urgent", "cross_border")
+    max_lines: int = 200
+    max_quantity_per_line: int = 10_000
+    service_types: dict[str, ServiceTypePolicy] = Field(default_factory=_default_service_types)
+
+
+class ReviewPolicy(_Section):
+    # "complete information, stock available and payment received → to process automatically".
+    auto_confirm_paid: bool = True
+    # Allocation runs right after confirmation, so a clean order reaches "allocated" in one step.
+    auto_allocate: bool = True
+    second_review_amount: Decimal = Decimal("5000")
+    promotion_auto_approve_amount: Decimal = Decimal("100")
+
+
+class RiskPolicy(_Section):
+    duplicate_window: timedelta = timedelta(minutes=30)
+    same_contact_order_count: int = 3
+    same_contact_window: timedelta = timedelta(hours=24)
+    virtual_operator_prefixes: tuple[str, ...] = ("170", "171", "162", "165", "167")
+
+
+class InventoryPolicy(_Section):
+    reorder_point: int = 50
+    apology_coupon: Decimal = Decimal("5")
+
+
+class QualityPolicy(_Section):
+    daily_sample_rate: Decimal = Decimal("0.03")
+    role_error_rate_flag: Decimal = Decimal("0.02")
+    satisfaction_floor: Decimal = Decimal("0.90")
+    accuracy_target: Decimal = Decimal("0.995")
+    on_time_target: Decimal = Decimal("0.98")
+    complaint_rate_ceiling: Decimal = Decimal("0.01")
+    return_rate_flag: Decimal = Decimal("0.20")
+
+
+class RetentionPolicy(_Section):
+    backup_keep: timedelta = timedelta(days=3 * 365)
+    archive_after_completion: timedelta = timedelta(weeks=1)
+    archive_keep: timedelta = timedelta(days=3 * 365)
+
+
+class TimeLimit(_Section):
+    limit: timedelta
+    calendar: Literal["elapsed", "working_days", "next_working_day_at"] = "elapsed"
+    source: str = ""
+
+
+def _h(hours: float, source: str) -> TimeLimit:
+    return TimeLimit(limit=timedelta(hours=hours), source=source)
+
+
+def _wd(days: int, source: str) -> TimeLimit:
+    return TimeLimit(limit=timedelta(days=days), calendar="working_days", source=source)
+
+
+def _default_time_limits() -> dict[str, TimeLimit]:
+    """The table "Time limits (SLA clocks)" of POLICIES.md; the SLA issue turns these into clocks."""
+    return {
+        "auto_review": _h(5 / 60, "000"),
+        "manual_review": _h(0.5, "000"),
+        "contact_customer": _h(1, "000"),
+        "customer_silent_hold": _h(2, "000"),
+        "offline_entry": _h(1, "002"),
+        "offline_entry_urgent": _h(0.5, "002"),
+        "first_review": _h(2, "002"),
+        "second_review": _h(4, "002"),
+        "confirmation_document": _h(1, "002"),
+        "picking": _h(4, "000"),
+        "check_after_pick": _h(0.5, "000"),
+        "handover_after_pack": _h(2, "000"),
+        "warehouse_preparation_cross_border": _h(24, "002"),
+        "warehouse_preparation_overseas": _h(12, "002"),
+        "outbound_scan": _h(6, "002"),
+        "booking_and_declaration": _h(24, "002"),
+        "customs_clearance": _h(48, "002"),
+        "last_mile_start": _h(24, "002"),
+        "ship_normal": _h(24, "000"),
+        "ship_promotion": _h(48, "000"),
+        "ship_fresh": _h(12, "000"),
+        "tracking_upload": _h(1, "003"),
+        "status_notice": _h(1, "002"),
+        "tracking_stalled": _h(24, "003"),
+        "refusal_contact": _h(2, "003"),
+        "enquiry_answer": _h(0.5, "000"),
+        "enquiry_answer_after_hours": TimeLimit(
+            limit=timedelta(hours=10), calendar="next_working_day_at", source="000"
+        ),
+        "status_query_answer": _h(3 / 60, "002"),
+        "out_of_stock_notice": _h(1, "000"),
+        "stock_cancel_refund": _h(24, "000"),
+        "cancellation_verify": _h(1, "002"),
+        "cancellation_done": _h(2, "002"),
+        "refund_original_route": _wd(3, "000, 002"),
+        "refund_after_return_inspection": _h(72, "003"),
+        "quality_return_answer": _h(4, "000"),
+        "return_review": _h(12, "003"),
+        "return_inspection": _h(24, "000, 003"),
+        "complaint_solution": _h(24, "000"),
+        "major_complaint_close": _h(72, "000"),
+        "ticket_first_response": _h(2, "003"),
+        "ticket_resolution": _h(24, "003"),
+        "delay_cause": _h(2, "002"),
+        "delay_notice": _h(1, "002"),
+        "damage_evidence": _h(2, "002"),
+        "damage_contact": _h(1, "002"),
+        "damage_compensation": _wd(3, "002"),
+        "exception_record": _h(24, "002"),
+        "complete_after_delivery": _h(24, "002"),
+        "satisfaction_visit": _wd(3, "002"),
+        "archive_after_completion": _h(7 * 24, "002"),
+        "dispute_evidence": _h(24, "003"),
+        "review_waiting_alert": _h(2, "003"),
+    }
+
+
+class Policy(_Section):
+    intake: IntakePolicy = Field(default_factory=IntakePolicy)
+    review: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    risk: RiskPolicy = Field(default_factory=RiskPolicy)
+    inventory: InventoryPolicy = Field(default_factory=InventoryPolicy)
+    quality: QualityPolicy = Field(default_factory=QualityPolicy)
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
+    time_limits: dict[str, TimeLimit] = Field(default_factory=_default_time_limits)
+    progress_checks: tuple[str, ...] = ("09:00", "15:00")
+    business_timezone: str = "Asia/Shanghai"

@@ -1,0 +1,85 @@
+"""Reference data and payloads for tests, written straight through the ORM."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+from ordo.auth.handlers import add_user, create_token
+from ordo.bootstrap import Ordo
+from ordo.catalog.tables import Sku
+from ordo.channel.tables import Shop
+from ordo.inventory.handlers import receive
+from ordo.inventory.tables import Warehouse
+
+SKUS = [
+    # code, category, traits, price
+    ("TEA-001", "tea", [], "25.00"),
+    ("MUG-002", "kitchen", ["fragile"], "39.90"),
+    ("LYC-003", "fresh_fruit", ["perishable"], "88.00"),
+    ("OIL-004", "grocery", ["liquid"], "59.00"),
+    ("SOFA-005", "furniture", ["bulky"], "2999.00"),
+    ("PHONE-006", "electronics", ["electronics"], "4999.00"),
+    ("KNIFE-007", "controlled_knives", [], "120.00"),
+    ("FIREWORK-008", "party", ["prohibited"], "30.00"),
+]
+
+
+def seed(ordo: Ordo, *, stock: int = 100) -> None:
+    with ordo.transaction() as uow:
+        s, now = uow.session, uow.clock.now()
+        s.add_all([
+            Shop(code="web-cn", name="官网商城", channel="web", created_at=now),
+            Shop(code="tmall", name="Tmall flagship", channel="marketplace", created_at=now),
+        ])
+        for i, (code, category, traits, price) in enumerate(SKUS):
+            s.add(Sku(code=code, barcode=f"690000000{i:04d}", name=code.title(), category=category, traits=traits,
+                      price=Decimal(price), weight_g=500 * (i + 1), hs_code="0902300000", declared_value=Decimal(price)))
+        s.add_all([
+            Warehouse(code="WH-SH", name="上海仓", kind="domestic", country="CN", region="上海", serves=[],
+                      capabilities=[], priority=10),
+            Warehouse(code="WH-BJ", name="北京冷链仓", kind="domestic", country="CN", region="北京", serves=[],
+                      capabilities=["cold_chain"], priority=20),
+            Warehouse(code="WH-LA", name="Los Angeles", kind="overseas", country="US", region="CA", serves=["US", "CA"],
+                      capabilities=[], priority=10),
+        ])
+        s.flush()
+        skus = {k.code: k.id for k in s.query(Sku)}
+        whs = {w.code: w.id for w in s.query(Warehouse)}
+        if stock:
+            for code in ("TEA-001", "MUG-002", "OIL-004", "SOFA-005", "PHONE-006"):
+                receive(s, warehouse_id=whs["WH-SH"], sku_id=skus[code], quantity=stock, actor="test", at=now)
+            receive(s, warehouse_id=whs["WH-BJ"], sku_id=skus["LYC-003"], quantity=stock, actor="test", at=now)
+            receive(s, warehouse_id=whs["WH-LA"], sku_id=skus["TEA-001"], quantity=stock, actor="test", at=now)
+
+
+def user_token(ordo: Ordo, username: str, roles: list[str], **scope: Any) -> str:
+    with ordo.transaction() as uow:
+        add_user(uow, username=username, roles=roles, **scope)
+        return create_token(uow, username=username)
+
+
+BASE_ORDER: dict[str, Any] = {
+    "shop": "web-cn",
+    "external_id": "WEB-1001",
+    "customer": {"name": "张伟", "phone": "13812345678", "email": "zhang.wei@example.cn"},
+    "address": {
+        "country": "CN", "province": "上海市", "city": "上海市", "district": "浦东新区",
+        "street": "世纪大道100号", "postcode": "200120",
+    },
+    "lines": [{"sku": "TEA-001", "quantity": 2, "unit_price": "25.00"}],
+    "shipping_fee": "10.00",
+    "discounts": "5.00",
+    "total": "55.00",
+    "currency": "CNY",
+    "payment": {"method": "alipay", "status": "paid", "amount_paid": "55.00"},
+    "service_type": "domestic_express",
+    "order_class": "normal",
+}
+
+
+def order_payload(**changes: Any) -> dict[str, Any]:
+    payload = copy.deepcopy(BASE_ORDER)
+    payload.update(changes)
+    return payload
