@@ -43,6 +43,18 @@ def admin_token() -> str:
 
 
 @app.command()
+def demo(
+    if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing if orders already exist"),
+    orders: int = typer.Option(1000, help="How many orders to generate"),
+    seed: int = typer.Option(2026, help="Random seed, for a reproducible data set"),
+) -> None:
+    """Load a realistic demo data set: shops, SKUs, warehouses, stock, customers and orders in every state."""
+    from ordo.demo import load_demo
+
+    load_demo(ordo(), orders=orders, seed=seed, if_empty=if_empty, console=console)
+
+
+@app.command()
 def serve(
     host: str = typer.Option(None, help="Default: ORDO_HOST or 127.0.0.1"),
     port: int = typer.Option(None, help="Default: ORDO_PORT or 8000"),
