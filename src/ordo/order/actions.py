@@ -24,6 +24,7 @@ class OrderAction(StrEnum):
     HOLD = "hold"
     RELEASE = "release"
     CANCEL = "cancel"
+    CLOSE = "close"
     PICK = "pick"
     FINISH_PICK = "finish-pick"
     CHECK = "check"
@@ -50,6 +51,7 @@ class ActionIn(BaseModel):
 REQUIRED: dict[OrderAction, tuple[str, ...]] = {
     OrderAction.REJECT: ("reason",),
     OrderAction.CANCEL: ("reason",),
+    OrderAction.CLOSE: ("reason",),
     OrderAction.HOLD: ("hold_reason",),
     OrderAction.RELEASE: ("hold_reason",),
     OrderAction.SHIP: ("carrier", "tracking_number"),
@@ -88,6 +90,7 @@ def perform(uow: UnitOfWork, *, number: str, action: OrderAction, body: ActionIn
             uow, number=number, actor=actor, reason=HoldReason(str(body.hold_reason)), note=body.note
         ),
         OrderAction.CANCEL: lambda: handlers.cancel(uow, number=number, actor=actor, reason=str(body.reason)),
+        OrderAction.CLOSE: lambda: handlers.close(uow, number=number, actor=actor, reason=str(body.reason)),
         OrderAction.COMPLETE: lambda: handlers.complete(uow, number=number, actor=actor),
     }
     return simple[action]()

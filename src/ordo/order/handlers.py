@@ -339,6 +339,14 @@ def cancel(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
     return order
 
 
+def close(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
+    """Close an order that was never paid (no stock is held for unpaid orders)."""
+    require(actor, Permission.ORDER_CANCEL)
+    order = load_order(uow.session, number, actor, for_update=True)
+    _transition(uow, order, OrderTrigger.CLOSE, actor=actor.name, reason=reason)
+    return order
+
+
 def complete(uow: UnitOfWork, *, number: str, actor: Actor) -> Order:
     require(actor, Permission.ORDER_COMPLETE)
     order = load_order(uow.session, number, actor, for_update=True)

@@ -25,15 +25,16 @@ class Base(DeclarativeBase):
 
 
 class Amount(TypeDecorator[Decimal]):
-    """Exact decimal: NUMERIC on PostgreSQL, text on SQLite (which has no exact decimal type)."""
+    """Exact decimal: unconstrained NUMERIC on PostgreSQL (it keeps the scale it was given, so
+    "55.00" comes back as "55.00"), text on SQLite (which has no exact decimal type)."""
 
-    impl = Numeric(18, 4)
+    impl = Numeric()
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
-        return dialect.type_descriptor(Numeric(18, 4))
+        return dialect.type_descriptor(Numeric())
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
@@ -43,7 +44,7 @@ class Amount(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(str(value)).normalize() if dialect.name != "sqlite" else Decimal(value)
+        return Decimal(str(value))
 
 
 class UTCDateTime(TypeDecorator[datetime]):

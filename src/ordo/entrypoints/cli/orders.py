@@ -124,7 +124,7 @@ def act(
     reference: str | None = None,
     as_user: AsUser = None,
 ) -> None:
-    """Perform an action: pay, confirm, reject, allocate, hold, release, cancel, pick, finish-pick,
+    """Perform an action: pay, confirm, reject, allocate, hold, release, cancel, close, pick, finish-pick,
     check, pack, hand-over, ship, out-for-delivery, deliver, complete."""
     actor = acting_user(as_user)
     body = ActionIn(reason=reason, note=note, hold_reason=hold_reason, shipment=shipment, carrier=carrier,
