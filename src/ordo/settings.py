@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,4 +35,17 @@ class Settings(BaseSettings):
         if self.policy_file is None:
             return Policy()
         with self.policy_file.open("rb") as fh:
-            return Policy.model_validate(tomllib.load(fh))
+            overrides = tomllib.load(fh)
+        return Policy.model_validate(merge(Policy().model_dump(), overrides))
+
+
+def merge(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Overrides on top of the defaults, table by table, so a file can change one time limit or one
+    service type without restating the others."""
+    merged = dict(defaults)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
