@@ -1,0 +1,75 @@
+"""`ordo serve` as a real process: it prints the URL and an admin token that works."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ordo.adapters.db.engine import make_engine
+from ordo.adapters.db.migrate import upgrade
+from ordo.bootstrap import Ordo
+from ordo.settings import Settings
+from tests.factories import order_payload, seed
+
+ORDO = Path(sys.executable).parent / "ordo"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path):
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    seed(Ordo(Settings(database_url=url), engine=engine))
+    engine.dispose()
+    port = free_port()
+    env = {**os.environ, "ORDO_DATABASE_URL": url, "ORDO_PORT": str(port), "ORDO_HOST": "127.0.0.1"}
+    proc = subprocess.Popen([str(ORDO), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    token = None
+    deadline = time.monotonic() + 30
+    assert proc.stdout is not None
+    while time.monotonic() < deadline and token is None:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if m := re.search(r"admin token \(24 h\): (\S+)", line):
+            token = m.group(1)
+    assert token, "".join(lines)
+    base = f"http://127.0.0.1:{port}"
+    assert f"Ordo at {base}" in "".join(lines)
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base}/healthz", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield base, token
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_serve_answers_health_docs_and_orders_with_the_printed_token(server):
+    base, token = server
+    assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
+    docs = httpx.get(f"{base}/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert httpx.get(f"{base}/api/v1/orders").status_code == 401
+    created = httpx.post(f"{base}/api/v1/orders", json=order_payload(), headers={"Authorization": f"Bearer {token}"})
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "allocated"
+    assert re.fullmatch(r"\d{8}001", created.json()["number"])
