@@ -20,6 +20,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "需要有效的 API 令牌（Authorization: Bearer <token>）。",
     },
     "bad_credentials": {"en": "Wrong user name or password.", "zh-CN": "用户名或密码错误。"},
+    "user_disabled": {"en": 'User "{username}" is disabled.', "zh-CN": "用户“{username}”已停用。"},
+    "too_short": {"en": "{path} must have at least {min} characters.", "zh-CN": "{path} 至少需要 {min} 个字符。"},
+    "scope_shop_unknown": {"en": '{path}: unknown shop "{value}".', "zh-CN": "{path}：未知店铺“{value}”。"},
+    "scope_warehouse_unknown": {"en": '{path}: unknown warehouse "{value}".', "zh-CN": "{path}：未知仓库“{value}”。"},
     "forbidden": {
         "en": 'Your roles ({roles}) may not "{action}".',
         "zh-CN": "您的角色（{roles}）无权执行“{action}”。",
