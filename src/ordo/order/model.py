@@ -8,7 +8,7 @@ stopping at the first.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -127,5 +127,6 @@ class OrderDraft:
             if isinstance(value, Decimal):
                 data[key] = str(value)
             elif isinstance(value, datetime):
-                data[key] = value.isoformat()
+                # The same instant written in another offset is the same order.
+                data[key] = (value.astimezone(UTC) if value.tzinfo else value).isoformat()
         return data

@@ -86,8 +86,8 @@ def validate_submission(
     region = country or policy.home_country
     phone, email = _check_customer(submission.customer, region, problems)
     currency = _check_currency(submission.currency, policy, problems)
-    lines = _check_lines(submission.lines, skus, currency, policy, problems)
-    service = _check_service_type(submission, country, lines, skus, policy, problems)
+    lines, on_order = _check_lines(submission.lines, skus, currency, policy, problems)
+    service = _check_service_type(submission, country, on_order, policy, problems)
     _check_order_class(submission.order_class, country, policy, problems)
     amounts = _check_amounts(submission, lines, currency, service, policy, problems)
     if problems:
@@ -98,7 +98,6 @@ def validate_submission(
     address = submission.address or AddressIn()
     payment = submission.payment
     assert payment is not None and payment.method is not None
-    province = address.province
     return OrderDraft(
         shop_id=shop.id,
         shop_code=shop.code,
@@ -109,12 +108,12 @@ def validate_submission(
         email=email,
         account=customer.account,
         country=country,
-        province=province,
-        city=str(address.city),
-        district=address.district,
-        street=str(address.street),
-        postcode=address.postcode,
-        remote_area=province is not None and normalise_text(province) in policy.remote_provinces,
+        province=_optional_text(address.province),
+        city=normalise_text(str(address.city)),
+        district=_optional_text(address.district),
+        street=normalise_text(str(address.street)),
+        postcode=_optional_text(address.postcode),
+        remote_area=is_remote(address.province, policy),
         lines=tuple(lines),
         currency=currency,
         goods_total=amounts["goods"],
@@ -129,6 +128,19 @@ def validate_submission(
         remark=submission.remark or None,
         placed_at=submission.placed_at,
     )
+
+
+def _optional_text(value: str | None) -> str | None:
+    return None if _blank(value) else normalise_text(str(value))
+
+
+def is_remote(province: str | None, policy: IntakePolicy) -> bool:
+    """Provinces are written with or without their suffix ("青海" or "青海省", "Xinjiang Uygur
+    Autonomous Region"), so a listed name matches the start of the province, in any case."""
+    if _blank(province):
+        return False
+    name = normalise_text(str(province)).casefold()
+    return any(name.startswith(normalise_text(remote).casefold()) for remote in policy.remote_provinces)
 
 
 def _check_shop(sub: OrderSubmission, shops: Mapping[str, ShopView], problems: _Problems) -> ShopView | None:
@@ -208,17 +220,22 @@ def _check_lines(
     currency: str | None,
     policy: IntakePolicy,
     problems: _Problems,
-) -> list[DraftLine]:
+) -> tuple[list[DraftLine], list[SkuView]]:
+    """Return the lines whose amount is well defined and the SKUs the order carries (for the
+    service-type checks, which don't depend on prices or quantities)."""
     if not lines:
         problems.add("lines", "lines_empty")
-        return []
+        return [], []
     if len(lines) > policy.max_lines:
         problems.add("lines", "lines_too_many", max=policy.max_lines, count=len(lines))
     accepted: list[DraftLine] = []
+    on_order: list[SkuView] = []
     first_seen: dict[str, str] = {}
     for index, line in enumerate(lines):
         path = f"lines[{index}]"
         sku = _check_line_sku(line, path, skus, first_seen, policy, problems)
+        if sku is not None:
+            on_order.append(sku)
         quantity = line.quantity
         if quantity is None:
             problems.add(f"{path}.quantity", "required")
@@ -227,11 +244,13 @@ def _check_lines(
         elif quantity > policy.max_quantity_per_line:
             problems.add(f"{path}.quantity", "quantity_too_large", max=policy.max_quantity_per_line, value=quantity)
         price = line.unit_price
+        price_ok = False
         if price is None:
             problems.add(f"{path}.unit_price", "required")
         else:
-            _check_amount(f"{path}.unit_price", price, currency, problems)
-        if sku is not None and quantity is not None and quantity > 0 and price is not None and currency:
+            price_ok = _check_amount(f"{path}.unit_price", price, currency, problems)
+        # A rounded or negative price would only add a misleading total mismatch on top.
+        if sku is not None and quantity is not None and quantity > 0 and price is not None and price_ok and currency:
             unit = quantize(price, currency)
             accepted.append(
                 DraftLine(
@@ -244,7 +263,7 @@ def _check_lines(
                     amount=quantize(unit * quantity, currency),
                 )
             )
-    return accepted
+    return accepted, on_order
 
 
 def _check_line_sku(
@@ -279,8 +298,7 @@ def _check_line_sku(
 def _check_service_type(
     sub: OrderSubmission,
     country: str | None,
-    lines: list[DraftLine],
-    skus: Mapping[str, SkuView],
+    on_order: list[SkuView],
     policy: IntakePolicy,
     problems: _Problems,
 ) -> str | None:
@@ -297,7 +315,7 @@ def _check_service_type(
         if scope != service.scope:
             problems.add("service_type", "service_type_destination", value=name, scope=service.scope, country=country)
     for trait in service.forbidden_traits:
-        carrying = [line.sku_code for line in lines if trait in skus[line.sku_code].traits]
+        carrying = [sku.code for sku in on_order if trait in sku.traits]
         if carrying:
             problems.add("service_type", "service_type_goods", value=name, trait=trait.value, skus=", ".join(carrying))
     return name
@@ -328,38 +346,45 @@ def _check_amounts(
     policy: IntakePolicy,
     problems: _Problems,
 ) -> dict[str, Decimal] | None:
-    ok = _check_amount("shipping_fee", sub.shipping_fee, currency, problems)
-    ok &= _check_amount("discounts", sub.discounts, currency, problems)
+    """Each check runs as soon as the values it needs are valid, so one missing field doesn't
+    hide an unrelated problem (a missing payment doesn't hide a wrong total)."""
+    shipping_ok = _check_amount("shipping_fee", sub.shipping_fee, currency, problems)
+    discounts_ok = _check_amount("discounts", sub.discounts, currency, problems)
     payment = sub.payment
+    payment_ok = payment is not None
     if payment is None:
         problems.add("payment", "required")
-        ok = False
     else:
         if _blank(payment.method):
             problems.add("payment.method", "required")
-            ok = False
         elif payment.method not in policy.payment_methods:
             problems.add("payment.method", "one_of", value=payment.method, allowed=", ".join(policy.payment_methods))
         if payment.status not in ("unpaid", "paid"):
             problems.add("payment.status", "one_of", value=payment.status, allowed="unpaid, paid")
-            ok = False
-        ok &= _check_amount("payment.amount_paid", payment.amount_paid, currency, problems)
+            payment_ok = False
+        payment_ok &= _check_amount("payment.amount_paid", payment.amount_paid, currency, problems)
+    total_ok = sub.total is not None
     if sub.total is None:
         problems.add("total", "required")
+    else:
+        total_ok = _check_amount("total", sub.total, currency, problems)
+    if currency is None:
         return None
-    ok &= _check_amount("total", sub.total, currency, problems)
-    complete_lines = sub.lines is not None and len(lines) == len(sub.lines)
-    if not (ok and currency and complete_lines and payment is not None):
-        return None
-    if service is not None:
-        minimum = policy.service_types[service].min_shipping_fee
-        if sub.shipping_fee < minimum:
+    shipping = quantize(sub.shipping_fee, currency)
+    if service is not None and shipping_ok:
+        minimum = quantize(policy.service_types[service].min_shipping_fee, currency)
+        if shipping < minimum:
             problems.add(
                 "shipping_fee", "service_fee_too_low",
-                service=service, minimum=minimum, currency=currency, value=sub.shipping_fee,
+                service=service, minimum=minimum, currency=currency, value=shipping,
             )
+    # An empty list has no total to check: "lines_empty" already says what is wrong.
+    complete_lines = bool(sub.lines) and len(lines) == len(sub.lines or ())
+    if not (complete_lines and shipping_ok and discounts_ok and total_ok):
+        return None
+    assert sub.total is not None
     goods = sum((line.amount for line in lines), Decimal(0))
-    shipping, discounts = quantize(sub.shipping_fee, currency), quantize(sub.discounts, currency)
+    discounts = quantize(sub.discounts, currency)
     expected = goods + shipping - discounts
     total = quantize(sub.total, currency)
     if discounts > goods + shipping:
@@ -369,6 +394,8 @@ def _check_amounts(
             "total", "total_mismatch",
             lines=goods, shipping=shipping, discounts=discounts, expected=expected, value=total,
         )
+    if payment is None or not payment_ok:
+        return None
     paid = quantize(payment.amount_paid, currency)
     if payment.status == "paid" and paid != total:
         problems.add("payment.amount_paid", "paid_amount_mismatch", total=total, value=paid)
