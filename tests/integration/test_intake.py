@@ -137,6 +137,19 @@ def test_same_payload_twice_gives_201_then_200_with_the_same_order(client, datab
     assert events(database) == log
 
 
+def test_resubmitting_an_order_that_moved_on_returns_it_unchanged(client, database):
+    number = client.post(ORDERS, json=order_payload()).json()["number"]
+    assert client.post(f"{ORDERS}/{number}/cancel", json={"reason": "out of date"}).status_code == 200
+    counts, log = database.row_counts(), events(database)
+
+    again = client.post(ORDERS, json=order_payload())
+
+    assert again.status_code == 200, again.text
+    assert (again.json()["number"], again.json()["status"]) == (number, "cancelled")
+    assert database.row_counts() == counts
+    assert events(database) == log
+
+
 @pytest.mark.parametrize(
     "changes",
     [
@@ -192,6 +205,32 @@ def test_different_payload_under_the_same_external_id_is_a_conflict(client, data
     }
     assert database.row_counts() == counts
     assert events(database) == log
+
+
+def test_the_same_placed_at_written_in_another_offset_is_the_same_order(client, database):
+    first = client.post(ORDERS, json=order_payload(placed_at="2026-03-15T09:30:00+08:00"))
+    assert first.status_code == 201, first.text
+    assert first.json()["placed_at"] == "2026-03-15T01:30:00Z"
+    counts = database.row_counts()
+    again = client.post(ORDERS, json=order_payload(placed_at="2026-03-15T01:30:00Z"))
+    assert again.status_code == 200, again.text
+    assert again.json()["number"] == "20260315001"
+    assert database.row_counts() == counts
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a placed_at without an offset passes OrderSubmission and validate_submission, then UTCDateTime."
+    "process_bind_param raises ValueError at flush: HTTP 500 instead of a field-level 422"
+))
+def test_placed_at_without_an_offset_is_a_field_error_not_a_server_error(seeded, database):
+    with TestClient(create_app(seeded), raise_server_exceptions=False) as c:
+        c.headers["Authorization"] = f"Bearer {user_token(seeded, 'root', ['admin'])}"
+        before = database.row_counts()
+        r = c.post(ORDERS, json=order_payload(placed_at="2026-03-15T09:30:00"))
+        assert database.row_counts() == before
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"] == PROBLEM
+        assert [e["field"] for e in r.json()["errors"]] == ["placed_at"]
 
 
 def test_same_external_id_in_another_shop_is_another_order(client, database):
