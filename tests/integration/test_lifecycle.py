@@ -222,3 +222,19 @@ def test_list_filters_and_cursor_pagination(client, ordo, clock):
     assert numbers_for(created_from=created_from) == [numbers[4], numbers[3]]
     bad = client.get("/api/v1/orders", params={"cursor": "!!"})
     assert bad.status_code == 422
+
+
+def test_unpaid_order_on_hold_can_be_closed_but_a_paid_one_cannot(client):
+    number = client.post("/api/v1/orders", json=unpaid()).json()["number"]
+    held = act(client, number, "hold", hold_reason="awaiting_customer").json()
+    assert held["allowed_actions"] == ["cancel", "close", "release"]
+    closed = act(client, number, "close", reason="customer never answered").json()
+    assert closed["status"] == "closed"
+    assert [h["released_by"] for h in closed["holds"]] == ["root"]
+    paid_number = client.post("/api/v1/orders", json=order_payload(external_id="PAID-1")).json()["number"]
+    act(client, paid_number, "hold", hold_reason="risk_intercepted")
+    refused = act(client, paid_number, "close", reason="no")
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        f"Order {paid_number} is paid; only unpaid orders are closed, cancel it instead."
+    )

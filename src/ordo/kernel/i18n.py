@@ -164,6 +164,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # Lifecycle
     "hold_exists": {"en": 'Order {number} is already on hold for "{reason}".', "zh-CN": "订单 {number} 已因“{reason}”挂起。"},
+    "close_paid": {
+        "en": "Order {number} is {payment}; only unpaid orders are closed, cancel it instead.",
+        "zh-CN": "订单 {number} 支付状态为 {payment}；只有未支付订单可关闭，请改为取消。",
+    },
     "hold_missing": {"en": 'Order {number} has no hold "{reason}".', "zh-CN": "订单 {number} 没有“{reason}”挂起。"},
     "shipment_not_open": {
         "en": "Order {number} has no shipment in state {state}.",
@@ -181,6 +185,41 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stock_insufficient": {
         "en": 'Warehouse {warehouse} has {available} of "{sku}" available, {requested} requested.',
         "zh-CN": "仓库 {warehouse} 中“{sku}”可用 {available}，需要 {requested}。",
+    },
+    # Reference data (shops, SKUs, warehouses, customers, stock receipts, catalog import)
+    "code_invalid": {
+        "en": '{path}: "{value}" may contain only letters, digits, ".", "_" and "-", and must start with a letter '
+              "or digit.",
+        "zh-CN": "{path}：“{value}”只能包含字母、数字、“.”、“_”和“-”，且须以字母或数字开头。",
+    },
+    "identifier_invalid": {
+        "en": '{path}: "{value}" may contain only lower-case letters, digits and "_".',
+        "zh-CN": "{path}：“{value}”只能包含小写字母、数字和“_”。",
+    },
+    "out_of_range": {
+        "en": "{path} must be between {min} and {max}, got {value}.",
+        "zh-CN": "{path} 必须在 {min} 到 {max} 之间，实际为 {value}。",
+    },
+    "hs_code_invalid": {
+        "en": '{path}: "{value}" is not an HS code (6 to 10 digits).',
+        "zh-CN": "{path}：“{value}”不是有效的 HS 编码（6 到 10 位数字）。",
+    },
+    "barcode_taken": {
+        "en": '{path}: barcode "{value}" is already used by SKU "{sku}".',
+        "zh-CN": "{path}：条码“{value}”已被 SKU“{sku}”使用。",
+    },
+    "phone_or_email_required": {
+        "en": "{path}: a phone number or an e-mail address is required.",
+        "zh-CN": "{path}：必须提供电话号码或电子邮箱。",
+    },
+    "warehouse_unknown": {"en": '{path}: unknown warehouse "{value}".', "zh-CN": "{path}：未知仓库“{value}”。"},
+    "reference_inactive": {
+        "en": '{path}: {kind} "{value}" is inactive.',
+        "zh-CN": "{path}：{kind}“{value}”已停用。",
+    },
+    "duplicate_in_file": {
+        "en": '{path}: "{value}" already appears at {first}.',
+        "zh-CN": "{path}：“{value}”已在 {first} 出现。",
     },
 }
 

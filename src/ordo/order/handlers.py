@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -34,7 +35,16 @@ from ordo.kernel.errors import Conflict, Forbidden, IdempotencyConflict, Illegal
 from ordo.order.model import OrderDraft, OrderSubmission
 from ordo.order.numbering import next_number
 from ordo.order.rules import validate_submission
-from ordo.order.states import ORDER, PAYMENT, HoldReason, OrderStatus, OrderTrigger, PaymentStatus, PaymentTrigger
+from ordo.order.states import (
+    ORDER,
+    PAYMENT,
+    HoldReason,
+    OrderStatus,
+    OrderTrigger,
+    PaymentStatus,
+    PaymentTrigger,
+    resume_trigger,
+)
 from ordo.order.tables import Order, OrderHold, OrderLine
 
 SYSTEM = "system"
@@ -73,14 +83,14 @@ def in_scope(session: Session, order: Order, actor: Actor) -> bool:
 
 def _transition(
     uow: UnitOfWork, order: Order, trigger: OrderTrigger, *, actor: str, reason: str | None = None,
-    data: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None, event: str | None = None,
 ) -> None:
     before = order.status
     order.status = ORDER.fire(before, trigger)
     order.updated_at = uow.clock.now()
     record(
         uow.session, at=order.updated_at, actor=actor, entity="order", entity_id=order.id, order_id=order.id,
-        name=f"order.{trigger}", from_state=before, to_state=order.status, reason=reason, data=data,
+        name=event or f"order.{trigger}", from_state=before, to_state=order.status, reason=reason, data=data,
     )
 
 
@@ -304,16 +314,20 @@ def release(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, n
         raise Conflict("hold_missing", number=number, reason=reason.value)
     now = uow.clock.now()
     target.released_at, target.released_by = now, actor.name
-    to_state = order.status
-    if len(active) == 1:
-        to_state = order.status_before_hold or OrderStatus.PENDING_REVIEW
-    record(
-        uow.session, at=now, actor=actor.name, entity="order", entity_id=order.id, order_id=order.id,
-        name="order.released", from_state=order.status, to_state=to_state, reason=reason.value, data={"note": note},
+    if len(active) > 1:
+        record(
+            uow.session, at=now, actor=actor.name, entity="order", entity_id=order.id, order_id=order.id,
+            name="order.released", from_state=order.status, to_state=order.status, reason=reason.value,
+            data={"note": note},
+        )
+        return order
+    back_to = order.status_before_hold or OrderStatus.PENDING_REVIEW
+    _transition(
+        uow, order, resume_trigger(back_to), actor=actor.name, reason=reason.value, data={"note": note},
+        event="order.released",
     )
-    if to_state != order.status:
-        order.status, order.status_before_hold, order.updated_at = to_state, None, now
-        auto_progress(uow, order)
+    order.status_before_hold = None
+    auto_progress(uow, order)
     return order
 
 
@@ -331,9 +345,7 @@ def cancel(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
             raise Conflict("cancel_after_handover", number=number, shipment=shipment.number)
         shipments.fire(uow.session, shipment, ShipmentTrigger.CANCEL, actor=actor.name, at=now, reason=reason)
         inventory.release_shipment(uow.session, shipment_id=shipment.id, actor=actor.name, at=now, reference=order.number)
-    for h in order.holds:
-        if h.released_at is None:
-            h.released_at, h.released_by = now, actor.name
+    _release_holds(order, at=now, actor=actor.name)
     _transition(uow, order, OrderTrigger.CANCEL, actor=actor.name, reason=reason)
     order.status_before_hold = None
     return order
@@ -343,8 +355,18 @@ def close(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
     """Close an order that was never paid (no stock is held for unpaid orders)."""
     require(actor, Permission.ORDER_CANCEL)
     order = load_order(uow.session, number, actor, for_update=True)
+    if order.payment_status != PaymentStatus.UNPAID:
+        raise Conflict("close_paid", number=number, payment=order.payment_status)
     _transition(uow, order, OrderTrigger.CLOSE, actor=actor.name, reason=reason)
+    _release_holds(order, at=uow.clock.now(), actor=actor.name)
+    order.status_before_hold = None
     return order
+
+
+def _release_holds(order: Order, *, at: datetime, actor: str) -> None:
+    for h in order.holds:
+        if h.released_at is None:
+            h.released_at, h.released_by = at, actor
 
 
 def complete(uow: UnitOfWork, *, number: str, actor: Actor) -> Order:

@@ -30,7 +30,7 @@ from ordo.order.schemas import (
     ShipmentLineRead,
     ShipmentRead,
 )
-from ordo.order.states import ORDER
+from ordo.order.states import ORDER, action_names
 from ordo.order.tables import Order, OrderLine
 
 MAX_PAGE = 200
@@ -68,7 +68,7 @@ def order_detail(session: Session, number: str, actor: Actor) -> OrderDetail:
         amount_paid=order.amount_paid, payment_method=order.payment_method, remark=order.remark,
         placed_at=order.placed_at,
         shipping_progress=rollup([s.status for s, _ in shipment_rows]),
-        allowed_actions=ORDER.allowed(order.status),
+        allowed_actions=action_names(ORDER.allowed(order.status)),
         lines=[
             LineRead(line_no=ln.line_no, sku=ln.sku_code, name=ln.name, quantity=ln.quantity,
                      unit_price=ln.unit_price, amount=ln.amount)

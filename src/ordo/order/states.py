@@ -35,6 +35,13 @@ class OrderTrigger(StrEnum):
     HOLD = "hold"
     CANCEL = "cancel"
     CLOSE = "close"
+    # Releasing the last hold returns the order to where it was held; one trigger per origin keeps
+    # that return in the table instead of in the handler.
+    RESUME_PENDING_PAYMENT = "resume_pending_payment"
+    RESUME_PENDING_REVIEW = "resume_pending_review"
+    RESUME_CONFIRMED = "resume_confirmed"
+    RESUME_ALLOCATED = "resume_allocated"
+    RESUME_BACKORDERED = "resume_backordered"
 
 
 class HoldReason(StrEnum):
@@ -61,6 +68,16 @@ class PaymentTrigger(StrEnum):
 
 S, T = OrderStatus, OrderTrigger
 
+
+def resume_trigger(state: str) -> OrderTrigger:
+    return OrderTrigger(f"resume_{state}")
+
+
+def action_names(triggers: list[str]) -> list[str]:
+    """Triggers as people see them: the resume_* triggers are all the "release" action."""
+    return sorted({"release" if t.startswith("resume_") else t for t in triggers})
+
+
 # States from which an order can be put on hold; releasing the last hold returns it there.
 HOLDABLE = (S.PENDING_PAYMENT, S.PENDING_REVIEW, S.CONFIRMED, S.ALLOCATED, S.BACKORDERED)
 # Cancellation before anything left the warehouse (later: interception after hand-over).
@@ -80,7 +97,9 @@ ORDER = StateMachine(
         (S.IN_FULFILLMENT, T.SHIP): S.SHIPPED,
         (S.SHIPPED, T.DELIVER): S.DELIVERED,
         (S.DELIVERED, T.COMPLETE): S.COMPLETED,
+        (S.ON_HOLD, T.CLOSE): S.CLOSED,
         **{(state, T.HOLD): S.ON_HOLD for state in HOLDABLE},
+        **{(S.ON_HOLD, resume_trigger(state)): state for state in HOLDABLE},
         **{(state, T.CANCEL): S.CANCELLED for state in CANCELLABLE},
     },
 )
