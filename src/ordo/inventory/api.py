@@ -1,3 +1,90 @@
-from fastapi import APIRouter
+"""HTTP for warehouses and stock. Thin: parse, call the handler in one transaction, return its answer."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from ordo.catalog.schemas import MAX_PAGE
+from ordo.entrypoints.api.deps import CurrentActor, OrdoApp, Reading
+from ordo.inventory import warehouses as handlers
+from ordo.inventory.schemas import (
+    StockLevel,
+    StockList,
+    StockReceiptIn,
+    WarehouseCreate,
+    WarehousePage,
+    WarehouseRead,
+    WarehouseUpdate,
+)
+
+router = APIRouter(tags=["warehouses and stock"])
+
+_WRITE = {
+    404: {"description": "No such warehouse"},
+    409: {"description": "Orders hold stock reserved in it"},
+    422: {"description": "Invalid fields; every problem is listed"},
+}
+
+
+@router.get("/warehouses", response_model=WarehousePage)
+def list_warehouses(
+    uow: Reading,
+    actor: CurrentActor,
+    kind: str | None = None,
+    country: str | None = None,
+    include_inactive: bool = False,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> WarehousePage:
+    return handlers.list_warehouses(uow, actor=actor, kind=kind, country=country, include_inactive=include_inactive,
+                                    cursor=cursor, limit=limit)
+
+
+@router.get("/warehouses/{code}", response_model=WarehouseRead, responses={404: _WRITE[404]})
+def get_warehouse(code: str, uow: Reading, actor: CurrentActor) -> WarehouseRead:
+    return handlers.get_warehouse(uow, code=code, actor=actor)
+
+
+@router.post(
+    "/warehouses", response_model=WarehouseRead, status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "The code is taken"}, 422: _WRITE[422]},
+)
+def create_warehouse(body: WarehouseCreate, ordo: OrdoApp, actor: CurrentActor) -> WarehouseRead:
+    with ordo.transaction() as uow:
+        return handlers.create_warehouse(uow, data=body, actor=actor)
+
+
+@router.patch("/warehouses/{code}", response_model=WarehouseRead, responses=_WRITE)
+def update_warehouse(code: str, body: WarehouseUpdate, ordo: OrdoApp, actor: CurrentActor) -> WarehouseRead:
+    with ordo.transaction() as uow:
+        return handlers.update_warehouse(uow, code=code, changes=body, actor=actor)
+
+
+@router.delete("/warehouses/{code}", response_model=WarehouseRead, responses={404: _WRITE[404], 409: _WRITE[409]})
+def delete_warehouse(code: str, ordo: OrdoApp, actor: CurrentActor) -> WarehouseRead:
+    """Deactivate; refused while orders hold stock reserved in it."""
+    with ordo.transaction() as uow:
+        return handlers.deactivate_warehouse(uow, code=code, actor=actor)
+
+
+@router.post(
+    "/stock/receipts", response_model=StockLevel, status_code=status.HTTP_201_CREATED,
+    responses={422: _WRITE[422]},
+)
+def receive_stock(body: StockReceiptIn, ordo: OrdoApp, actor: CurrentActor) -> StockLevel:
+    """Goods in: the quantity is added to on hand; the answer is the stock level after it."""
+    with ordo.transaction() as uow:
+        return handlers.receive_stock(uow, receipt=body, actor=actor)
+
+
+@router.get("/stock", response_model=StockList, responses={404: {"description": "No such SKU or warehouse"}})
+def stock_levels(
+    uow: Reading,
+    actor: CurrentActor,
+    sku: str | None = None,
+    warehouse: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=handlers.MAX_STOCK_ROWS)] = handlers.MAX_STOCK_ROWS,
+) -> StockList:
+    return handlers.stock_levels(uow, actor=actor, sku=sku, warehouse=warehouse, limit=limit)

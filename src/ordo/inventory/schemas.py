@@ -1,0 +1,67 @@
+"""What the API takes and returns for warehouses and stock."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ordo.catalog.schemas import In
+
+
+class WarehouseFields(In):
+    name: str | None = Field(default=None, max_length=200)
+    kind: str | None = Field(default=None, max_length=16, description="domestic or overseas")
+    country: str | None = Field(default=None, max_length=2, description="ISO 3166-1 alpha-2 of its location")
+    region: str | None = Field(default=None, max_length=64, description="Province, state or area")
+    serves: list[str] | None = Field(
+        default=None, max_length=300, description="Destination countries it ships to; empty: its own country"
+    )
+    capabilities: list[str] | None = Field(default=None, max_length=20, description="e.g. cold_chain")
+    priority: int | None = Field(default=None, description="Lower is preferred (default 100)")
+    active: bool | None = None
+
+
+class WarehouseCreate(WarehouseFields):
+    code: str | None = Field(default=None, max_length=64)
+
+
+class WarehouseUpdate(WarehouseFields):
+    """Only the fields sent change."""
+
+
+class WarehouseRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    kind: str
+    country: str
+    region: str
+    serves: list[str]
+    capabilities: list[str]
+    priority: int
+    active: bool
+
+
+class WarehousePage(BaseModel):
+    items: list[WarehouseRead]
+    next_cursor: str | None
+
+
+class StockReceiptIn(In):
+    warehouse: str | None = Field(default=None, max_length=64, description="Warehouse code")
+    sku: str | None = Field(default=None, max_length=64, description="SKU code")
+    quantity: int | None = Field(default=None, description="Units received, at least 1")
+    reason: str | None = Field(default=None, max_length=500, description="e.g. purchase order, return to stock")
+    reference: str | None = Field(default=None, max_length=64, description="e.g. the purchase order number")
+
+
+class StockLevel(BaseModel):
+    warehouse: str
+    sku: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class StockList(BaseModel):
+    items: list[StockLevel]

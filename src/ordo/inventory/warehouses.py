@@ -1,0 +1,243 @@
+"""Warehouse commands and reads, stock receipts and stock levels.
+
+A warehouse is deactivated, never deleted, and not while orders hold stock reserved in it: those
+shipments would have nowhere to be picked from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ordo.audit.log import record
+from ordo.auth.model import Actor, Permission
+from ordo.bootstrap import UnitOfWork
+from ordo.catalog.schemas import MAX_PAGE, Checks, Outcome
+from ordo.catalog.tables import Sku
+from ordo.inventory.handlers import receive
+from ordo.inventory.model import ReservationStatus
+from ordo.inventory.schemas import (
+    StockLevel,
+    StockList,
+    StockReceiptIn,
+    WarehouseCreate,
+    WarehousePage,
+    WarehouseRead,
+    WarehouseUpdate,
+)
+from ordo.inventory.tables import Reservation, Stock, Warehouse
+from ordo.kernel.errors import Conflict, Forbidden, NotFound
+from ordo.order.handlers import require
+
+WAREHOUSE = "warehouse"
+KINDS = ("domestic", "overseas")
+MAX_PRIORITY = 10_000
+MAX_RECEIPT = 1_000_000
+MAX_STOCK_ROWS = 1000
+COLUMNS = ("code", "name", "kind", "country", "region", "serves", "capabilities", "priority", "active")
+
+
+def warehouse_columns(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Pure: the normalised columns of a warehouse, or every problem at once."""
+    checks = Checks()
+    columns = {
+        "code": checks.code(values),
+        "name": checks.text(values, "name"),
+        "kind": checks.one_of(values, "kind", KINDS),
+        "country": checks.country(values, "country"),
+        "region": checks.text(values, "region"),
+        "serves": checks.countries(values, "serves"),
+        "capabilities": checks.identifiers(values, "capabilities"),
+        "priority": checks.whole(values, "priority", low=0, high=MAX_PRIORITY, default=100),
+        "active": checks.flag(values, "active", default=True),
+    }
+    checks.raise_any()
+    return columns
+
+
+def _find(session: Session, code: str | None, *, for_update: bool = False) -> Warehouse | None:
+    if not code:
+        return None
+    statement = select(Warehouse).where(Warehouse.code == code)
+    return session.scalars(statement.with_for_update() if for_update else statement).one_or_none()
+
+
+def _load(session: Session, code: str, *, for_update: bool = False) -> Warehouse:
+    warehouse = _find(session, code, for_update=for_update)
+    if warehouse is None:
+        raise NotFound(WAREHOUSE, code)
+    return warehouse
+
+
+def _stored(warehouse: Warehouse) -> dict[str, Any]:
+    return {name: getattr(warehouse, name) for name in COLUMNS}
+
+
+def _insert(uow: UnitOfWork, columns: dict[str, Any], actor: Actor) -> Warehouse:
+    if _find(uow.session, columns["code"]) is not None:
+        raise Conflict("reference_exists", kind=WAREHOUSE, ident=columns["code"])
+    warehouse = Warehouse(**columns)
+    uow.session.add(warehouse)
+    try:
+        uow.session.flush()
+    except IntegrityError:  # a concurrent twin won the race for the code
+        raise Conflict("reference_exists", kind=WAREHOUSE, ident=columns["code"]) from None
+    record(uow.session, at=uow.clock.now(), actor=actor.name, entity="warehouse", entity_id=warehouse.id,
+           name="warehouse.created", data={"code": warehouse.code})
+    return warehouse
+
+
+def _ensure_unused(session: Session, warehouse: Warehouse) -> None:
+    orders = session.scalar(
+        select(func.count(func.distinct(Reservation.order_id))).where(
+            Reservation.warehouse_id == warehouse.id, Reservation.status == ReservationStatus.OPEN
+        )
+    )
+    if orders:
+        raise Conflict("reference_in_use", kind=WAREHOUSE, ident=warehouse.code, count=orders)
+
+
+def _change(uow: UnitOfWork, warehouse: Warehouse, columns: dict[str, Any], actor: Actor) -> Outcome:
+    changed = sorted(name for name, value in columns.items() if getattr(warehouse, name) != value)
+    if not changed:
+        return Outcome.UNCHANGED
+    if "active" in changed and not columns["active"]:
+        _ensure_unused(uow.session, warehouse)
+    for name in changed:
+        setattr(warehouse, name, columns[name])
+    record(uow.session, at=uow.clock.now(), actor=actor.name, entity="warehouse", entity_id=warehouse.id,
+           name="warehouse.updated", data={"code": warehouse.code, "fields": changed})
+    return Outcome.UPDATED
+
+
+def create_warehouse(uow: UnitOfWork, *, data: WarehouseCreate, actor: Actor) -> WarehouseRead:
+    require(actor, Permission.REFERENCE_WRITE)
+    columns = warehouse_columns(data.model_dump(exclude_unset=True))
+    return WarehouseRead.model_validate(_insert(uow, columns, actor))
+
+
+def update_warehouse(uow: UnitOfWork, *, code: str, changes: WarehouseUpdate, actor: Actor) -> WarehouseRead:
+    require(actor, Permission.REFERENCE_WRITE)
+    warehouse = _load(uow.session, code, for_update=True)
+    columns = warehouse_columns({**_stored(warehouse), **changes.model_dump(exclude_unset=True)})
+    _change(uow, warehouse, columns, actor)
+    return WarehouseRead.model_validate(warehouse)
+
+
+def save_warehouse(uow: UnitOfWork, *, data: WarehouseCreate, actor: Actor) -> tuple[WarehouseRead, Outcome]:
+    """Create, or update the warehouse with the same code (the fields sent; the others stay)."""
+    require(actor, Permission.REFERENCE_WRITE)
+    sent = data.model_dump(exclude_unset=True)
+    warehouse = _find(uow.session, sent.get("code"), for_update=True)
+    if warehouse is None:
+        return WarehouseRead.model_validate(_insert(uow, warehouse_columns(sent), actor)), Outcome.CREATED
+    outcome = _change(uow, warehouse, warehouse_columns({**_stored(warehouse), **sent}), actor)
+    return WarehouseRead.model_validate(warehouse), outcome
+
+
+def deactivate_warehouse(uow: UnitOfWork, *, code: str, actor: Actor) -> WarehouseRead:
+    require(actor, Permission.REFERENCE_WRITE)
+    warehouse = _load(uow.session, code, for_update=True)
+    if warehouse.active:
+        _ensure_unused(uow.session, warehouse)
+        warehouse.active = False
+        record(uow.session, at=uow.clock.now(), actor=actor.name, entity="warehouse", entity_id=warehouse.id,
+               name="warehouse.deactivated", data={"code": warehouse.code})
+    return WarehouseRead.model_validate(warehouse)
+
+
+def get_warehouse(uow: UnitOfWork, *, code: str, actor: Actor) -> WarehouseRead:
+    require(actor, Permission.REFERENCE_READ)
+    return WarehouseRead.model_validate(_load(uow.session, code))
+
+
+def list_warehouses(
+    uow: UnitOfWork, *, actor: Actor, kind: str | None = None, country: str | None = None,
+    include_inactive: bool = False, cursor: str | None = None, limit: int = 50,
+) -> WarehousePage:
+    """By code; the cursor is the last code seen."""
+    require(actor, Permission.REFERENCE_READ)
+    limit = max(1, min(limit, MAX_PAGE))
+    statement = select(Warehouse)
+    if not include_inactive:
+        statement = statement.where(Warehouse.active.is_(True))
+    if kind:
+        statement = statement.where(Warehouse.kind == kind)
+    if country:
+        statement = statement.where(Warehouse.country == country.upper())
+    if cursor:
+        statement = statement.where(Warehouse.code > cursor)
+    rows = uow.session.scalars(statement.order_by(Warehouse.code).limit(limit + 1)).all()
+    items = [WarehouseRead.model_validate(w) for w in rows[:limit]]
+    return WarehousePage(items=items, next_cursor=items[-1].code if len(rows) > limit else None)
+
+
+# --- stock ------------------------------------------------------------------------------------------
+
+
+def _in_scope(actor: Actor, warehouse_code: str) -> bool:
+    return not actor.warehouses or warehouse_code in actor.warehouses
+
+
+def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> StockLevel:
+    """Goods in: on hand grows by the quantity, and the ledger records who, when and why."""
+    require(actor, Permission.STOCK_WRITE)
+    session, values = uow.session, receipt.model_dump()
+    checks = Checks()
+    warehouse_code = checks.text(values, "warehouse")
+    warehouse = _find(session, warehouse_code)
+    if warehouse_code and warehouse is None:
+        checks.add("warehouse", "warehouse_unknown", value=warehouse_code)
+    elif warehouse is not None and not warehouse.active:
+        checks.add("warehouse", "reference_inactive", kind=WAREHOUSE, value=warehouse_code)
+    sku_code = checks.text(values, "sku")
+    sku = session.scalars(select(Sku).where(Sku.code == sku_code)).one_or_none() if sku_code else None
+    if sku_code and sku is None:
+        checks.add("sku", "sku_unknown", value=sku_code)
+    elif sku is not None and not sku.active:
+        checks.add("sku", "reference_inactive", kind="SKU", value=sku_code)
+    if receipt.quantity is None:
+        checks.add("quantity", "required")
+    else:
+        checks.whole(values, "quantity", low=1, high=MAX_RECEIPT, default=0)
+    checks.raise_any()
+    assert warehouse is not None and sku is not None and receipt.quantity is not None
+    if not _in_scope(actor, warehouse.code):
+        raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"receive stock in {warehouse.code}")
+    stock = receive(session, warehouse_id=warehouse.id, sku_id=sku.id, quantity=receipt.quantity, actor=actor.name,
+                    at=uow.clock.now(), reason=receipt.reason, reference=receipt.reference)
+    return StockLevel(warehouse=warehouse.code, sku=sku.code, on_hand=stock.on_hand, reserved=stock.reserved,
+                      available=stock.on_hand - stock.reserved)
+
+
+def stock_levels(
+    uow: UnitOfWork, *, actor: Actor, sku: str | None = None, warehouse: str | None = None,
+    limit: int = MAX_STOCK_ROWS,
+) -> StockList:
+    """On hand, reserved and available per warehouse and SKU, by warehouse then SKU code. A SKU
+    never received in a named warehouse shows as zero rather than missing."""
+    require(actor, Permission.STOCK_READ)
+    session = uow.session
+    if sku and session.scalar(select(Sku.id).where(Sku.code == sku)) is None:
+        raise NotFound("SKU", sku)
+    if warehouse and _find(session, warehouse) is None:
+        raise NotFound(WAREHOUSE, warehouse)
+    statement = (
+        select(Warehouse.code, Sku.code, Stock.on_hand, Stock.reserved)
+        .join(Warehouse, Warehouse.id == Stock.warehouse_id).join(Sku, Sku.id == Stock.sku_id)
+    )
+    if sku:
+        statement = statement.where(Sku.code == sku)
+    if warehouse:
+        statement = statement.where(Warehouse.code == warehouse)
+    if actor.warehouses:
+        statement = statement.where(Warehouse.code.in_(sorted(actor.warehouses)))
+    rows = session.execute(statement.order_by(Warehouse.code, Sku.code).limit(max(1, min(limit, MAX_STOCK_ROWS))))
+    items = [StockLevel(warehouse=w, sku=s, on_hand=h, reserved=r, available=h - r) for w, s, h, r in rows]
+    if not items and sku and warehouse and _in_scope(actor, warehouse):
+        items = [StockLevel(warehouse=warehouse, sku=sku, on_hand=0, reserved=0, available=0)]
+    return StockList(items=items)
