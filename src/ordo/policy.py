@@ -76,6 +76,8 @@ class IntakePolicy(_Section):
         "alipay", "wechat_pay", "card", "bank_transfer", "cash_on_delivery", "paypal", "marketplace", "balance"
     )
     order_classes: tuple[str, ...] = ("normal", "promotion", "fresh", "urgent", "cross_border")
+    # Destinations without postcodes (Hong Kong, Macau, …): no postcode is asked for there.
+    countries_without_postcodes: tuple[str, ...] = ("HK", "MO", "AE", "QA")
     max_lines: int = 200
     max_quantity_per_line: int = 10_000
     service_types: dict[str, ServiceTypePolicy] = Field(default_factory=_default_service_types)

@@ -90,3 +90,11 @@ def test_placeholder_comparison_sees_a_difference():
     # Guards the helper above: a dropped or renamed placeholder is noticed, a *_zh one is not.
     assert _placeholders("{path} got {value}") != _placeholders("{path}")
     assert _placeholders("{scope_zh} {country}") == _placeholders("{scope} {country}")
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("zh;level=1;q=0, en", "en"), ("zh;q=nan, en;q=0.1", "en"), ("en;q=2, zh;q=0.5", "zh-CN")],
+)
+def test_q_values_after_other_parameters_and_out_of_range(header, expected):
+    assert negotiate(header) == expected

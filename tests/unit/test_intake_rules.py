@@ -350,9 +350,10 @@ def test_quantity_at_the_maximum_is_accepted():
 
 
 @pytest.mark.parametrize(
-    ("sku", "reason"), [("FIREWORK-008", "prohibited"), ("KNIFE-007", "controlled_knives")]
+    ("sku", "reason", "reason_zh"),
+    [("FIREWORK-008", "prohibited", "违禁"), ("KNIFE-007", "controlled_knives", "管制刀具")],
 )
-def test_prohibited_goods_by_trait_and_by_category(sku, reason):
+def test_prohibited_goods_by_trait_and_by_category(sku, reason, reason_zh):
     payload = given(CN_ORDER, lines__0__sku=sku)
     assert reported(payload) == [
         (
@@ -360,7 +361,7 @@ def test_prohibited_goods_by_trait_and_by_category(sku, reason):
             f'lines[0].sku: "{sku}" is prohibited goods ({reason}) and cannot be accepted.',
         ),
     ]
-    assert reported(payload, "zh-CN")[0][2] == f"lines[0].sku：“{sku}”属于违禁品（{reason}），不能受理。"
+    assert reported(payload, "zh-CN")[0][2] == f"lines[0].sku：“{sku}”属于违禁品（{reason_zh}），不能受理。"
 
 
 # --- logistics service type --------------------------------------------------------------------
@@ -705,7 +706,6 @@ def test_valid_payload_gives_a_draft_with_normalised_values():
     assert [str(a) for a in amounts] == [
         "114.90", "12.50", "0.40", "127.00", "127.00", "25.00", "75.00", "39.90", "39.90",
     ]
-    assert draft.cross_border is False
 
 
 def test_fingerprint_of_the_base_order():
@@ -749,3 +749,21 @@ def test_fingerprint_is_the_same_for_the_same_content_written_differently():
 )
 def test_fingerprint_differs_when_a_line_changes(changes):
     assert validate(given(CN_ORDER, **changes)).fingerprint() != validate(CN_ORDER).fingerprint()
+
+
+def test_hong_kong_needs_no_postcode_but_the_us_does():
+    def postcode_problems(country: str) -> list[str]:
+        payload = {
+            **CN_ORDER,
+            "address": {"country": country, "city": "City", "street": "1 Queen's Road"},
+            "service_type": "intl_air",
+            "shipping_fee": "60.00",
+        }
+        try:
+            validate(payload)
+        except ValidationFailed as exc:
+            return [p.key for p in exc.problems if p.path == "address.postcode"]
+        return []
+
+    assert postcode_problems("HK") == []
+    assert postcode_problems("US") == ["address_no_postcode"]

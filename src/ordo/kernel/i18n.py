@@ -109,7 +109,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "sku_prohibited": {
         "en": '{path}: "{value}" is prohibited goods ({reason}) and cannot be accepted.',
-        "zh-CN": "{path}：“{value}”属于违禁品（{reason}），不能受理。",
+        "zh-CN": "{path}：“{value}”属于违禁品（{reason_zh}），不能受理。",
     },
     "quantity_not_positive": {
         "en": "{path}: quantity must be a positive whole number, got {value}.",
@@ -238,6 +238,10 @@ _ZH_WORDS = {
     "electronics": "电子",
     "bulky": "大件",
     "prohibited": "违禁",
+    "flammable": "易燃品",
+    "explosive": "易爆品",
+    "controlled_knives": "管制刀具",
+    "firearms": "枪支弹药",
 }
 
 
@@ -251,14 +255,17 @@ def negotiate(accept_language: str | None, default: str = "en") -> str:
         return default
     ranked: list[tuple[float, int, str]] = []
     for index, part in enumerate(accept_language.split(",")):
-        tag, _, params = part.strip().partition(";")
+        tag, *params = (p.strip() for p in part.split(";"))
         quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        ranked.append((-quality, index, tag.strip().lower()))
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+                if not 0.0 <= quality <= 1.0:  # also catches nan
+                    quality = 0.0
+        ranked.append((-quality, index, tag.lower()))
     for negative_q, _, tag in sorted(ranked):
         if negative_q == 0:
             continue

@@ -111,10 +111,6 @@ class OrderDraft:
     remark: str | None
     placed_at: datetime | None
 
-    @property
-    def cross_border(self) -> bool:
-        return self.order_class == "cross_border"
-
     def fingerprint(self) -> dict[str, Any]:
         """Canonical content used for idempotency: same fingerprint, same order."""
         data = asdict(self)

@@ -198,7 +198,12 @@ def _check_address(address: AddressIn | None, policy: IntakePolicy, problems: _P
         problems.add("address.street", "address_no_street")
     elif domestic_cn and not _HOUSE_NUMBER.search(normalise_text(str(address.street))):
         problems.add("address.street", "address_no_house_number", value=address.street)
-    if country is not None and country != policy.home_country and _blank(address.postcode):
+    if (
+        country is not None
+        and country != policy.home_country
+        and country not in policy.countries_without_postcodes
+        and _blank(address.postcode)
+    ):
         problems.add("address.postcode", "address_no_postcode")
     return country
 
