@@ -37,7 +37,7 @@ from ordo.customer.tables import Customer
 from ordo.fulfillment.states import ShipmentStatus
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory.handlers import receive
-from ordo.inventory.tables import Warehouse
+from ordo.inventory.tables import StockMovement, Warehouse
 from ordo.kernel.clock import FixedClock
 from ordo.kernel.errors import IdempotencyConflict
 from ordo.order.actions import ActionIn, OrderAction, perform
@@ -64,6 +64,7 @@ USERS: tuple[tuple[str, str, Role, dict[str, list[str]]], ...] = (
     ("wh_gz", "广州仓 仓管 黄俊", Role.WAREHOUSE, {"warehouses": ["WH-GZ"]}),
     ("wh_bj", "北京冷链仓 仓管 孙浩", Role.WAREHOUSE, {"warehouses": ["WH-BJ"]}),
     ("wh_lax", "LAX warehouse - Michael Brown", Role.WAREHOUSE, {"warehouses": ["WH-LAX"]}),
+    ("dispatch1", "仓配调度 钱峰", Role.WAREHOUSE, {}),  # allocates across warehouses (and retries backorders)
     ("logistics1", "物流专员 赵磊", Role.LOGISTICS, {}),
     ("logistics2", "物流专员 孙悦", Role.LOGISTICS, {}),
     ("finance1", "财务 周敏", Role.FINANCE, {}),
@@ -157,7 +158,7 @@ def load_reference(
         if created:
             new_skus.add(spec.code)
     session.flush()
-    ref.skus = dict(session.execute(select(Sku.code, Sku.id)).tuples().all())
+    ref.skus = dict(session.execute(select(Sku.code, Sku.id)).all())
     zones = "ABC"
     for n, (warehouse, code, quantity) in enumerate(_stock_plan(rng, skus, orders)):
         if code not in new_skus:
@@ -228,12 +229,15 @@ class Simulation:
             if i:
                 yield at - times[i - 1]
             assert self.uow is not None
+            session, reference = self.uow.session, f"ASN-{at.astimezone(self.tz):%Y%m%d}-{i + 1}"
+            if session.scalar(select(StockMovement.id).where(StockMovement.reference == reference).limit(1)):
+                continue  # loaded before
             for sku in skus:
                 warehouse = "WH-BJ" if "perishable" in sku.traits else "WH-SH"
                 receive(
-                    self.uow.session, warehouse_id=self.ref.warehouses[warehouse], sku_id=self.ref.skus[sku.code],
+                    session, warehouse_id=self.ref.warehouses[warehouse], sku_id=self.ref.skus[sku.code],
                     quantity=rng.randint(2, 5), actor="wh_bj" if warehouse == "WH-BJ" else "wh_sh",
-                    at=self.clock.now(), reason="补货入库", reference=f"ASN-{at.astimezone(self.tz):%Y%m%d}-{i + 1}",
+                    at=self.clock.now(), reason="补货入库", reference=reference,
                 )
 
     def order(self, story: Story) -> Process:
@@ -257,7 +261,7 @@ class Simulation:
         rng = story.rng
         for _ in range(story.patience):
             yield timedelta(hours=rng.uniform(6, 14))
-            status = self._act(story, A.ALLOCATE, "logistics1", {})
+            status = self._act(story, A.ALLOCATE, "dispatch1", {})
             if status != S.BACKORDERED:
                 return status
         if not story.gives_up:
@@ -307,7 +311,7 @@ class Simulation:
                     .where(Order.number == story.number, Shipment.status != ShipmentStatus.CANCELLED)
                     .order_by(Shipment.id)
                 )
-                story.warehouse_user = self.ref.warehouse_user.get(warehouse_id or 0, "logistics1")
+                story.warehouse_user = self.ref.warehouse_user.get(warehouse_id or 0, "dispatch1")
             name = story.warehouse_user
         return self.actors[name]
 
@@ -324,7 +328,7 @@ class Simulation:
 def _counts(app: Ordo) -> tuple[dict[str, int], dict[str, int]]:
     with app.reading() as uow:
         s = uow.session
-        statuses = dict(s.execute(select(Order.status, func.count()).group_by(Order.status)).tuples().all())
+        statuses = dict(s.execute(select(Order.status, func.count()).group_by(Order.status)).all())
         totals = {
             "SKUs": s.scalar(select(func.count()).select_from(Sku)) or 0,
             "warehouses": s.scalar(select(func.count()).select_from(Warehouse)) or 0,

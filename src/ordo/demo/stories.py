@@ -447,7 +447,7 @@ class Script:
             note = "货到付款：电话确认收货信息" if story.payment_method == "cash_on_delivery" else "人工审核通过"
             self.add(5 * m, (40 if fast else 180) * m, A.CONFIRM, self.cs(), self._after_confirm(), note=note)
         if self.state == S.CONFIRMED:
-            self.add(10 * m, 2 * h, A.ALLOCATE, "logistics1", self.allocated)
+            self.add(10 * m, 2 * h, A.ALLOCATE, "dispatch1", self.allocated)
 
     def hold(self, low: timedelta, high: timedelta, reason: HoldReason, actor: str, note: str) -> None:
         if not self.holds:
