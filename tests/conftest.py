@@ -33,8 +33,13 @@ T0 = datetime(2026, 3, 15, 2, 0, tzinfo=UTC)
 def _pg_admin() -> psycopg.Connection:
     url = make_url(PG_URL)
     return psycopg.connect(
-        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
-        password=url.password, dbname=url.database or "postgres", autocommit=True, connect_timeout=5,
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        dbname=url.database or "postgres",
+        autocommit=True,
+        connect_timeout=5,
     )
 
 
@@ -53,7 +58,10 @@ class Database:
 
     def row_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
-            return {t.name: conn.execute(text(f"SELECT count(*) FROM {t.name}")).scalar_one() for t in metadata.sorted_tables}
+            return {
+                t.name: conn.execute(text(f"SELECT count(*) FROM {t.name}")).scalar_one()
+                for t in metadata.sorted_tables
+            }
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -29,21 +29,60 @@ SKUS = [
 def seed(ordo: Ordo, *, stock: int = 100) -> None:
     with ordo.transaction() as uow:
         s, now = uow.session, uow.clock.now()
-        s.add_all([
-            Shop(code="web-cn", name="官网商城", channel="web", created_at=now),
-            Shop(code="tmall", name="Tmall flagship", channel="marketplace", created_at=now),
-        ])
+        s.add_all(
+            [
+                Shop(code="web-cn", name="官网商城", channel="web", created_at=now),
+                Shop(code="tmall", name="Tmall flagship", channel="marketplace", created_at=now),
+            ]
+        )
         for i, (code, category, traits, price) in enumerate(SKUS):
-            s.add(Sku(code=code, barcode=f"690000000{i:04d}", name=code.title(), category=category, traits=traits,
-                      price=Decimal(price), weight_g=500 * (i + 1), hs_code="0902300000", declared_value=Decimal(price)))
-        s.add_all([
-            Warehouse(code="WH-SH", name="上海仓", kind="domestic", country="CN", region="上海", serves=[],
-                      capabilities=[], priority=10),
-            Warehouse(code="WH-BJ", name="北京冷链仓", kind="domestic", country="CN", region="北京", serves=[],
-                      capabilities=["cold_chain"], priority=20),
-            Warehouse(code="WH-LA", name="Los Angeles", kind="overseas", country="US", region="CA", serves=["US", "CA"],
-                      capabilities=[], priority=10),
-        ])
+            s.add(
+                Sku(
+                    code=code,
+                    barcode=f"690000000{i:04d}",
+                    name=code.title(),
+                    category=category,
+                    traits=traits,
+                    price=Decimal(price),
+                    weight_g=500 * (i + 1),
+                    hs_code="0902300000",
+                    declared_value=Decimal(price),
+                )
+            )
+        s.add_all(
+            [
+                Warehouse(
+                    code="WH-SH",
+                    name="上海仓",
+                    kind="domestic",
+                    country="CN",
+                    region="上海",
+                    serves=[],
+                    capabilities=[],
+                    priority=10,
+                ),
+                Warehouse(
+                    code="WH-BJ",
+                    name="北京冷链仓",
+                    kind="domestic",
+                    country="CN",
+                    region="北京",
+                    serves=[],
+                    capabilities=["cold_chain"],
+                    priority=20,
+                ),
+                Warehouse(
+                    code="WH-LA",
+                    name="Los Angeles",
+                    kind="overseas",
+                    country="US",
+                    region="CA",
+                    serves=["US", "CA"],
+                    capabilities=[],
+                    priority=10,
+                ),
+            ]
+        )
         s.flush()
         skus = {k.code: k.id for k in s.query(Sku)}
         whs = {w.code: w.id for w in s.query(Warehouse)}
@@ -65,8 +104,12 @@ BASE_ORDER: dict[str, Any] = {
     "external_id": "WEB-1001",
     "customer": {"name": "张伟", "phone": "13812345678", "email": "zhang.wei@example.cn"},
     "address": {
-        "country": "CN", "province": "上海市", "city": "上海市", "district": "浦东新区",
-        "street": "世纪大道100号", "postcode": "200120",
+        "country": "CN",
+        "province": "上海市",
+        "city": "上海市",
+        "district": "浦东新区",
+        "street": "世纪大道100号",
+        "postcode": "200120",
     },
     "lines": [{"sku": "TEA-001", "quantity": 2, "unit_price": "25.00"}],
     "shipping_fee": "10.00",

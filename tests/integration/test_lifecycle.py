@@ -27,7 +27,8 @@ def stock_of(ordo, sku: str, warehouse: str = "WH-SH") -> tuple[int, int]:
     with ordo.reading() as uow:
         row = uow.session.execute(
             select(Stock.on_hand, Stock.reserved)
-            .join(Sku, Sku.id == Stock.sku_id).join(Warehouse, Warehouse.id == Stock.warehouse_id)
+            .join(Sku, Sku.id == Stock.sku_id)
+            .join(Warehouse, Warehouse.id == Stock.warehouse_id)
             .where(Sku.code == sku, Warehouse.code == warehouse)
         ).one()
     return row.on_hand, row.reserved
@@ -49,7 +50,12 @@ def test_unpaid_order_waits_for_payment_then_flows_to_allocated(client, ordo):
     assert (paid["status"], paid["payment_status"], paid["amount_paid"]) == ("allocated", "paid", "55.00")
     assert stock_of(ordo, "TEA-001") == (100, 2)
     assert [e["name"] for e in paid["events"]] == [
-        "order.created", "payment.paid", "order.pay", "order.confirm", "shipment.created", "order.allocate",
+        "order.created",
+        "payment.paid",
+        "order.pay",
+        "order.confirm",
+        "shipment.created",
+        "order.allocate",
     ]
 
 
@@ -64,7 +70,7 @@ def test_cash_on_delivery_needs_manual_confirmation(client):
     payload = order_payload(payment={"method": "cash_on_delivery", "status": "unpaid", "amount_paid": "0"})
     order = client.post("/api/v1/orders", json=payload).json()
     assert order["status"] == "pending_review"
-    assert order["allowed_actions"] == ["cancel", "confirm", "hold", "reject"]
+    assert order["allowed_actions"] == ["pay", "confirm", "reject", "hold", "cancel"]
     assert act(client, order["number"], "confirm", note="called the customer").json()["status"] == "allocated"
 
 
@@ -83,7 +89,10 @@ def test_holds_stack_and_release_one_by_one(client, ordo):
     first = act(client, number, "hold", hold_reason="awaiting_customer", note="asked for the door code")
     assert first.json()["status"] == "on_hold"
     second = act(client, number, "hold", hold_reason="risk_intercepted").json()
-    assert [h["reason"] for h in second["holds"] if h["released_at"] is None] == ["awaiting_customer", "risk_intercepted"]
+    assert [h["reason"] for h in second["holds"] if h["released_at"] is None] == [
+        "awaiting_customer",
+        "risk_intercepted",
+    ]
     again = act(client, number, "hold", hold_reason="risk_intercepted")
     assert again.status_code == 409
     assert again.json()["detail"] == f'Order {number} is already on hold for "risk_intercepted".'
@@ -123,7 +132,8 @@ def test_cancel_before_handover_releases_stock(client, ordo):
         assert uow.session.scalars(select(Reservation.status)).all() == ["released"]
         kinds = uow.session.execute(
             select(StockMovement.kind, StockMovement.delta_on_hand, StockMovement.delta_reserved)
-            .where(StockMovement.reference == number).order_by(StockMovement.id)
+            .where(StockMovement.reference == number)
+            .order_by(StockMovement.id)
         ).all()
     assert kinds == [("reservation", 0, 2), ("release", 0, -2)]
 
@@ -158,9 +168,15 @@ def test_illegal_transition_names_state_and_allowed_actions(client):
     assert refused.status_code == 409
     body = refused.json()
     assert body["code"] == "illegal_transition"
-    assert body["detail"] == 'order is pending_payment; "complete" is not allowed. Allowed actions: cancel, close, hold, pay.'
+    assert (
+        body["detail"]
+        == 'order is pending_payment; "complete" is not allowed. Allowed actions: cancel, close, hold, pay.'
+    )
     zh = client.post(f"/api/v1/orders/{number}/complete", headers={"Accept-Language": "zh-CN"})
-    assert zh.json()["detail"] == "order当前状态为 pending_payment，不允许执行“complete”。可执行的操作：cancel, close, hold, pay。"
+    assert (
+        zh.json()["detail"]
+        == "order当前状态为 pending_payment，不允许执行“complete”。可执行的操作：cancel, close, hold, pay。"
+    )
     picking = act(client, number, "pick")
     assert picking.status_code == 409
     assert picking.json()["detail"] == (
@@ -169,8 +185,11 @@ def test_illegal_transition_names_state_and_allowed_actions(client):
 
 
 def test_backordered_order_is_allocated_when_stock_arrives(client, ordo):
-    payload = order_payload(lines=[{"sku": "TEA-001", "quantity": 150, "unit_price": "25.00"}], total="3755.00",
-                            payment={"method": "alipay", "status": "paid", "amount_paid": "3755.00"})
+    payload = order_payload(
+        lines=[{"sku": "TEA-001", "quantity": 150, "unit_price": "25.00"}],
+        total="3755.00",
+        payment={"method": "alipay", "status": "paid", "amount_paid": "3755.00"},
+    )
     order = client.post("/api/v1/orders", json=payload).json()
     assert order["status"] == "backordered"
     assert order["shipments"] == []
@@ -186,6 +205,16 @@ def test_backordered_order_is_allocated_when_stock_arrives(client, ordo):
     assert stock_of(ordo, "TEA-001") == (160, 150)
 
 
+def test_allowed_actions_follow_shipments_and_the_callers_roles(client, ordo):
+    number = client.post("/api/v1/orders", json=order_payload()).json()["number"]
+    assert client.get(f"/api/v1/orders/{number}").json()["allowed_actions"] == ["hold", "cancel", "pick"]
+    act(client, number, "pick")
+    assert client.get(f"/api/v1/orders/{number}").json()["allowed_actions"] == ["cancel", "finish-pick"]
+    picker = user_token(ordo, "picker", ["warehouse"])
+    seen = client.get(f"/api/v1/orders/{number}", headers={"Authorization": f"Bearer {picker}"}).json()
+    assert seen["allowed_actions"] == ["finish-pick"]
+
+
 def test_unknown_order_is_404(client):
     r = client.get("/api/v1/orders/20991231001")
     assert r.status_code == 404
@@ -199,8 +228,11 @@ def test_list_filters_and_cursor_pagination(client, ordo, clock):
         shop = "tmall" if i % 2 else "web-cn"
         phone = "13912345678" if i == 4 else "13812345678"
         customer = {"name": "王芳", "phone": phone}
-        numbers.append(client.post("/api/v1/orders", json=order_payload(
-            shop=shop, external_id=f"E-{i}", customer=customer)).json()["number"])
+        numbers.append(
+            client.post(
+                "/api/v1/orders", json=order_payload(shop=shop, external_id=f"E-{i}", customer=customer)
+            ).json()["number"]
+        )
     page1 = client.get("/api/v1/orders", params={"limit": 2}).json()
     assert [o["number"] for o in page1["items"]] == [numbers[4], numbers[3]]
     page2 = client.get("/api/v1/orders", params={"limit": 2, "cursor": page1["next_cursor"]}).json()
@@ -227,7 +259,7 @@ def test_list_filters_and_cursor_pagination(client, ordo, clock):
 def test_unpaid_order_on_hold_can_be_closed_but_a_paid_one_cannot(client):
     number = client.post("/api/v1/orders", json=unpaid()).json()["number"]
     held = act(client, number, "hold", hold_reason="awaiting_customer").json()
-    assert held["allowed_actions"] == ["cancel", "close", "release"]
+    assert held["allowed_actions"] == ["pay", "hold", "release", "cancel", "close"]
     closed = act(client, number, "close", reason="customer never answered").json()
     assert closed["status"] == "closed"
     assert [h["released_by"] for h in closed["holds"]] == ["root"]

@@ -12,13 +12,14 @@ from sqlalchemy import select
 from ordo.audit.tables import Event
 from ordo.auth.model import Actor
 from ordo.catalog.handlers import create_sku, deactivate_sku, get_sku, save_sku, update_sku
-from ordo.catalog.schemas import Outcome, SkuCreate, SkuUpdate
+from ordo.catalog.schemas import SkuCreate, SkuUpdate
 from ordo.catalog.tables import Sku
 from ordo.customer.handlers import create_customer, update_customer
 from ordo.customer.schemas import CustomerCreate, CustomerUpdate
 from ordo.inventory.schemas import StockLevel, StockReceiptIn, WarehouseUpdate
 from ordo.inventory.tables import StockMovement
 from ordo.inventory.warehouses import deactivate_warehouse, receive_stock, stock_levels, update_warehouse
+from ordo.kernel.checks import Outcome
 from ordo.kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ordo.kernel.i18n import translate
 from ordo.order.handlers import submit_order

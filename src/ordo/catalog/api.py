@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from ordo.catalog import handlers
-from ordo.catalog.schemas import MAX_PAGE, SkuCreate, SkuPage, SkuRead, SkuUpdate
+from ordo.catalog.schemas import SkuCreate, SkuPage, SkuRead, SkuUpdate
 from ordo.entrypoints.api.deps import CurrentActor, OrdoApp, Reading
+from ordo.kernel.checks import MAX_PAGE
 
 router = APIRouter(tags=["catalog"])
 

@@ -20,23 +20,13 @@ from sqlalchemy.orm import Session
 from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
-from ordo.catalog.schemas import (
-    MAX_PAGE,
-    Checks,
-    In,
-    Outcome,
-    SkuCreate,
-    SkuPage,
-    SkuRead,
-    SkuUpdate,
-    problems_of,
-    under,
-)
+from ordo.catalog.schemas import SkuCreate, SkuPage, SkuRead, SkuUpdate
 from ordo.catalog.tables import Sku
 from ordo.channel.handlers import save_shop
 from ordo.channel.schemas import ShopCreate
 from ordo.inventory.schemas import StockReceiptIn, WarehouseCreate
 from ordo.inventory.warehouses import receive_stock, save_warehouse
+from ordo.kernel.checks import MAX_PAGE, Checks, In, Outcome, problems_of, under
 from ordo.kernel.errors import Conflict, NotFound, Problem, ValidationFailed
 from ordo.order.handlers import require
 from ordo.policy import IntakePolicy, Trait

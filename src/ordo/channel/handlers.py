@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
-from ordo.catalog.schemas import MAX_PAGE, Checks, Outcome
 from ordo.channel.model import ChannelKind
 from ordo.channel.schemas import ShopCreate, ShopPage, ShopRead, ShopUpdate
 from ordo.channel.tables import Shop
+from ordo.kernel.checks import MAX_PAGE, Checks, Outcome
 from ordo.kernel.errors import Conflict, NotFound
 from ordo.order.handlers import require
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ordo.catalog.schemas import In
+from ordo.kernel.checks import In
 
 
 class ShopFields(In):

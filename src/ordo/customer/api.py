@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from ordo.catalog.schemas import MAX_PAGE
 from ordo.customer import handlers
 from ordo.customer.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate
 from ordo.entrypoints.api.deps import CurrentActor, OrdoApp, Reading
+from ordo.kernel.checks import MAX_PAGE
 
 router = APIRouter(tags=["customers"])
 

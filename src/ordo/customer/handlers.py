@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
-from ordo.catalog.schemas import MAX_PAGE, Checks
 from ordo.customer.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate
 from ordo.customer.tables import Customer
+from ordo.kernel.checks import MAX_PAGE, Checks
 from ordo.kernel.errors import Conflict, NotFound, Problem, ValidationFailed
 from ordo.order.handlers import require
 from ordo.order.rules import normalise_email, normalise_phone

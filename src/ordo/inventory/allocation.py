@@ -19,7 +19,9 @@ def required_capabilities(service: ServiceTypePolicy, traits: Iterable[frozenset
     return frozenset(needed)
 
 
-def can_serve(warehouse: WarehouseView, *, destination: str, service: ServiceTypePolicy, capabilities: frozenset[str]) -> bool:
+def can_serve(
+    warehouse: WarehouseView, *, destination: str, service: ServiceTypePolicy, capabilities: frozenset[str]
+) -> bool:
     if warehouse.kind != service.required_warehouse_kind:
         return False
     if not capabilities <= warehouse.capabilities:

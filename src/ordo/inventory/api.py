@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from ordo.catalog.schemas import MAX_PAGE
 from ordo.entrypoints.api.deps import CurrentActor, OrdoApp, Reading
 from ordo.inventory import warehouses as handlers
 from ordo.inventory.schemas import (
@@ -18,6 +17,7 @@ from ordo.inventory.schemas import (
     WarehouseRead,
     WarehouseUpdate,
 )
+from ordo.kernel.checks import MAX_PAGE
 
 router = APIRouter(tags=["warehouses and stock"])
 

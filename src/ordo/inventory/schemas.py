@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ordo.catalog.schemas import In
+from ordo.kernel.checks import In
 
 
 class WarehouseFields(In):

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
-from ordo.catalog.schemas import MAX_PAGE, Checks, Outcome
 from ordo.catalog.tables import Sku
 from ordo.inventory.handlers import receive
 from ordo.inventory.model import ReservationStatus
@@ -30,6 +29,7 @@ from ordo.inventory.schemas import (
     WarehouseUpdate,
 )
 from ordo.inventory.tables import Reservation, Stock, Warehouse
+from ordo.kernel.checks import MAX_PAGE, Checks, Outcome
 from ordo.kernel.errors import Conflict, Forbidden, NotFound
 from ordo.order.handlers import require
 

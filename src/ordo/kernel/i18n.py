@@ -163,7 +163,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "店铺“{shop}”外部单号“{external_id}”的订单已存在（{number}），但内容不同：{fields}。",
     },
     # Lifecycle
-    "hold_exists": {"en": 'Order {number} is already on hold for "{reason}".', "zh-CN": "订单 {number} 已因“{reason}”挂起。"},
+    "hold_exists": {
+        "en": 'Order {number} is already on hold for "{reason}".',
+        "zh-CN": "订单 {number} 已因“{reason}”挂起。",
+    },
     "close_paid": {
         "en": "Order {number} is {payment}; only unpaid orders are closed, cancel it instead.",
         "zh-CN": "订单 {number} 支付状态为 {payment}；只有未支付订单可关闭，请改为取消。",

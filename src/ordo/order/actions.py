@@ -7,12 +7,20 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ordo.auth.model import Actor
+from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
-from ordo.fulfillment.states import ShipmentTrigger
+from ordo.fulfillment.states import SHIPMENT, ShipmentTrigger
 from ordo.kernel.errors import Problem, ValidationFailed
 from ordo.order import handlers
-from ordo.order.states import HoldReason
+from ordo.order.states import (
+    ORDER,
+    PAYMENT,
+    HoldReason,
+    OrderStatus,
+    OrderTrigger,
+    PaymentStatus,
+    PaymentTrigger,
+)
 from ordo.order.tables import Order
 
 
@@ -69,14 +77,65 @@ _SHIPMENT_STEPS: dict[OrderAction, ShipmentTrigger] = {
 }
 
 
+# Who may do what; checked before anything else so that a refused caller learns nothing more.
+PERMISSIONS: dict[OrderAction, Permission] = {
+    OrderAction.PAY: Permission.ORDER_PAY,
+    OrderAction.CONFIRM: Permission.ORDER_REVIEW,
+    OrderAction.REJECT: Permission.ORDER_REVIEW,
+    OrderAction.ALLOCATE: Permission.ORDER_ALLOCATE,
+    OrderAction.HOLD: Permission.ORDER_HOLD,
+    OrderAction.RELEASE: Permission.ORDER_HOLD,
+    OrderAction.CANCEL: Permission.ORDER_CANCEL,
+    OrderAction.CLOSE: Permission.ORDER_CANCEL,
+    OrderAction.COMPLETE: Permission.ORDER_COMPLETE,
+    **{action: handlers.SHIPMENT_PERMISSIONS[trigger] for action, trigger in _SHIPMENT_STEPS.items()},
+}
+
+_ORDER_TRIGGERS: dict[OrderAction, OrderTrigger] = {
+    OrderAction.CONFIRM: OrderTrigger.CONFIRM,
+    OrderAction.REJECT: OrderTrigger.REJECT,
+    OrderAction.ALLOCATE: OrderTrigger.ALLOCATE,
+    OrderAction.HOLD: OrderTrigger.HOLD,
+    OrderAction.CANCEL: OrderTrigger.CANCEL,
+    OrderAction.CLOSE: OrderTrigger.CLOSE,
+    OrderAction.COMPLETE: OrderTrigger.COMPLETE,
+}
+
+
+def available(*, status: str, payment_status: str, shipment_statuses: list[str], actor: Actor) -> list[str]:
+    """The actions this actor can take on an order in this state, as they are sent to the API."""
+
+    def applies(action: OrderAction) -> bool:
+        if action in _SHIPMENT_STEPS:
+            return any(SHIPMENT.can(s, _SHIPMENT_STEPS[action]) for s in shipment_statuses)
+        if action == OrderAction.PAY:
+            return PAYMENT.can(payment_status, PaymentTrigger.PAY)
+        if action == OrderAction.RELEASE:
+            return status == OrderStatus.ON_HOLD
+        if action == OrderAction.HOLD and status == OrderStatus.ON_HOLD:
+            return True
+        if action == OrderAction.CLOSE and payment_status != PaymentStatus.UNPAID:
+            return False
+        return ORDER.can(status, _ORDER_TRIGGERS[action])
+
+    return [a.value for a in OrderAction if actor.can(PERMISSIONS[a]) and applies(a)]
+
+
 def perform(uow: UnitOfWork, *, number: str, action: OrderAction, body: ActionIn, actor: Actor) -> Order:
+    actor.require(PERMISSIONS[action])
     missing = [name for name in REQUIRED.get(action, ()) if not getattr(body, name)]
     if missing:
         raise ValidationFailed(Problem(name, "required", {"path": name}) for name in missing)
     if action in _SHIPMENT_STEPS:
         return handlers.advance_shipments(
-            uow, number=number, trigger=_SHIPMENT_STEPS[action], actor=actor, shipment=body.shipment,
-            carrier=body.carrier, tracking_number=body.tracking_number, note=body.note,
+            uow,
+            number=number,
+            trigger=_SHIPMENT_STEPS[action],
+            actor=actor,
+            shipment=body.shipment,
+            carrier=body.carrier,
+            tracking_number=body.tracking_number,
+            note=body.note,
         )
     simple: dict[OrderAction, Callable[[], Order]] = {
         OrderAction.PAY: lambda: handlers.pay(uow, number=number, actor=actor, reference=body.reference),

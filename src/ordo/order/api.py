@@ -22,9 +22,11 @@ router = APIRouter(tags=["orders"])
     "/orders",
     response_model=OrderDetail,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "The same order was submitted before; the existing one is returned"},
-               409: {"description": "Same shop and external id with different content"},
-               422: {"description": "Invalid order; every problem is listed by field"}},
+    responses={
+        200: {"description": "The same order was submitted before; the existing one is returned"},
+        409: {"description": "Same shop and external id with different content"},
+        422: {"description": "Invalid order; every problem is listed by field"},
+    },
 )
 def create_order(body: OrderSubmission, ordo: OrdoApp, actor: CurrentActor, response: Response) -> OrderDetail:
     number, created = intake(ordo, body, actor)
@@ -64,8 +66,14 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
 ) -> OrderPage:
     f = queries.OrderFilter(
-        status=status_, channel=channel, shop=shop, created_from=created_from, created_to=created_to,
-        phone=phone, sku=sku, order_class=order_class,
+        status=status_,
+        channel=channel,
+        shop=shop,
+        created_from=created_from,
+        created_to=created_to,
+        phone=phone,
+        sku=sku,
+        order_class=order_class,
     )
     return queries.list_orders(
         uow.session, f, actor, home_country=uow.policy.intake.home_country, cursor=cursor, limit=limit
@@ -78,7 +86,9 @@ def get_order(number: str, uow: Reading, actor: CurrentActor) -> OrderDetail:
 
 
 @router.post("/orders/{number}/{action}", response_model=OrderDetail)
-def act_on_order(number: str, action: OrderAction, ordo: OrdoApp, actor: CurrentActor, body: ActionIn | None = None) -> OrderDetail:
+def act_on_order(
+    number: str, action: OrderAction, ordo: OrdoApp, actor: CurrentActor, body: ActionIn | None = None
+) -> OrderDetail:
     with ordo.transaction() as uow:
         perform(uow, number=number, action=action, body=body or ActionIn(), actor=actor)
     with ordo.reading() as uow:

@@ -51,8 +51,7 @@ SYSTEM = "system"
 
 
 def require(actor: Actor, permission: Permission) -> None:
-    if not actor.can(permission):
-        raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)) or "-", action=permission.value)
+    actor.require(permission)
 
 
 def load_order(session: Session, number: str, actor: Actor, *, for_update: bool = False) -> Order:
@@ -73,24 +72,39 @@ def in_scope(session: Session, order: Order, actor: Actor) -> bool:
             return False
     if actor.warehouses:
         codes = session.scalars(
-            select(Warehouse.code).join(Shipment, Shipment.warehouse_id == Warehouse.id).where(
-                Shipment.order_id == order.id
-            )
+            select(Warehouse.code)
+            .join(Shipment, Shipment.warehouse_id == Warehouse.id)
+            .where(Shipment.order_id == order.id)
         ).all()
         return actor.sees_warehouses(codes)
     return True
 
 
 def _transition(
-    uow: UnitOfWork, order: Order, trigger: OrderTrigger, *, actor: str, reason: str | None = None,
-    data: dict[str, Any] | None = None, event: str | None = None,
+    uow: UnitOfWork,
+    order: Order,
+    trigger: OrderTrigger,
+    *,
+    actor: str,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    event: str | None = None,
 ) -> None:
     before = order.status
     order.status = ORDER.fire(before, trigger)
     order.updated_at = uow.clock.now()
     record(
-        uow.session, at=order.updated_at, actor=actor, entity="order", entity_id=order.id, order_id=order.id,
-        name=event or f"order.{trigger}", from_state=before, to_state=order.status, reason=reason, data=data,
+        uow.session,
+        at=order.updated_at,
+        actor=actor,
+        entity="order",
+        entity_id=order.id,
+        order_id=order.id,
+        name=event or f"order.{trigger}",
+        from_state=before,
+        to_state=order.status,
+        reason=reason,
+        data=data,
     )
 
 
@@ -104,13 +118,22 @@ def _views(session: Session, submission: OrderSubmission) -> tuple[dict[str, Sho
         if shop is not None:
             shops[shop.code] = ShopView(id=shop.id, code=shop.code, channel=shop.channel)
     codes = sorted({line.sku for line in submission.lines or () if line.sku})
-    skus = {
-        s.code: SkuView(
-            id=s.id, code=s.code, name=s.name, category=s.category, traits=frozenset(s.traits or ()),
-            price=s.price, weight_g=s.weight_g,
-        )
-        for s in session.scalars(select(Sku).where(Sku.code.in_(codes), Sku.active.is_(True)))
-    } if codes else {}
+    skus = (
+        {
+            s.code: SkuView(
+                id=s.id,
+                code=s.code,
+                name=s.name,
+                category=s.category,
+                traits=frozenset(s.traits or ()),
+                price=s.price,
+                weight_g=s.weight_g,
+            )
+            for s in session.scalars(select(Sku).where(Sku.code.in_(codes), Sku.active.is_(True)))
+        }
+        if codes
+        else {}
+    )
     return shops, skus
 
 
@@ -126,7 +149,9 @@ def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) 
     shops, skus = _views(session, submission)
     draft = validate_submission(submission, shops=shops, skus=skus, policy=uow.policy.intake)
     if not actor.sees_shop(draft.shop_code):
-        raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"create orders for {draft.shop_code}")
+        raise Forbidden(
+            "forbidden", roles=", ".join(sorted(actor.roles)), action=f"create orders for {draft.shop_code}"
+        )
     fingerprint = draft.fingerprint()
     digest = _digest(fingerprint)
     existing = session.scalars(
@@ -137,8 +162,11 @@ def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) 
             return existing, False
         changed = sorted(k for k in fingerprint if fingerprint[k] != existing.payload.get(k))
         raise IdempotencyConflict(
-            "idempotency_conflict", shop=draft.shop_code, external_id=draft.external_id,
-            number=existing.number, fields=", ".join(changed),
+            "idempotency_conflict",
+            shop=draft.shop_code,
+            external_id=draft.external_id,
+            number=existing.number,
+            fields=", ".join(changed),
         )
     order = _insert(uow, draft, fingerprint, digest, actor)
     auto_progress(uow, order)
@@ -150,8 +178,12 @@ def _customer(session: Session, draft: OrderDraft, uow: UnitOfWork) -> Customer:
     customer = session.scalars(select(Customer).where(key).order_by(Customer.id)).first()
     if customer is None:
         customer = Customer(
-            name=draft.customer_name, phone=draft.phone, email=draft.email, account=draft.account,
-            vip_level=0, created_at=uow.clock.now(),
+            name=draft.customer_name,
+            phone=draft.phone,
+            email=draft.email,
+            account=draft.account,
+            vip_level=0,
+            created_at=uow.clock.now(),
         )
         session.add(customer)
         session.flush()
@@ -166,19 +198,47 @@ def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], dig
     status = OrderStatus.PENDING_REVIEW if secured else OrderStatus.PENDING_PAYMENT
     order = Order(
         number=next_number(session, business_date(now, uow.policy.business_timezone)),
-        shop_id=draft.shop_id, channel=draft.channel, external_id=draft.external_id,
-        customer_id=customer.id, customer_name=draft.customer_name, phone=draft.phone, email=draft.email,
-        vip_level=customer.vip_level, country=draft.country, province=draft.province, city=draft.city,
-        district=draft.district, street=draft.street, postcode=draft.postcode, remote_area=draft.remote_area,
-        currency=draft.currency, goods_total=draft.goods_total, shipping_fee=draft.shipping_fee,
-        discounts=draft.discounts, total=draft.total, payment_method=draft.payment_method,
-        payment_status=draft.payment_status, amount_paid=draft.amount_paid, service_type=draft.service_type,
-        order_class=draft.order_class, remark=draft.remark, status=status, payload_hash=digest,
-        payload=fingerprint, placed_at=draft.placed_at or now, created_at=now, updated_at=now,
+        shop_id=draft.shop_id,
+        channel=draft.channel,
+        external_id=draft.external_id,
+        customer_id=customer.id,
+        customer_name=draft.customer_name,
+        phone=draft.phone,
+        email=draft.email,
+        vip_level=customer.vip_level,
+        country=draft.country,
+        province=draft.province,
+        city=draft.city,
+        district=draft.district,
+        street=draft.street,
+        postcode=draft.postcode,
+        remote_area=draft.remote_area,
+        currency=draft.currency,
+        goods_total=draft.goods_total,
+        shipping_fee=draft.shipping_fee,
+        discounts=draft.discounts,
+        total=draft.total,
+        payment_method=draft.payment_method,
+        payment_status=draft.payment_status,
+        amount_paid=draft.amount_paid,
+        service_type=draft.service_type,
+        order_class=draft.order_class,
+        remark=draft.remark,
+        status=status,
+        payload_hash=digest,
+        payload=fingerprint,
+        placed_at=draft.placed_at or now,
+        created_at=now,
+        updated_at=now,
         lines=[
             OrderLine(
-                line_no=line.line_no, sku_id=line.sku_id, sku_code=line.sku_code, name=line.name,
-                quantity=line.quantity, unit_price=line.unit_price, amount=line.amount,
+                line_no=line.line_no,
+                sku_id=line.sku_id,
+                sku_code=line.sku_code,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=line.amount,
             )
             for line in draft.lines
         ],
@@ -186,8 +246,14 @@ def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], dig
     session.add(order)
     session.flush()
     record(
-        session, at=now, actor=actor.name, entity="order", entity_id=order.id, order_id=order.id,
-        name="order.created", to_state=status,
+        session,
+        at=now,
+        actor=actor.name,
+        entity="order",
+        entity_id=order.id,
+        order_id=order.id,
+        name="order.created",
+        to_state=status,
         data={"shop": draft.shop_code, "external_id": draft.external_id, "total": str(draft.total)},
     )
     return order
@@ -217,8 +283,15 @@ def pay(uow: UnitOfWork, *, number: str, actor: Actor, reference: str | None = N
     order.payment_status = PAYMENT.fire(before, PaymentTrigger.PAY)
     order.amount_paid = order.total
     record(
-        uow.session, at=uow.clock.now(), actor=actor.name, entity="payment", entity_id=order.id,
-        order_id=order.id, name="payment.paid", from_state=before, to_state=order.payment_status,
+        uow.session,
+        at=uow.clock.now(),
+        actor=actor.name,
+        entity="payment",
+        entity_id=order.id,
+        order_id=order.id,
+        name="payment.paid",
+        from_state=before,
+        to_state=order.payment_status,
         data={"amount": str(order.total), "reference": reference},
     )
     if order.status == OrderStatus.PENDING_PAYMENT:
@@ -268,17 +341,28 @@ def _allocate(uow: UnitOfWork, order: Order, *, actor: str) -> Shipment | None:
         capabilities=required_capabilities(service, [frozenset(t or ()) for t in traits]),
     )
     for warehouse in candidates:
-        if inventory.try_reserve(session, warehouse_id=warehouse.id, needs=needs, actor=actor, at=now, reference=order.number):
+        if inventory.try_reserve(
+            session, warehouse_id=warehouse.id, needs=needs, actor=actor, at=now, reference=order.number
+        ):
             shipment = shipments.create_shipment(
-                session, order_id=order.id, order_number=order.number, warehouse_id=warehouse.id,
-                lines={line.id: (line.sku_id, line.quantity) for line in order.lines}, actor=actor, at=now,
+                session,
+                order_id=order.id,
+                order_number=order.number,
+                warehouse_id=warehouse.id,
+                lines={line.id: (line.sku_id, line.quantity) for line in order.lines},
+                actor=actor,
+                at=now,
                 reason=f"{warehouse.code}: priority {warehouse.priority}, holds every line",
             )
             _transition(uow, order, OrderTrigger.ALLOCATE, actor=actor, data={"warehouse": warehouse.code})
             return shipment
     if order.status != OrderStatus.BACKORDERED:
         _transition(
-            uow, order, OrderTrigger.BACKORDER, actor=actor, reason="no single warehouse holds every line",
+            uow,
+            order,
+            OrderTrigger.BACKORDER,
+            actor=actor,
+            reason="no single warehouse holds every line",
             data={"needs": {str(k): v for k, v in needs.items()}},
         )
     return None
@@ -296,8 +380,16 @@ def hold(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, note
         order.status_before_hold = before
     else:
         record(
-            uow.session, at=now, actor=actor.name, entity="order", entity_id=order.id, order_id=order.id,
-            name="order.hold_added", from_state=order.status, to_state=order.status, reason=reason.value,
+            uow.session,
+            at=now,
+            actor=actor.name,
+            entity="order",
+            entity_id=order.id,
+            order_id=order.id,
+            name="order.hold_added",
+            from_state=order.status,
+            to_state=order.status,
+            reason=reason.value,
             data={"note": note},
         )
     order.holds.append(OrderHold(reason=reason, note=note, placed_by=actor.name, placed_at=now))
@@ -316,14 +408,27 @@ def release(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, n
     target.released_at, target.released_by = now, actor.name
     if len(active) > 1:
         record(
-            uow.session, at=now, actor=actor.name, entity="order", entity_id=order.id, order_id=order.id,
-            name="order.released", from_state=order.status, to_state=order.status, reason=reason.value,
+            uow.session,
+            at=now,
+            actor=actor.name,
+            entity="order",
+            entity_id=order.id,
+            order_id=order.id,
+            name="order.released",
+            from_state=order.status,
+            to_state=order.status,
+            reason=reason.value,
             data={"note": note},
         )
         return order
     back_to = order.status_before_hold or OrderStatus.PENDING_REVIEW
     _transition(
-        uow, order, resume_trigger(back_to), actor=actor.name, reason=reason.value, data={"note": note},
+        uow,
+        order,
+        resume_trigger(back_to),
+        actor=actor.name,
+        reason=reason.value,
+        data={"note": note},
         event="order.released",
     )
     order.status_before_hold = None
@@ -344,7 +449,9 @@ def cancel(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
         if shipment.status not in BEFORE_HANDOVER:
             raise Conflict("cancel_after_handover", number=number, shipment=shipment.number)
         shipments.fire(uow.session, shipment, ShipmentTrigger.CANCEL, actor=actor.name, at=now, reason=reason)
-        inventory.release_shipment(uow.session, shipment_id=shipment.id, actor=actor.name, at=now, reference=order.number)
+        inventory.release_shipment(
+            uow.session, shipment_id=shipment.id, actor=actor.name, at=now, reference=order.number
+        )
     _release_holds(order, at=now, actor=actor.name)
     _transition(uow, order, OrderTrigger.CANCEL, actor=actor.name, reason=reason)
     order.status_before_hold = None
@@ -410,8 +517,10 @@ def advance_shipments(
     session, now = uow.session, uow.clock.now()
     order = load_order(session, number, actor, for_update=True)
     targets = [
-        s for s in _shipments(session, order)
-        if (shipment is None or s.number == shipment) and SHIPMENT.can(s.status, trigger)
+        s
+        for s in _shipments(session, order)
+        if (shipment is None or s.number == shipment)
+        and SHIPMENT.can(s.status, trigger)
         and _warehouse_in_scope(session, s, actor)
     ]
     if not targets:

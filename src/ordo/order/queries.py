@@ -17,6 +17,7 @@ from ordo.fulfillment.states import SHIPMENT, rollup
 from ordo.fulfillment.tables import Shipment, ShipmentLine
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.errors import Problem, ValidationFailed
+from ordo.order.actions import available
 from ordo.order.handlers import load_order
 from ordo.order.rules import normalise_phone
 from ordo.order.schemas import (
@@ -30,7 +31,6 @@ from ordo.order.schemas import (
     ShipmentLineRead,
     ShipmentRead,
 )
-from ordo.order.states import ORDER, action_names
 from ordo.order.tables import Order, OrderLine
 
 MAX_PAGE = 200
@@ -38,10 +38,19 @@ MAX_PAGE = 200
 
 def _summary(order: Order, shop_code: str) -> dict[str, object]:
     return {
-        "number": order.number, "shop": shop_code, "channel": order.channel, "external_id": order.external_id,
-        "status": order.status, "payment_status": order.payment_status, "order_class": order.order_class,
-        "service_type": order.service_type, "customer_name": order.customer_name, "phone": order.phone,
-        "currency": order.currency, "total": order.total, "created_at": order.created_at,
+        "number": order.number,
+        "shop": shop_code,
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "status": order.status,
+        "payment_status": order.payment_status,
+        "order_class": order.order_class,
+        "service_type": order.service_type,
+        "customer_name": order.customer_name,
+        "phone": order.phone,
+        "currency": order.currency,
+        "total": order.total,
+        "created_at": order.created_at,
     }
 
 
@@ -49,47 +58,91 @@ def order_detail(session: Session, number: str, actor: Actor) -> OrderDetail:
     order = load_order(session, number, actor)
     shop_code = session.scalar(select(Shop.code).where(Shop.id == order.shop_id)) or ""
     shipment_rows = session.execute(
-        select(Shipment, Warehouse.code).join(Warehouse, Warehouse.id == Shipment.warehouse_id)
-        .where(Shipment.order_id == order.id).order_by(Shipment.id)
+        select(Shipment, Warehouse.code)
+        .join(Warehouse, Warehouse.id == Shipment.warehouse_id)
+        .where(Shipment.order_id == order.id)
+        .order_by(Shipment.id)
     ).all()
-    sku_codes = dict(session.execute(
-        select(Sku.id, Sku.code).join(ShipmentLine, ShipmentLine.sku_id == Sku.id)
-        .join(Shipment, Shipment.id == ShipmentLine.shipment_id).where(Shipment.order_id == order.id)
-    ).all())
+    sku_codes = dict(
+        session.execute(
+            select(Sku.id, Sku.code)
+            .join(ShipmentLine, ShipmentLine.sku_id == Sku.id)
+            .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+            .where(Shipment.order_id == order.id)
+        ).all()
+    )
     events = session.scalars(select(Event).where(Event.order_id == order.id).order_by(Event.id)).all()
     return OrderDetail(
         **_summary(order, shop_code),
-        email=order.email, vip_level=order.vip_level,
+        email=order.email,
+        vip_level=order.vip_level,
         address=AddressRead(
-            country=order.country, province=order.province, city=order.city, district=order.district,
-            street=order.street, postcode=order.postcode, remote_area=order.remote_area,
+            country=order.country,
+            province=order.province,
+            city=order.city,
+            district=order.district,
+            street=order.street,
+            postcode=order.postcode,
+            remote_area=order.remote_area,
         ),
-        goods_total=order.goods_total, shipping_fee=order.shipping_fee, discounts=order.discounts,
-        amount_paid=order.amount_paid, payment_method=order.payment_method, remark=order.remark,
+        goods_total=order.goods_total,
+        shipping_fee=order.shipping_fee,
+        discounts=order.discounts,
+        amount_paid=order.amount_paid,
+        payment_method=order.payment_method,
+        remark=order.remark,
         placed_at=order.placed_at,
         shipping_progress=rollup([s.status for s, _ in shipment_rows]),
-        allowed_actions=action_names(ORDER.allowed(order.status)),
+        allowed_actions=available(
+            status=order.status,
+            payment_status=order.payment_status,
+            shipment_statuses=[s.status for s, _ in shipment_rows],
+            actor=actor,
+        ),
         lines=[
-            LineRead(line_no=ln.line_no, sku=ln.sku_code, name=ln.name, quantity=ln.quantity,
-                     unit_price=ln.unit_price, amount=ln.amount)
+            LineRead(
+                line_no=ln.line_no,
+                sku=ln.sku_code,
+                name=ln.name,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                amount=ln.amount,
+            )
             for ln in order.lines
         ],
         holds=[
-            HoldRead(reason=h.reason, note=h.note, placed_by=h.placed_by, placed_at=h.placed_at,
-                     released_by=h.released_by, released_at=h.released_at)
+            HoldRead(
+                reason=h.reason,
+                note=h.note,
+                placed_by=h.placed_by,
+                placed_at=h.placed_at,
+                released_by=h.released_by,
+                released_at=h.released_at,
+            )
             for h in order.holds
         ],
         shipments=[
             ShipmentRead(
-                number=s.number, warehouse=code, status=s.status, carrier=s.carrier, tracking_number=s.tracking_number,
+                number=s.number,
+                warehouse=code,
+                status=s.status,
+                carrier=s.carrier,
+                tracking_number=s.tracking_number,
                 lines=[ShipmentLineRead(sku=sku_codes.get(sl.sku_id, ""), quantity=sl.quantity) for sl in s.lines],
                 allowed_actions=SHIPMENT.allowed(s.status),
             )
             for s, code in shipment_rows
         ],
         events=[
-            EventRead(at=e.created_at, actor=e.actor, name=e.name, from_state=e.from_state, to_state=e.to_state,
-                      reason=e.reason, data=e.data)
+            EventRead(
+                at=e.created_at,
+                actor=e.actor,
+                name=e.name,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                reason=e.reason,
+                data=e.data,
+            )
             for e in events
         ],
     )
@@ -115,10 +168,14 @@ def decode_cursor(cursor: str) -> int:
     try:
         return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except ValueError:
-        raise ValidationFailed([Problem("cursor", "invalid_type", {"path": "cursor", "expected": "a cursor"})]) from None
+        raise ValidationFailed(
+            [Problem("cursor", "invalid_type", {"path": "cursor", "expected": "a cursor"})]
+        ) from None
 
 
-def _filtered(statement: Select[tuple[Order, str]], f: OrderFilter, actor: Actor, home: str) -> Select[tuple[Order, str]]:
+def _filtered(
+    statement: Select[tuple[Order, str]], f: OrderFilter, actor: Actor, home: str
+) -> Select[tuple[Order, str]]:
     if f.status:
         statement = statement.where(Order.status == f.status)
     if f.channel:
@@ -135,15 +192,14 @@ def _filtered(statement: Select[tuple[Order, str]], f: OrderFilter, actor: Actor
         e164, _, _ = normalise_phone(f.phone, home)
         statement = statement.where(Order.phone == (e164 or f.phone))
     if f.sku:
-        statement = statement.where(
-            exists().where(OrderLine.order_id == Order.id, OrderLine.sku_code == f.sku)
-        )
+        statement = statement.where(exists().where(OrderLine.order_id == Order.id, OrderLine.sku_code == f.sku))
     if actor.shops:
         statement = statement.where(Shop.code.in_(sorted(actor.shops)))
     if actor.warehouses:
         statement = statement.where(
             exists().where(
-                Shipment.order_id == Order.id, Shipment.warehouse_id == Warehouse.id,
+                Shipment.order_id == Order.id,
+                Shipment.warehouse_id == Warehouse.id,
                 Warehouse.code.in_(sorted(actor.warehouses)),
             )
         )

@@ -380,8 +380,12 @@ def _check_amounts(
         minimum = quantize(policy.service_types[service].min_shipping_fee, currency)
         if shipping < minimum:
             problems.add(
-                "shipping_fee", "service_fee_too_low",
-                service=service, minimum=minimum, currency=currency, value=shipping,
+                "shipping_fee",
+                "service_fee_too_low",
+                service=service,
+                minimum=minimum,
+                currency=currency,
+                value=shipping,
             )
     # An empty list has no total to check: "lines_empty" already says what is wrong.
     complete_lines = bool(sub.lines) and len(lines) == len(sub.lines or ())
@@ -396,8 +400,13 @@ def _check_amounts(
         problems.add("discounts", "discount_exceeds", value=discounts, gross=goods + shipping)
     elif total != expected:
         problems.add(
-            "total", "total_mismatch",
-            lines=goods, shipping=shipping, discounts=discounts, expected=expected, value=total,
+            "total",
+            "total_mismatch",
+            lines=goods,
+            shipping=shipping,
+            discounts=discounts,
+            expected=expected,
+            value=total,
         )
     if payment is None or not payment_ok:
         return None

@@ -73,11 +73,6 @@ def resume_trigger(state: str) -> OrderTrigger:
     return OrderTrigger(f"resume_{state}")
 
 
-def action_names(triggers: list[str]) -> list[str]:
-    """Triggers as people see them: the resume_* triggers are all the "release" action."""
-    return sorted({"release" if t.startswith("resume_") else t for t in triggers})
-
-
 # States from which an order can be put on hold; releasing the last hold returns it there.
 HOLDABLE = (S.PENDING_PAYMENT, S.PENDING_REVIEW, S.CONFIRMED, S.ALLOCATED, S.BACKORDERED)
 # Cancellation before anything left the warehouse (later: interception after hand-over).

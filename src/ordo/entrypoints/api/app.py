@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 
 from ordo import __version__
 from ordo.auth import api as auth_api
+from ordo.bootstrap import Ordo
 from ordo.catalog import api as catalog_api
 from ordo.channel import api as channel_api
 from ordo.customer import api as customer_api
-from ordo.bootstrap import Ordo
 from ordo.entrypoints.api import problems
+from ordo.entrypoints.api.deps import current_actor
 from ordo.inventory import api as inventory_api
 from ordo.kernel.i18n import translate
 from ordo.order import api as order_api
@@ -43,6 +44,9 @@ def create_app(ordo: Ordo | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (auth_api, order_api, channel_api, catalog_api, customer_api, inventory_api):
-        app.include_router(module.router, prefix="/api/v1")
+    app.include_router(auth_api.router, prefix="/api/v1")
+    # Every other router needs a token, even for a route whose author forgot to ask for the actor
+    # (FastAPI resolves the dependency once per request, so routes that do ask pay nothing more).
+    for module in (order_api, channel_api, catalog_api, customer_api, inventory_api):
+        app.include_router(module.router, prefix="/api/v1", dependencies=[Depends(current_actor)])
     return app

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from sqlalchemy import select
 
@@ -21,11 +22,14 @@ from ordo.auth.handlers import actor_of
 from ordo.auth.model import Actor
 from ordo.auth.tables import User
 from ordo.bootstrap import Ordo
+from ordo.kernel.checks import problems_of
 from ordo.kernel.errors import OrdoError, ValidationFailed
 from ordo.kernel.i18n import negotiate, translate
 
-console = Console()
-errors = Console(stderr=True)
+# Piped output (scripts, CI logs) is not cut to 80 columns, and messages are never wrapped mid-line.
+_PIPE_WIDTH = None if os.isatty(1) else 200
+console = Console(width=_PIPE_WIDTH, soft_wrap=True)
+errors = Console(stderr=True, width=_PIPE_WIDTH, soft_wrap=True)
 
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
@@ -55,10 +59,23 @@ def reported() -> Iterator[None]:
         lang = locale()
         errors.print(f"[red]error:[/red] {translate(exc.key, lang)}", highlight=False)
         for p in exc.problems:
-            errors.print(f"  {p.path}: {translate(p.key, lang, dict(p.params))}", highlight=False)
+            message = translate(p.key, lang, dict(p.params))
+            # Most messages already name their field; don't say it twice.
+            errors.print(f"  {message}" if message.startswith(p.path) else f"  {p.path}: {message}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except OrdoError as exc:
         fail(translate(exc.key, locale(), exc.params), EXIT_REFUSED if exc.status != 422 else EXIT_BAD_INPUT)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], values: Any) -> M:
+    """Input as a model; pydantic's complaints become field problems (reported like any other)."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise ValidationFailed(problems_of(exc)) from None
 
 
 def acting_user(username: str | None) -> Actor:

@@ -6,11 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
 
-from ordo.entrypoints.cli.common import EXIT_BAD_INPUT, acting_user, console, errors, ordo, read_json, reported
-from ordo.kernel.i18n import translate
+from ordo.entrypoints.cli.common import acting_user, console, ordo, parse, read_json, reported
 from ordo.order import queries
 from ordo.order.actions import ActionIn, OrderAction, perform
 from ordo.order.handlers import submit_order
@@ -23,24 +21,13 @@ app = typer.Typer(help="Create, list, show and act on orders.", no_args_is_help=
 AsUser = Annotated[str | None, typer.Option("--as", help="Act as this user (default: system)")]
 
 
-def _pydantic_problems(exc: ValidationError) -> None:
-    from ordo.entrypoints.api.problems import field_path
-
-    errors.print("[red]error:[/red] " + translate("validation_failed", "en"), highlight=False)
-    for e in exc.errors():
-        errors.print(f"  {field_path(tuple(e['loc']))}: {e['msg']}", highlight=False)
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
 @app.command()
 def create(file: Path, as_user: AsUser = None) -> None:
     """Submit an order from a JSON file (the same shape as POST /api/v1/orders)."""
-    try:
-        submission = OrderSubmission.model_validate(read_json(file))
-    except ValidationError as exc:
-        _pydantic_problems(exc)
+    raw = read_json(file)
     actor = acting_user(as_user)
     with reported(), ordo().transaction() as uow:
+        submission = parse(OrderSubmission, raw)
         order, created = submit_order(uow, submission=submission, actor=actor)
         number, state = order.number, order.status
     console.print(f"{'created' if created else 'already exists'}: [bold]{number}[/bold] ({state})")
@@ -62,12 +49,21 @@ def list_(
     actor = acting_user(as_user)
     f = queries.OrderFilter(status=status, channel=channel, shop=shop, phone=phone, sku=sku, order_class=order_class)
     with reported(), ordo().reading() as uow:
-        page = queries.list_orders(uow.session, f, actor, home_country=uow.policy.intake.home_country,
-                                   cursor=cursor, limit=limit)
+        page = queries.list_orders(
+            uow.session, f, actor, home_country=uow.policy.intake.home_country, cursor=cursor, limit=limit
+        )
     table = Table("number", "shop", "status", "payment", "class", "customer", "total", "created")
     for o in page.items:
-        table.add_row(o.number, o.shop, o.status, o.payment_status, o.order_class, o.customer_name,
-                      f"{o.total} {o.currency}", o.created_at.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(
+            o.number,
+            o.shop,
+            o.status,
+            o.payment_status,
+            o.order_class,
+            o.customer_name,
+            f"{o.total} {o.currency}",
+            o.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
     console.print(table)
     if page.next_cursor:
         console.print(f"more: --cursor {page.next_cursor}")
@@ -82,22 +78,37 @@ def _print_detail(d: OrderDetail) -> None:
     for ln in d.lines:
         lines.add_row(str(ln.line_no), ln.sku, ln.name, str(ln.quantity), str(ln.unit_price), str(ln.amount))
     console.print(lines)
-    console.print(f"total {d.total} {d.currency} = goods {d.goods_total} + shipping {d.shipping_fee} - discounts {d.discounts}")
+    console.print(
+        f"total {d.total} {d.currency} = goods {d.goods_total} + shipping {d.shipping_fee} - discounts {d.discounts}"
+    )
     if d.holds:
         holds = Table("hold", "note", "by", "at", "released", title="holds")
         for h in d.holds:
-            holds.add_row(h.reason, h.note or "", h.placed_by, f"{h.placed_at:%Y-%m-%d %H:%M}",
-                          f"{h.released_at:%Y-%m-%d %H:%M}" if h.released_at else "")
+            holds.add_row(
+                h.reason,
+                h.note or "",
+                h.placed_by,
+                f"{h.placed_at:%Y-%m-%d %H:%M}",
+                f"{h.released_at:%Y-%m-%d %H:%M}" if h.released_at else "",
+            )
         console.print(holds)
     if d.shipments:
         ships = Table("shipment", "warehouse", "status", "carrier", "tracking", "lines", title="shipments")
         for s in d.shipments:
-            ships.add_row(s.number, s.warehouse, s.status, s.carrier or "", s.tracking_number or "",
-                          ", ".join(f"{sl.sku}×{sl.quantity}" for sl in s.lines))
+            ships.add_row(
+                s.number,
+                s.warehouse,
+                s.status,
+                s.carrier or "",
+                s.tracking_number or "",
+                ", ".join(f"{sl.sku}×{sl.quantity}" for sl in s.lines),
+            )
         console.print(ships)
     timeline = Table("at", "actor", "event", "from", "to", "reason", title="timeline")
     for e in d.events:
-        timeline.add_row(f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.name, e.from_state or "", e.to_state or "", e.reason or "")
+        timeline.add_row(
+            f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.name, e.from_state or "", e.to_state or "", e.reason or ""
+        )
     console.print(timeline)
     console.print(f"allowed actions: {', '.join(d.allowed_actions) or '-'}")
 
@@ -127,9 +138,12 @@ def act(
     """Perform an action: pay, confirm, reject, allocate, hold, release, cancel, close, pick, finish-pick,
     check, pack, hand-over, ship, out-for-delivery, deliver, complete."""
     actor = acting_user(as_user)
-    body = ActionIn(reason=reason, note=note, hold_reason=hold_reason, shipment=shipment, carrier=carrier,
-                    tracking_number=tracking_number, reference=reference)
+    given = {
+        "reason": reason, "note": note, "hold_reason": hold_reason, "shipment": shipment, "carrier": carrier,
+        "tracking_number": tracking_number, "reference": reference,
+    }
     with reported(), ordo().transaction() as uow:
+        body = parse(ActionIn, {k: v for k, v in given.items() if v is not None})
         order = perform(uow, number=number, action=action, body=body, actor=actor)
         state = order.status
     console.print(f"{number}: {action.value} → [bold]{state}[/bold]")

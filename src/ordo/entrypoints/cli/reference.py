@@ -13,20 +13,20 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from rich.table import Table
 
 from ordo.catalog import handlers as catalog_handlers
-from ordo.catalog.schemas import In, Outcome, SkuCreate, SkuUpdate, problems_of
+from ordo.catalog.schemas import SkuCreate, SkuUpdate
 from ordo.channel import handlers as shop_handlers
 from ordo.channel.schemas import ShopCreate, ShopUpdate
 from ordo.customer import handlers as customer_handlers
 from ordo.customer.schemas import CustomerCreate, CustomerUpdate
 from ordo.entrypoints.cli import common
-from ordo.entrypoints.cli.common import acting_user, console, fail, read_json, reported
+from ordo.entrypoints.cli.common import acting_user, console, fail, parse, read_json, reported
 from ordo.inventory import warehouses as warehouse_handlers
 from ordo.inventory.schemas import StockReceiptIn, WarehouseCreate, WarehouseUpdate
-from ordo.kernel.errors import ValidationFailed
+from ordo.kernel.checks import In, Outcome
 
 shops = typer.Typer(help="Shops: the sales channels orders come from.", no_args_is_help=True)
 skus = typer.Typer(help="SKUs: the goods sold.", no_args_is_help=True)
@@ -56,10 +56,7 @@ M = TypeVar("M", bound=In)
 
 def _model(model: type[M], values: dict[str, Any]) -> M:
     """The options given (not None) as an input model; type errors become field problems."""
-    try:
-        return model.model_validate({k: v for k, v in values.items() if v is not None})
-    except ValidationError as exc:
-        raise ValidationFailed(problems_of(exc)) from None
+    return parse(model, {k: v for k, v in values.items() if v is not None})
 
 
 def _text(value: Any) -> str:
