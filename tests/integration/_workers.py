@@ -11,8 +11,7 @@ from ordo.auth.model import Actor
 from ordo.bootstrap import Ordo
 from ordo.kernel.clock import FixedClock
 from ordo.kernel.errors import IdempotencyConflict
-from ordo.order.api import intake
-from ordo.order.handlers import submit_order
+from ordo.order.handlers import intake, submit_order
 from ordo.order.model import OrderSubmission
 from ordo.settings import Settings
 from tests.factories import order_payload
@@ -87,7 +86,7 @@ def submit_through_api(url: str, at: datetime, payload: dict[str, Any], worker: 
     try:
         submission = OrderSubmission.model_validate(payload)
         barrier.wait(BARRIER_TIMEOUT)
-        return intake(ordo, submission, Actor.system())
+        return intake(ordo, submission=submission, actor=Actor.system())
     finally:
         ordo.dispose()
 
@@ -100,7 +99,7 @@ def submit_variant(url: str, at: datetime, payload: dict[str, Any], worker: int,
         submission = OrderSubmission.model_validate({**payload, "remark": f"variant {worker}"})
         barrier.wait(BARRIER_TIMEOUT)
         try:
-            number, created = intake(ordo, submission, Actor.system())
+            number, created = intake(ordo, submission=submission, actor=Actor.system())
         except IdempotencyConflict as exc:
             return ("conflict", exc.params["number"], exc.params["fields"])
         return ("created" if created else "same", number)

@@ -191,10 +191,6 @@ def wait_for_a_lock_waiter(database, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "order/handlers.py _customer: select-then-insert on customers.phone (no unique key, no lock) runs before the "
-    "counter lock, so concurrent first orders from one phone each create a customer row"
-))
 def test_concurrent_first_orders_from_one_phone_share_one_customer(ordo, database):
     if database.kind != "postgresql":
         pytest.skip("SQLite takes the write lock at BEGIN: the second intake sees the first one's customer")
@@ -219,10 +215,6 @@ def test_concurrent_first_orders_from_one_phone_share_one_customer(ordo, databas
     assert rows(database, "SELECT phone, count(*) FROM customers GROUP BY phone") == [("+8613812345678", 1)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "entrypoints/cli/orders.py create calls submit_order directly, without ordo.order.api.intake()'s retry: "
-    "the IntegrityError of a concurrent twin escapes (exit 1) instead of 'already exists'"
-))
 def test_cli_create_racing_its_twin_reports_the_existing_order(ordo, database, tmp_path):
     if database.kind != "postgresql":
         pytest.skip("SQLite takes the write lock at BEGIN: the CLI sees the committed twin")

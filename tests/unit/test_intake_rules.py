@@ -767,3 +767,12 @@ def test_hong_kong_needs_no_postcode_but_the_us_does():
 
     assert postcode_problems("HK") == []
     assert postcode_problems("US") == ["address_no_postcode"]
+
+
+def test_placed_at_needs_a_time_zone_offset():
+    payload = {**CN_ORDER, "placed_at": "2026-03-15T09:30:00"}
+    with pytest.raises(ValidationFailed) as failed:
+        validate(payload)
+    assert [(p.path, translate(p.key, "en", p.params)) for p in failed.value.problems] == [
+        ("placed_at", 'placed_at: "2026-03-15T09:30:00" has no time-zone offset (e.g. +08:00 or Z).'),
+    ]

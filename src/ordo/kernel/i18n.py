@@ -167,6 +167,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": 'Order {number} is already on hold for "{reason}".',
         "zh-CN": "订单 {number} 已因“{reason}”挂起。",
     },
+    "placed_at_no_offset": {
+        "en": 'placed_at: "{value}" has no time-zone offset (e.g. +08:00 or Z).',
+        "zh-CN": "placed_at：“{value}”缺少时区偏移（例如 +08:00 或 Z）。",
+    },
     "close_paid": {
         "en": "Order {number} is {payment}; only unpaid orders are closed, cancel it instead.",
         "zh-CN": "订单 {number} 支付状态为 {payment}；只有未支付订单可关闭，请改为取消。",

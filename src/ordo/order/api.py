@@ -6,12 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from sqlalchemy.exc import IntegrityError
 
 from ordo.entrypoints.api.deps import CurrentActor, OrdoApp, Reading
 from ordo.order import queries
 from ordo.order.actions import ActionIn, OrderAction, perform
-from ordo.order.handlers import submit_order
+from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
 from ordo.order.schemas import OrderDetail, OrderPage
 
@@ -29,25 +28,11 @@ router = APIRouter(tags=["orders"])
     },
 )
 def create_order(body: OrderSubmission, ordo: OrdoApp, actor: CurrentActor, response: Response) -> OrderDetail:
-    number, created = intake(ordo, body, actor)
+    number, created = intake(ordo, submission=body, actor=actor)
     if not created:
         response.status_code = status.HTTP_200_OK
     with ordo.reading() as uow:
         return queries.order_detail(uow.session, number, actor)
-
-
-def intake(ordo: OrdoApp, body: OrderSubmission, actor: CurrentActor) -> tuple[str, bool]:
-    """One transaction; if a concurrent twin inserted the same (shop, external id) first, the retry
-    finds it and answers as for a repeated submission."""
-    for attempt in range(2):
-        try:
-            with ordo.transaction() as uow:
-                order, created = submit_order(uow, submission=body, actor=actor)
-                return order.number, created
-        except IntegrityError:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
 
 
 @router.get("/orders", response_model=OrderPage)

@@ -14,11 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
-from ordo.bootstrap import UnitOfWork
+from ordo.bootstrap import Ordo, UnitOfWork
 from ordo.catalog.model import SkuView
 from ordo.catalog.tables import Sku
 from ordo.channel.model import ShopView
@@ -173,21 +175,49 @@ def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) 
     return order, True
 
 
+def intake(ordo: Ordo, *, submission: OrderSubmission, actor: Actor) -> tuple[str, bool]:
+    """``submit_order`` in its own transaction. If a concurrent twin inserted the same (shop,
+    external id) first, the unique key fails this transaction; the retry then finds the twin and
+    answers as for a repeated submission."""
+    for attempt in range(2):
+        try:
+            with ordo.transaction() as uow:
+                order, created = submit_order(uow, submission=submission, actor=actor)
+                return order.number, created
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _customer(session: Session, draft: OrderDraft, uow: UnitOfWork) -> Customer:
-    key = Customer.phone == draft.phone if draft.phone else Customer.email == draft.email
-    customer = session.scalars(select(Customer).where(key).order_by(Customer.id)).first()
-    if customer is None:
-        customer = Customer(
-            name=draft.customer_name,
-            phone=draft.phone,
-            email=draft.email,
-            account=draft.account,
-            vip_level=0,
-            created_at=uow.clock.now(),
+    """The customer with this phone (else e-mail), created if new. The insert skips on a unique
+    conflict, so a concurrent first order from the same person waits for the other's customer row
+    and then finds it."""
+    existing = _find_customer(session, draft)
+    if existing is not None:
+        return existing
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(Customer)
+        .values(
+            name=draft.customer_name, phone=draft.phone, email=draft.email, account=draft.account,
+            vip_level=0, created_at=uow.clock.now(),
         )
-        session.add(customer)
-        session.flush()
-    return customer
+        .on_conflict_do_nothing()
+    )
+    found = _find_customer(session, draft)
+    assert found is not None
+    return found
+
+
+def _find_customer(session: Session, draft: OrderDraft) -> Customer | None:
+    for column, value in ((Customer.phone, draft.phone), (Customer.email, draft.email)):
+        if value:
+            customer = session.scalars(select(Customer).where(column == value)).first()
+            if customer is not None:
+                return customer
+    return None
 
 
 def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], digest: str, actor: Actor) -> Order:

@@ -90,6 +90,8 @@ def validate_submission(
     service = _check_service_type(submission, country, on_order, policy, problems)
     _check_order_class(submission.order_class, country, policy, problems)
     amounts = _check_amounts(submission, lines, currency, service, policy, problems)
+    if submission.placed_at is not None and submission.placed_at.utcoffset() is None:
+        problems.add("placed_at", "placed_at_no_offset", value=submission.placed_at.isoformat())
     if problems:
         raise ValidationFailed(problems.items)
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from ordo.entrypoints.cli.common import acting_user, console, ordo, parse, read_json, reported
 from ordo.order import queries
 from ordo.order.actions import ActionIn, OrderAction, perform
-from ordo.order.handlers import submit_order
+from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
 from ordo.order.schemas import OrderDetail
 from ordo.order.states import HoldReason
@@ -26,10 +26,10 @@ def create(file: Path, as_user: AsUser = None) -> None:
     """Submit an order from a JSON file (the same shape as POST /api/v1/orders)."""
     raw = read_json(file)
     actor = acting_user(as_user)
-    with reported(), ordo().transaction() as uow:
-        submission = parse(OrderSubmission, raw)
-        order, created = submit_order(uow, submission=submission, actor=actor)
-        number, state = order.number, order.status
+    with reported():
+        number, created = intake(ordo(), submission=parse(OrderSubmission, raw), actor=actor)
+    with ordo().reading() as uow:
+        state = queries.order_detail(uow.session, number, actor).status
     console.print(f"{'created' if created else 'already exists'}: [bold]{number}[/bold] ({state})")
 
 
