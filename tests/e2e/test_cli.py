@@ -159,9 +159,9 @@ def test_bad_scope_and_password_are_reported_field_by_field(run, ordo, database)
     assert r.exit_code == 2
     assert r.stderr.splitlines() == [
         "error: The request has invalid fields.",
-        "  password: password must have at least 8 characters.",
-        '  shops[0]: shops[0]: unknown shop "nowhere".',
-        '  warehouses[0]: warehouses[0]: unknown warehouse "WH-XX".',
+        "  password must have at least 8 characters.",
+        '  shops[0]: unknown shop "nowhere".',
+        '  warehouses[0]: unknown warehouse "WH-XX".',
     ]
     assert database.row_counts() == before
 
@@ -234,7 +234,7 @@ def test_set_password_asks_twice(run, api, ordo):
     assert api.post("/api/v1/auth/token", json={"username": "hal", "password": "new password 1"}).status_code == 200
     short = run("users", "password", "hal", "--password", "abc")
     assert short.exit_code == 2
-    assert "password: password must have at least 8 characters." in short.stderr
+    assert "  password must have at least 8 characters." in short.stderr.splitlines()
 
 
 # --- orders -------------------------------------------------------------------------------------
@@ -265,9 +265,9 @@ def test_invalid_order_file_lists_every_problem(run, ordo, database, tmp_path):
     assert r.exit_code == 2, r.output
     lines = r.stderr.splitlines()
     assert lines[0] == "error: The request has invalid fields."
-    assert '  customer.phone: customer.phone: a Chinese mobile number has 11 digits, "1381234567" has 10.' in lines
-    assert '  lines[0].sku: lines[0].sku: unknown SKU "NOPE-1".' in lines
-    assert "  lines[0].quantity: lines[0].quantity: quantity must be a positive whole number, got 0." in lines
+    assert '  customer.phone: a Chinese mobile number has 11 digits, "1381234567" has 10.' in lines
+    assert '  lines[0].sku: unknown SKU "NOPE-1".' in lines
+    assert "  lines[0].quantity: quantity must be a positive whole number, got 0." in lines
     assert database.row_counts() == before
 
 
@@ -277,7 +277,7 @@ def test_order_file_of_the_wrong_shape(run, database, tmp_path):
     assert r.exit_code == 2
     lines = r.stderr.splitlines()
     assert lines[0] == "error: The request has invalid fields."
-    assert {line.split(":")[0].strip() for line in lines[1:]} == {"lines", "total"}
+    assert set(lines[1:]) == {"  lines must be a list.", "  total must be a decimal number."}
     missing = run("orders", "create", str(tmp_path / "missing.json"))
     assert missing.exit_code == 2
     assert "missing.json: no such file" in flat(missing.stderr)
@@ -366,8 +366,8 @@ def test_act_on_an_order_as_a_user(run, api, database, tmp_path):
     assert illegal.stderr.startswith('error: order is in_fulfillment; "shipment start_pick" is not allowed.')
     no_carrier = run("orders", "act", "20260315001", "ship")
     assert no_carrier.exit_code == 2
-    assert no_carrier.stderr.splitlines()[1:] == ["  carrier: carrier is required.",
-                                                  "  tracking_number: tracking_number is required."]
+    assert no_carrier.stderr.splitlines()[1:] == ["  carrier is required.",
+                                                  "  tracking_number is required."]
     ghost = run("orders", "act", "20260315001", "pack", "--as", "ghost")
     assert (ghost.exit_code, ghost.stderr) == (2, "error: user ghost not found.\n")
     bad_action = run("orders", "act", "20260315001", "teleport")
