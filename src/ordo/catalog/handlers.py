@@ -28,7 +28,6 @@ from ordo.inventory.schemas import StockReceiptIn, WarehouseCreate
 from ordo.inventory.warehouses import receive_stock, save_warehouse
 from ordo.kernel.checks import MAX_PAGE, Checks, In, Outcome, problems_of, under
 from ordo.kernel.errors import Conflict, NotFound, Problem, ValidationFailed
-from ordo.order.handlers import require
 from ordo.policy import IntakePolicy, Trait
 
 SKU = "SKU"
@@ -124,13 +123,13 @@ def _change(uow: UnitOfWork, sku: Sku, columns: dict[str, Any], actor: Actor) ->
 
 
 def create_sku(uow: UnitOfWork, *, data: SkuCreate, actor: Actor) -> SkuRead:
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     columns = _checked(uow, data.model_dump(exclude_unset=True), None)
     return SkuRead.model_validate(_insert(uow, columns, actor))
 
 
 def update_sku(uow: UnitOfWork, *, code: str, changes: SkuUpdate, actor: Actor) -> SkuRead:
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     sku = _load(uow.session, code, for_update=True)
     columns = _checked(uow, {**_stored(sku), **changes.model_dump(exclude_unset=True)}, sku)
     _change(uow, sku, columns, actor)
@@ -139,7 +138,7 @@ def update_sku(uow: UnitOfWork, *, code: str, changes: SkuUpdate, actor: Actor) 
 
 def save_sku(uow: UnitOfWork, *, data: SkuCreate, actor: Actor) -> tuple[SkuRead, Outcome]:
     """Create, or update the SKU with the same code (the fields sent; the others stay)."""
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     sent = data.model_dump(exclude_unset=True)
     sku = _find(uow.session, sent.get("code"), for_update=True)
     if sku is None:
@@ -150,7 +149,7 @@ def save_sku(uow: UnitOfWork, *, data: SkuCreate, actor: Actor) -> tuple[SkuRead
 
 def deactivate_sku(uow: UnitOfWork, *, code: str, actor: Actor) -> SkuRead:
     """Soft delete: orders keep referring to it, intake no longer accepts it."""
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     sku = _load(uow.session, code, for_update=True)
     if sku.active:
         sku.active = False
@@ -160,7 +159,7 @@ def deactivate_sku(uow: UnitOfWork, *, code: str, actor: Actor) -> SkuRead:
 
 
 def get_sku(uow: UnitOfWork, *, code: str, actor: Actor) -> SkuRead:
-    require(actor, Permission.REFERENCE_READ)
+    actor.require(Permission.REFERENCE_READ)
     return SkuRead.model_validate(_load(uow.session, code))
 
 
@@ -169,7 +168,7 @@ def list_skus(
     include_inactive: bool = False, cursor: str | None = None, limit: int = 50,
 ) -> SkuPage:
     """By code; the cursor is the last code seen."""
-    require(actor, Permission.REFERENCE_READ)
+    actor.require(Permission.REFERENCE_READ)
     limit = max(1, min(limit, MAX_PAGE))
     statement = select(Sku)
     if not include_inactive:
@@ -221,11 +220,11 @@ def import_catalog(uow: UnitOfWork, *, document: Any, actor: Actor) -> ImportRep
     """Upsert shops, SKUs and warehouses by code, then receive the stock entries (their quantity is
     added to on hand). Every problem of every record is collected under its place in the file
     (``skus[3].price``) and raised together, so the caller's rollback leaves nothing written."""
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     if not isinstance(document, dict):
         raise ValidationFailed([Problem("body", "invalid_type", {"path": "body", "expected": "an object"})])
     if document.get("stock"):
-        require(actor, Permission.STOCK_WRITE)
+        actor.require(Permission.STOCK_WRITE)
     problems = [Problem(k, "unknown_field", {"path": k}) for k in document if k not in SECTIONS]
     report = ImportReport()
     refused: dict[str, set[str]] = {name: set() for name in _SAVERS}

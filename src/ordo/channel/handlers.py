@@ -17,7 +17,6 @@ from ordo.channel.schemas import ShopCreate, ShopPage, ShopRead, ShopUpdate
 from ordo.channel.tables import Shop
 from ordo.kernel.checks import MAX_PAGE, Checks, Outcome
 from ordo.kernel.errors import Conflict, NotFound
-from ordo.order.handlers import require
 
 SHOP = "shop"
 COLUMNS = ("code", "name", "channel", "active")
@@ -80,12 +79,12 @@ def _stored(shop: Shop) -> dict[str, Any]:
 
 
 def create_shop(uow: UnitOfWork, *, data: ShopCreate, actor: Actor) -> ShopRead:
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     return ShopRead.model_validate(_insert(uow, shop_columns(data.model_dump(exclude_unset=True)), actor))
 
 
 def update_shop(uow: UnitOfWork, *, code: str, changes: ShopUpdate, actor: Actor) -> ShopRead:
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     shop = _load(uow.session, code, for_update=True)
     _change(uow, shop, shop_columns({**_stored(shop), **changes.model_dump(exclude_unset=True)}), actor)
     return ShopRead.model_validate(shop)
@@ -93,7 +92,7 @@ def update_shop(uow: UnitOfWork, *, code: str, changes: ShopUpdate, actor: Actor
 
 def save_shop(uow: UnitOfWork, *, data: ShopCreate, actor: Actor) -> tuple[ShopRead, Outcome]:
     """Create, or update the shop with the same code (the fields sent; the others stay)."""
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     sent = data.model_dump(exclude_unset=True)
     shop = _find(uow.session, sent.get("code"), for_update=True)
     if shop is None:
@@ -104,7 +103,7 @@ def save_shop(uow: UnitOfWork, *, data: ShopCreate, actor: Actor) -> tuple[ShopR
 
 def deactivate_shop(uow: UnitOfWork, *, code: str, actor: Actor) -> ShopRead:
     """Soft delete: its orders keep referring to it, intake no longer accepts it."""
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     shop = _load(uow.session, code, for_update=True)
     if shop.active:
         shop.active = False
@@ -114,7 +113,7 @@ def deactivate_shop(uow: UnitOfWork, *, code: str, actor: Actor) -> ShopRead:
 
 
 def get_shop(uow: UnitOfWork, *, code: str, actor: Actor) -> ShopRead:
-    require(actor, Permission.REFERENCE_READ)
+    actor.require(Permission.REFERENCE_READ)
     return ShopRead.model_validate(_load(uow.session, code))
 
 
@@ -123,7 +122,7 @@ def list_shops(
     cursor: str | None = None, limit: int = 50,
 ) -> ShopPage:
     """By code; the cursor is the last code seen."""
-    require(actor, Permission.REFERENCE_READ)
+    actor.require(Permission.REFERENCE_READ)
     limit = max(1, min(limit, MAX_PAGE))
     statement = select(Shop)
     if not include_inactive:

@@ -16,7 +16,6 @@ from ordo.customer.schemas import CustomerCreate, CustomerPage, CustomerRead, Cu
 from ordo.customer.tables import Customer
 from ordo.kernel.checks import MAX_PAGE, Checks
 from ordo.kernel.errors import Conflict, NotFound, Problem, ValidationFailed
-from ordo.order.handlers import require
 from ordo.order.rules import normalise_email, normalise_phone
 
 CUSTOMER = "customer"
@@ -66,7 +65,7 @@ def _ensure_unique(session: Session, columns: Mapping[str, Any], current_id: int
 
 
 def create_customer(uow: UnitOfWork, *, data: CustomerCreate, actor: Actor) -> CustomerRead:
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     columns = customer_columns(data.model_dump(exclude_unset=True), uow.policy.intake.home_country)
     _ensure_unique(uow.session, columns, None)
     customer = Customer(**columns, created_at=uow.clock.now())
@@ -78,7 +77,7 @@ def create_customer(uow: UnitOfWork, *, data: CustomerCreate, actor: Actor) -> C
 
 
 def update_customer(uow: UnitOfWork, *, customer_id: int, changes: CustomerUpdate, actor: Actor) -> CustomerRead:
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     customer = _load(uow.session, customer_id, for_update=True)
     stored = {name: getattr(customer, name) for name in COLUMNS}
     columns = customer_columns({**stored, **changes.model_dump(exclude_unset=True)}, uow.policy.intake.home_country)
@@ -93,7 +92,7 @@ def update_customer(uow: UnitOfWork, *, customer_id: int, changes: CustomerUpdat
 
 
 def get_customer(uow: UnitOfWork, *, customer_id: int, actor: Actor) -> CustomerRead:
-    require(actor, Permission.REFERENCE_READ)
+    actor.require(Permission.REFERENCE_READ)
     return CustomerRead.model_validate(_load(uow.session, customer_id))
 
 
@@ -102,7 +101,7 @@ def list_customers(
     account: str | None = None, name: str | None = None, cursor: str | None = None, limit: int = 50,
 ) -> CustomerPage:
     """Oldest first; the cursor is the last id seen. ``phone`` matches in any format, ``name`` in part."""
-    require(actor, Permission.REFERENCE_READ)
+    actor.require(Permission.REFERENCE_READ)
     limit = max(1, min(limit, MAX_PAGE))
     statement = select(Customer)
     if phone:

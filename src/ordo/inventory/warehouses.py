@@ -31,7 +31,6 @@ from ordo.inventory.schemas import (
 from ordo.inventory.tables import Reservation, Stock, Warehouse
 from ordo.kernel.checks import MAX_PAGE, Checks, Outcome
 from ordo.kernel.errors import Conflict, Forbidden, NotFound
-from ordo.order.handlers import require
 
 WAREHOUSE = "warehouse"
 KINDS = ("domestic", "overseas")
@@ -115,13 +114,13 @@ def _change(uow: UnitOfWork, warehouse: Warehouse, columns: dict[str, Any], acto
 
 
 def create_warehouse(uow: UnitOfWork, *, data: WarehouseCreate, actor: Actor) -> WarehouseRead:
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     columns = warehouse_columns(data.model_dump(exclude_unset=True))
     return WarehouseRead.model_validate(_insert(uow, columns, actor))
 
 
 def update_warehouse(uow: UnitOfWork, *, code: str, changes: WarehouseUpdate, actor: Actor) -> WarehouseRead:
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     warehouse = _load(uow.session, code, for_update=True)
     columns = warehouse_columns({**_stored(warehouse), **changes.model_dump(exclude_unset=True)})
     _change(uow, warehouse, columns, actor)
@@ -130,7 +129,7 @@ def update_warehouse(uow: UnitOfWork, *, code: str, changes: WarehouseUpdate, ac
 
 def save_warehouse(uow: UnitOfWork, *, data: WarehouseCreate, actor: Actor) -> tuple[WarehouseRead, Outcome]:
     """Create, or update the warehouse with the same code (the fields sent; the others stay)."""
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     sent = data.model_dump(exclude_unset=True)
     warehouse = _find(uow.session, sent.get("code"), for_update=True)
     if warehouse is None:
@@ -140,7 +139,7 @@ def save_warehouse(uow: UnitOfWork, *, data: WarehouseCreate, actor: Actor) -> t
 
 
 def deactivate_warehouse(uow: UnitOfWork, *, code: str, actor: Actor) -> WarehouseRead:
-    require(actor, Permission.REFERENCE_WRITE)
+    actor.require(Permission.REFERENCE_WRITE)
     warehouse = _load(uow.session, code, for_update=True)
     if warehouse.active:
         _ensure_unused(uow.session, warehouse)
@@ -151,7 +150,7 @@ def deactivate_warehouse(uow: UnitOfWork, *, code: str, actor: Actor) -> Warehou
 
 
 def get_warehouse(uow: UnitOfWork, *, code: str, actor: Actor) -> WarehouseRead:
-    require(actor, Permission.REFERENCE_READ)
+    actor.require(Permission.REFERENCE_READ)
     return WarehouseRead.model_validate(_load(uow.session, code))
 
 
@@ -160,7 +159,7 @@ def list_warehouses(
     include_inactive: bool = False, cursor: str | None = None, limit: int = 50,
 ) -> WarehousePage:
     """By code; the cursor is the last code seen."""
-    require(actor, Permission.REFERENCE_READ)
+    actor.require(Permission.REFERENCE_READ)
     limit = max(1, min(limit, MAX_PAGE))
     statement = select(Warehouse)
     if not include_inactive:
@@ -185,7 +184,7 @@ def _in_scope(actor: Actor, warehouse_code: str) -> bool:
 
 def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> StockLevel:
     """Goods in: on hand grows by the quantity, and the ledger records who, when and why."""
-    require(actor, Permission.STOCK_WRITE)
+    actor.require(Permission.STOCK_WRITE)
     session, values = uow.session, receipt.model_dump()
     checks = Checks()
     warehouse_code = checks.text(values, "warehouse")
@@ -220,7 +219,7 @@ def stock_levels(
 ) -> StockList:
     """On hand, reserved and available per warehouse and SKU, by warehouse then SKU code. A SKU
     never received in a named warehouse shows as zero rather than missing."""
-    require(actor, Permission.STOCK_READ)
+    actor.require(Permission.STOCK_READ)
     session = uow.session
     if sku and session.scalar(select(Sku.id).where(Sku.code == sku)) is None:
         raise NotFound("SKU", sku)

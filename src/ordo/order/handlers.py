@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -30,10 +28,11 @@ from ordo.fulfillment import handlers as shipments
 from ordo.fulfillment.states import BEFORE_HANDOVER, SHIPMENT, Rollup, ShipmentStatus, ShipmentTrigger, rollup
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory import handlers as inventory
-from ordo.inventory.allocation import rank_warehouses, required_capabilities
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.clock import business_date
-from ordo.kernel.errors import Conflict, Forbidden, IdempotencyConflict, IllegalTransition, NotFound
+from ordo.kernel.errors import Conflict, Forbidden, IdempotencyConflict, IllegalTransition
+from ordo.order.allocation import allocate_order
+from ordo.order.lifecycle import SYSTEM, load_order, release_holds, transition
 from ordo.order.model import OrderDraft, OrderSubmission
 from ordo.order.numbering import next_number
 from ordo.order.rules import validate_submission
@@ -48,67 +47,6 @@ from ordo.order.states import (
     resume_trigger,
 )
 from ordo.order.tables import Order, OrderHold, OrderLine
-
-SYSTEM = "system"
-
-
-def require(actor: Actor, permission: Permission) -> None:
-    actor.require(permission)
-
-
-def load_order(session: Session, number: str, actor: Actor, *, for_update: bool = False) -> Order:
-    """The order if the actor may see it; otherwise "not found", so its existence does not leak."""
-    statement = select(Order).where(Order.number == number)
-    if for_update:
-        statement = statement.with_for_update()
-    order = session.scalars(statement).one_or_none()
-    if order is None or not in_scope(session, order, actor):
-        raise NotFound("order", number)
-    return order
-
-
-def in_scope(session: Session, order: Order, actor: Actor) -> bool:
-    if actor.shops:
-        shop_code = session.scalar(select(Shop.code).where(Shop.id == order.shop_id))
-        if shop_code not in actor.shops:
-            return False
-    if actor.warehouses:
-        codes = session.scalars(
-            select(Warehouse.code)
-            .join(Shipment, Shipment.warehouse_id == Warehouse.id)
-            .where(Shipment.order_id == order.id)
-        ).all()
-        return actor.sees_warehouses(codes)
-    return True
-
-
-def _transition(
-    uow: UnitOfWork,
-    order: Order,
-    trigger: OrderTrigger,
-    *,
-    actor: str,
-    reason: str | None = None,
-    data: dict[str, Any] | None = None,
-    event: str | None = None,
-) -> None:
-    before = order.status
-    order.status = ORDER.fire(before, trigger)
-    order.updated_at = uow.clock.now()
-    record(
-        uow.session,
-        at=order.updated_at,
-        actor=actor,
-        entity="order",
-        entity_id=order.id,
-        order_id=order.id,
-        name=event or f"order.{trigger}",
-        from_state=before,
-        to_state=order.status,
-        reason=reason,
-        data=data,
-    )
-
 
 # --- intake -----------------------------------------------------------------------------------
 
@@ -146,7 +84,7 @@ def _digest(fingerprint: dict[str, Any]) -> str:
 def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) -> tuple[Order, bool]:
     """Accept an order from a channel. Returns (order, created); the same payload again returns the
     existing order, a different payload under the same (shop, external id) is a conflict."""
-    require(actor, Permission.ORDER_CREATE)
+    actor.require(Permission.ORDER_CREATE)
     session = uow.session
     shops, skus = _views(session, submission)
     draft = validate_submission(submission, shops=shops, skus=skus, policy=uow.policy.intake)
@@ -298,16 +236,16 @@ def auto_progress(uow: UnitOfWork, order: Order) -> None:
         and order.payment_status == PaymentStatus.PAID
         and policy.auto_confirm_paid
     ):
-        _transition(uow, order, OrderTrigger.CONFIRM, actor=SYSTEM, reason="automatic review: complete and paid")
+        transition(uow, order, OrderTrigger.CONFIRM, actor=SYSTEM, reason="automatic review: complete and paid")
     if order.status == OrderStatus.CONFIRMED and policy.auto_allocate:
-        _allocate(uow, order, actor=SYSTEM)
+        allocate_order(uow, order, actor=SYSTEM)
 
 
 # --- lifecycle ----------------------------------------------------------------------------------
 
 
 def pay(uow: UnitOfWork, *, number: str, actor: Actor, reference: str | None = None) -> Order:
-    require(actor, Permission.ORDER_PAY)
+    actor.require(Permission.ORDER_PAY)
     order = load_order(uow.session, number, actor, for_update=True)
     before = order.payment_status
     order.payment_status = PAYMENT.fire(before, PaymentTrigger.PAY)
@@ -325,88 +263,44 @@ def pay(uow: UnitOfWork, *, number: str, actor: Actor, reference: str | None = N
         data={"amount": str(order.total), "reference": reference},
     )
     if order.status == OrderStatus.PENDING_PAYMENT:
-        _transition(uow, order, OrderTrigger.PAY, actor=actor.name)
+        transition(uow, order, OrderTrigger.PAY, actor=actor.name)
     auto_progress(uow, order)
     return order
 
 
 def confirm(uow: UnitOfWork, *, number: str, actor: Actor, note: str | None = None) -> Order:
-    require(actor, Permission.ORDER_REVIEW)
+    actor.require(Permission.ORDER_REVIEW)
     order = load_order(uow.session, number, actor, for_update=True)
-    _transition(uow, order, OrderTrigger.CONFIRM, actor=actor.name, reason=note)
+    transition(uow, order, OrderTrigger.CONFIRM, actor=actor.name, reason=note)
     auto_progress(uow, order)
     return order
 
 
 def reject(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
-    require(actor, Permission.ORDER_REVIEW)
+    actor.require(Permission.ORDER_REVIEW)
     order = load_order(uow.session, number, actor, for_update=True)
-    _transition(uow, order, OrderTrigger.REJECT, actor=actor.name, reason=reason)
+    transition(uow, order, OrderTrigger.REJECT, actor=actor.name, reason=reason)
     return order
 
 
 def allocate(uow: UnitOfWork, *, number: str, actor: Actor) -> Order:
-    require(actor, Permission.ORDER_ALLOCATE)
+    actor.require(Permission.ORDER_ALLOCATE)
     order = load_order(uow.session, number, actor, for_update=True)
     if not ORDER.can(order.status, OrderTrigger.ALLOCATE):
         raise IllegalTransition("order", order.status, OrderTrigger.ALLOCATE, ORDER.allowed(order.status))
-    _allocate(uow, order, actor=actor.name)
+    allocate_order(uow, order, actor=actor.name)
     return order
 
 
-def _allocate(uow: UnitOfWork, order: Order, *, actor: str) -> Shipment | None:
-    """Reserve everything in one warehouse that holds it all; otherwise the order is backordered."""
-    session, now = uow.session, uow.clock.now()
-    needs: dict[int, int] = defaultdict(int)
-    for line in order.lines:
-        needs[line.sku_id] += line.quantity
-    traits = session.scalars(select(Sku.traits).where(Sku.id.in_(needs))).all()
-    service = uow.policy.intake.service_types[order.service_type]
-    candidates = rank_warehouses(
-        inventory.warehouse_views(session),
-        needs=needs,
-        available=inventory.available(session, sorted(needs)),
-        destination=order.country,
-        service=service,
-        capabilities=required_capabilities(service, [frozenset(t or ()) for t in traits]),
-    )
-    for warehouse in candidates:
-        if inventory.try_reserve(
-            session, warehouse_id=warehouse.id, needs=needs, actor=actor, at=now, reference=order.number
-        ):
-            shipment = shipments.create_shipment(
-                session,
-                order_id=order.id,
-                order_number=order.number,
-                warehouse_id=warehouse.id,
-                lines={line.id: (line.sku_id, line.quantity) for line in order.lines},
-                actor=actor,
-                at=now,
-                reason=f"{warehouse.code}: priority {warehouse.priority}, holds every line",
-            )
-            _transition(uow, order, OrderTrigger.ALLOCATE, actor=actor, data={"warehouse": warehouse.code})
-            return shipment
-    if order.status != OrderStatus.BACKORDERED:
-        _transition(
-            uow,
-            order,
-            OrderTrigger.BACKORDER,
-            actor=actor,
-            reason="no single warehouse holds every line",
-            data={"needs": {str(k): v for k, v in needs.items()}},
-        )
-    return None
-
-
 def hold(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, note: str | None = None) -> Order:
-    require(actor, Permission.ORDER_HOLD)
+    actor.require(Permission.ORDER_HOLD)
     order = load_order(uow.session, number, actor, for_update=True)
     if any(h.reason == reason and h.released_at is None for h in order.holds):
         raise Conflict("hold_exists", number=number, reason=reason.value)
     now = uow.clock.now()
     if order.status != OrderStatus.ON_HOLD:
         before = order.status
-        _transition(uow, order, OrderTrigger.HOLD, actor=actor.name, reason=reason.value, data={"note": note})
+        transition(uow, order, OrderTrigger.HOLD, actor=actor.name, reason=reason.value, data={"note": note})
         order.status_before_hold = before
     else:
         record(
@@ -428,7 +322,7 @@ def hold(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, note
 
 def release(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, note: str | None = None) -> Order:
     """Release one hold; when the last one goes the order returns to where it was and moves on."""
-    require(actor, Permission.ORDER_HOLD)
+    actor.require(Permission.ORDER_HOLD)
     order = load_order(uow.session, number, actor, for_update=True)
     active = [h for h in order.holds if h.released_at is None]
     target = next((h for h in active if h.reason == reason), None)
@@ -452,7 +346,7 @@ def release(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, n
         )
         return order
     back_to = order.status_before_hold or OrderStatus.PENDING_REVIEW
-    _transition(
+    transition(
         uow,
         order,
         resume_trigger(back_to),
@@ -468,7 +362,7 @@ def release(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, n
 
 def cancel(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
     """Cancel before anything left the warehouse; reserved stock goes back."""
-    require(actor, Permission.ORDER_CANCEL)
+    actor.require(Permission.ORDER_CANCEL)
     order = load_order(uow.session, number, actor, for_update=True)
     if not ORDER.can(order.status, OrderTrigger.CANCEL):
         raise IllegalTransition("order", order.status, OrderTrigger.CANCEL, ORDER.allowed(order.status))
@@ -482,34 +376,28 @@ def cancel(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
         inventory.release_shipment(
             uow.session, shipment_id=shipment.id, actor=actor.name, at=now, reference=order.number
         )
-    _release_holds(order, at=now, actor=actor.name)
-    _transition(uow, order, OrderTrigger.CANCEL, actor=actor.name, reason=reason)
+    release_holds(order, at=now, actor=actor.name)
+    transition(uow, order, OrderTrigger.CANCEL, actor=actor.name, reason=reason)
     order.status_before_hold = None
     return order
 
 
 def close(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
     """Close an order that was never paid (no stock is held for unpaid orders)."""
-    require(actor, Permission.ORDER_CANCEL)
+    actor.require(Permission.ORDER_CANCEL)
     order = load_order(uow.session, number, actor, for_update=True)
     if order.payment_status != PaymentStatus.UNPAID:
         raise Conflict("close_paid", number=number, payment=order.payment_status)
-    _transition(uow, order, OrderTrigger.CLOSE, actor=actor.name, reason=reason)
-    _release_holds(order, at=uow.clock.now(), actor=actor.name)
+    transition(uow, order, OrderTrigger.CLOSE, actor=actor.name, reason=reason)
+    release_holds(order, at=uow.clock.now(), actor=actor.name)
     order.status_before_hold = None
     return order
 
 
-def _release_holds(order: Order, *, at: datetime, actor: str) -> None:
-    for h in order.holds:
-        if h.released_at is None:
-            h.released_at, h.released_by = at, actor
-
-
 def complete(uow: UnitOfWork, *, number: str, actor: Actor) -> Order:
-    require(actor, Permission.ORDER_COMPLETE)
+    actor.require(Permission.ORDER_COMPLETE)
     order = load_order(uow.session, number, actor, for_update=True)
-    _transition(uow, order, OrderTrigger.COMPLETE, actor=actor.name)
+    transition(uow, order, OrderTrigger.COMPLETE, actor=actor.name)
     return order
 
 
@@ -543,7 +431,7 @@ def advance_shipments(
     note: str | None = None,
 ) -> Order:
     """Move the order's shipments (or the one named) one step; the order follows its shipments."""
-    require(actor, SHIPMENT_PERMISSIONS[trigger])
+    actor.require(SHIPMENT_PERMISSIONS[trigger])
     session, now = uow.session, uow.clock.now()
     order = load_order(session, number, actor, for_update=True)
     targets = [
@@ -576,9 +464,9 @@ def _warehouse_in_scope(session: Session, shipment: Shipment, actor: Actor) -> b
 def _follow_shipments(uow: UnitOfWork, order: Order, *, actor: str) -> None:
     statuses = [s.status for s in _shipments(uow.session, order)]
     if order.status == OrderStatus.ALLOCATED and any(s != ShipmentStatus.ALLOCATED for s in statuses):
-        _transition(uow, order, OrderTrigger.START_FULFILLMENT, actor=actor)
+        transition(uow, order, OrderTrigger.START_FULFILLMENT, actor=actor)
     progress = rollup(statuses)
     if order.status == OrderStatus.IN_FULFILLMENT and progress in (Rollup.SHIPPED, Rollup.DELIVERED):
-        _transition(uow, order, OrderTrigger.SHIP, actor=actor)
+        transition(uow, order, OrderTrigger.SHIP, actor=actor)
     if order.status == OrderStatus.SHIPPED and progress == Rollup.DELIVERED:
-        _transition(uow, order, OrderTrigger.DELIVER, actor=actor)
+        transition(uow, order, OrderTrigger.DELIVER, actor=actor)

@@ -18,7 +18,7 @@ from ordo.fulfillment.tables import Shipment, ShipmentLine
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.errors import Problem, ValidationFailed
 from ordo.order.actions import available
-from ordo.order.handlers import load_order
+from ordo.order.lifecycle import load_order
 from ordo.order.rules import normalise_phone
 from ordo.order.schemas import (
     AddressRead,
