@@ -8,6 +8,7 @@ from ordo.channel import tables as _channel  # noqa: F401
 from ordo.customer import tables as _customer  # noqa: F401
 from ordo.fulfillment import tables as _fulfillment  # noqa: F401
 from ordo.inventory import tables as _inventory  # noqa: F401
+from ordo.notify import tables as _notify  # noqa: F401
 from ordo.order import tables as _order  # noqa: F401
 
 metadata = Base.metadata

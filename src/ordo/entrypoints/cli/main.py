@@ -25,7 +25,7 @@ reference.register(app)
 
 
 @db.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Apply the migrations to the configured database."""
     upgrade(ordo().engine, revision)
     console.print(f"database at {revision}: {ordo().engine.url.render_as_string(hide_password=True)}")
