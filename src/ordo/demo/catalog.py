@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from ordo.channel.model import ChannelKind
+from ordo.kernel.money import quantize
 from ordo.policy import Trait
 
 
@@ -281,7 +282,8 @@ def build_catalog(rng: random.Random) -> list[SkuSpec]:
             skus.append(
                 SkuSpec(
                     code=f"{prefix}-{counters[prefix]:04d}", name=name, category=category, traits=traits,
-                    price=sku_price, weight_g=weight, dims_mm=(size + 40, size + 20, size), hs_code=hs_code,
+                    price=quantize(sku_price, "CNY"), weight_g=weight, dims_mm=(size + 40, size + 20, size),
+                    hs_code=hs_code,
                     popularity=popularity, profile=profile,
                     overseas=overseas_ok and B not in traits and profile == StockProfile.NORMAL
                     and rng.random() < 0.45,
