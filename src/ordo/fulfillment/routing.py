@@ -1,0 +1,234 @@
+"""Shortest pick routes on a single-block warehouse (Ratliff & Rosenthal, 1983). Pure.
+
+The layout: ``aisles`` parallel aisles ``aisle_length`` long, ``aisle_spacing`` apart, joined by a
+front cross aisle (y = 0) and a back one (y = aisle_length); the depot sits at the front of one
+aisle. A route is a closed walk from the depot through every pick location.
+
+The dynamic programme walks the aisles left to right. Its state describes the partial route at the
+current aisle's two ends (front ``a`` and back ``b``): each end's degree (none, odd, even) and
+whether the two ends are already connected, plus "done" once the route has closed. Instead of the
+paper's hand-written table of seven classes, transitions are computed by applying the edges of each
+option to that abstract state, which yields the same classes and is easier to check. Each aisle
+offers the paper's vertical options (none, traverse, traverse twice, return from the front, return
+from the back, leave one gap between neighbouring picks); between aisles the cross-aisle edges may
+be used 0, 1 or 2 times at the front and at the back. The route is read back from the chosen edges
+as an Euler circuit starting at the depot.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+Point = tuple[int, float]  # (aisle index, distance from the front cross aisle)
+
+
+@dataclass(frozen=True)
+class Layout:
+    aisles: int
+    aisle_length: float
+    aisle_spacing: float
+    depot_aisle: int = 0
+
+    def distance(self, p: Point, q: Point) -> float:
+        """Shortest travel between two points of the aisles (through a cross aisle if needed)."""
+        (i, y), (j, z) = p, q
+        if i == j:
+            return abs(y - z)
+        return abs(i - j) * self.aisle_spacing + min(y + z, 2 * self.aisle_length - y - z)
+
+
+@dataclass(frozen=True)
+class Route:
+    length: float
+    stops: tuple[Point, ...]  # pick locations in visiting order, starting and ending at the depot
+
+
+class Deg(IntEnum):
+    ZERO = 0
+    ODD = 1
+    EVEN = 2
+
+
+def _add(deg: Deg, edges: int) -> Deg:
+    if edges == 0:
+        return deg
+    odd = (deg == Deg.ODD) ^ (edges % 2 == 1)
+    return Deg.ODD if odd else Deg.EVEN
+
+
+@dataclass(frozen=True)
+class _State:
+    a: Deg
+    b: Deg
+    joined: bool  # a and b in one component (only meaningful when both have edges)
+    done: bool  # the route has closed behind us
+
+
+@dataclass(frozen=True)
+class _Vertical:
+    """One way to cover an aisle: edges at the front end, at the back end, whether it links them."""
+
+    cost: float
+    front: int  # edges incident to the front end
+    back: int
+    links: bool
+    # vertical segments as (y_from, y_to) for reading the route back
+    segments: tuple[tuple[float, float], ...]
+
+
+def _verticals(ys: Sequence[float], length: float) -> list[_Vertical]:
+    if not ys:
+        return [
+            _Vertical(0.0, 0, 0, False, ()),
+            _Vertical(length, 1, 1, True, ((0.0, length),)),
+            _Vertical(2 * length, 2, 2, True, ((0.0, length), (length, 0.0))),
+        ]
+    low, high = ys[0], ys[-1]
+    options = [
+        _Vertical(length, 1, 1, True, ((0.0, length),)),
+        _Vertical(2 * length, 2, 2, True, ((0.0, length), (length, 0.0))),
+        _Vertical(2 * high, 2, 0, False, ((0.0, high), (high, 0.0))),
+        _Vertical(2 * (length - low), 0, 2, False, ((length, low), (low, length))),
+    ]
+    for lower, upper in itertools.pairwise(ys):
+        if upper > lower:
+            options.append(
+                _Vertical(
+                    2 * lower + 2 * (length - upper),
+                    2,
+                    2,
+                    False,
+                    ((0.0, lower), (lower, 0.0), (length, upper), (upper, length)),
+                )
+            )
+    return options
+
+
+def _apply_vertical(state: _State, v: _Vertical) -> _State | None:
+    if state.done:
+        return state if v.front == v.back == 0 else None
+    a, b = _add(state.a, v.front), _add(state.b, v.back)
+    if v.links:
+        joined = True
+    elif state.a and state.b:
+        joined = state.joined
+    else:
+        joined = False
+    return _State(a, b, joined, False)
+
+
+def _apply_horizontal(state: _State, front: int, back: int, *, required_here: bool) -> _State | None:
+    """Leave the current aisle's ends (they must end even) and enter the next aisle's."""
+    if state.done:
+        return state if front == back == 0 and not required_here else None
+    a, b = _add(state.a, front), _add(state.b, back)
+    if Deg.ODD in (a, b):
+        return None
+    if required_here and a == Deg.ZERO:
+        return None  # the depot is at this aisle's front and would be left out
+    at_a, at_b = state.a != Deg.ZERO, state.b != Deg.ZERO  # where the partial route touches this aisle
+    onward_a, onward_b = front > 0, back > 0
+    if not (at_a or at_b):
+        return _State(_enter(front), _enter(back), False, False)  # nothing started yet (or starts now)
+    if at_a and at_b and not state.joined:
+        # two components: each must go on, or the one that stops is cut off for ever
+        if not (onward_a and onward_b):
+            return None
+        return _State(_enter(front), _enter(back), False, False)
+    # one component, touching a, b or both
+    carried = (at_a and onward_a) or (at_b and onward_b)
+    if not carried:
+        if onward_a or onward_b:
+            return None  # edges that start a new component while the route closes
+        return _State(Deg.ZERO, Deg.ZERO, False, True)  # the route closes here
+    # a new edge from an end the component does not touch starts a second component
+    joined = onward_a and onward_b and at_a and at_b
+    return _State(_enter(front), _enter(back), joined, False)
+
+
+def _enter(edges: int) -> Deg:
+    return _add(Deg.ZERO, edges)
+
+
+def shortest_route(layout: Layout, picks: Iterable[Point]) -> Route:
+    """The optimal closed route from the depot through every pick (single block)."""
+    by_aisle: dict[int, list[float]] = defaultdict(list)
+    for aisle, y in picks:
+        if not 0 <= aisle < layout.aisles or not 0 <= y <= layout.aisle_length:
+            raise ValueError(f"pick {(aisle, y)} is outside the layout")
+        by_aisle[aisle].append(float(y))
+    if not by_aisle:
+        return Route(0.0, ())
+    for ys in by_aisle.values():
+        ys.sort()
+    length, spacing = layout.aisle_length, layout.aisle_spacing
+    Choice = tuple[_Vertical, int, int]
+    best: dict[_State, tuple[float, tuple[Choice, ...]]] = {_State(Deg.ZERO, Deg.ZERO, False, False): (0.0, ())}
+    for aisle in range(layout.aisles):
+        covered: dict[_State, tuple[float, tuple[Choice, ...], _Vertical]] = {}
+        for state, (cost, path) in best.items():
+            for v in _verticals(by_aisle.get(aisle, []), length):
+                nxt = _apply_vertical(state, v)
+                if nxt is not None and (nxt not in covered or cost + v.cost < covered[nxt][0]):
+                    covered[nxt] = (cost + v.cost, path, v)
+        best = {}
+        last = aisle == layout.aisles - 1
+        for state, (cost, path, v) in covered.items():
+            for front in (0, 1, 2):
+                for back in (0, 1, 2):
+                    if last and (front or back):
+                        continue
+                    nxt = _apply_horizontal(state, front, back, required_here=aisle == layout.depot_aisle)
+                    total = cost + (front + back) * spacing
+                    if nxt is not None and (nxt not in best or total < best[nxt][0]):
+                        best[nxt] = (total, (*path, (v, front, back)))
+    finals = [(cost, path) for state, (cost, path) in best.items() if state.done]
+    if not finals:
+        raise ValueError("no route covers the picks")  # cannot happen on a connected layout
+    cost, path = min(finals, key=lambda item: item[0])
+    return Route(round(cost, 9), _read_route(layout, path, by_aisle))
+
+
+def _read_route(
+    layout: Layout, path: Sequence[tuple[_Vertical, int, int]], by_aisle: dict[int, list[float]]
+) -> tuple[Point, ...]:
+    """Euler circuit of the chosen edges from the depot; the picks in the order first reached."""
+    graph: dict[Point, list[Point]] = defaultdict(list)
+
+    def edge(p: Point, q: Point) -> None:
+        graph[p].append(q)
+        graph[q].append(p)
+
+    length = layout.aisle_length
+    for aisle, (v, front, back) in enumerate(path):
+        for y0, y1 in v.segments:
+            lo, hi = sorted((y0, y1))
+            stops = sorted({lo, hi, *(y for y in by_aisle.get(aisle, []) if lo <= y <= hi)})
+            for p, q in itertools.pairwise(stops):
+                edge((aisle, p), (aisle, q))
+        for _ in range(front):
+            edge((aisle, 0.0), (aisle + 1, 0.0))
+        for _ in range(back):
+            edge((aisle, length), (aisle + 1, length))
+    depot = (layout.depot_aisle, 0.0)
+    circuit: list[Point] = []
+    stack = [depot]
+    while stack:
+        node = stack[-1]
+        if graph[node]:
+            nxt = graph[node].pop()
+            graph[nxt].remove(node)
+            stack.append(nxt)
+        else:
+            circuit.append(stack.pop())
+    circuit.reverse()
+    wanted = {(a, y) for a, ys in by_aisle.items() for y in ys}
+    seen: list[Point] = []
+    for point in circuit:
+        if point in wanted and point not in seen:
+            seen.append(point)
+    return tuple(seen)

@@ -1,0 +1,72 @@
+"""Pick routes on a single-block layout: the dynamic programme against brute force."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from ordo.fulfillment.routing import Layout, shortest_route
+
+LAYOUT = Layout(aisles=5, aisle_length=10, aisle_spacing=3, depot_aisle=0)
+
+
+def brute_force(layout: Layout, picks: list[tuple[int, float]]) -> float:
+    depot = (layout.depot_aisle, 0.0)
+    points = list(dict.fromkeys(picks))
+    best = float("inf")
+    for order in itertools.permutations(points):
+        stops = [depot, *order, depot]
+        best = min(best, sum(layout.distance(p, q) for p, q in itertools.pairwise(stops)))
+    return best
+
+
+def route_length(layout: Layout, stops) -> float:
+    depot = (layout.depot_aisle, 0.0)
+    walk = [depot, *stops, depot]
+    return sum(layout.distance(p, q) for p, q in itertools.pairwise(walk))
+
+
+def test_no_picks_no_travel():
+    assert shortest_route(LAYOUT, []).length == 0
+
+
+def test_one_pick_in_the_depot_aisle_is_there_and_back():
+    route = shortest_route(LAYOUT, [(0, 4)])
+    assert (route.length, route.stops) == (8, ((0, 4.0),))
+
+
+def test_picks_at_both_ends_of_far_aisles_are_served_by_traversing():
+    # front to aisle 2 (6), up aisle 2 (10), back to aisle 4 (6), down aisle 4 (10), front to the depot (12)
+    picks = [(2, 1), (2, 9), (4, 1), (4, 9)]
+    route = shortest_route(LAYOUT, picks)
+    assert route.length == brute_force(LAYOUT, picks) == 44
+    assert set(route.stops) == {(2, 1.0), (2, 9.0), (4, 1.0), (4, 9.0)}
+
+
+def test_depot_in_a_middle_aisle():
+    layout = Layout(aisles=6, aisle_length=8, aisle_spacing=2, depot_aisle=3)
+    picks = [(0, 7), (5, 2), (3, 5)]
+    assert shortest_route(layout, picks).length == brute_force(layout, picks)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_optimal_on_random_small_single_block_instances(seed):
+    rng = random.Random(seed)
+    layout = Layout(
+        aisles=rng.randint(1, 6),
+        aisle_length=rng.choice([5, 10, 20]),
+        aisle_spacing=rng.choice([1, 2.5, 4]),
+        depot_aisle=0,
+    )
+    layout = Layout(layout.aisles, layout.aisle_length, layout.aisle_spacing, rng.randrange(layout.aisles))
+    picks = [
+        (rng.randrange(layout.aisles), float(rng.randint(0, int(layout.aisle_length))))
+        for _ in range(rng.randint(1, 6))
+    ]
+    route = shortest_route(layout, picks)
+    assert route.length == pytest.approx(brute_force(layout, picks))
+    assert sorted(route.stops) == sorted(set(picks))
+    # the stops in route order, walked point to point, are no longer than the route
+    assert route_length(layout, route.stops) == pytest.approx(route.length)
