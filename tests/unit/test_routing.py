@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from ordo.fulfillment.routing import Layout, shortest_route
+from ordo.fulfillment.routing import Layout, largest_gap, s_shape, shortest_route
 
 LAYOUT = Layout(aisles=5, aisle_length=10, aisle_spacing=3, depot_aisle=0)
 
@@ -70,3 +70,22 @@ def test_optimal_on_random_small_single_block_instances(seed):
     assert sorted(route.stops) == sorted(set(picks))
     # the stops in route order, walked point to point, are no longer than the route
     assert route_length(layout, route.stops) == pytest.approx(route.length)
+
+
+def test_heuristics_on_a_hand_checked_instance():
+    picks = [(1, 2), (1, 8), (3, 5)]
+    # S-shape: aisles 1 and 3 traversed (2 × 10) + to aisle 3 and back (2 × 9) = 38
+    assert s_shape(LAYOUT, picks) == 38
+    # largest gap: two aisles → both outermost, traversed: the same 38
+    assert largest_gap(LAYOUT, picks) == 38
+    # and no shorter route exists
+    assert shortest_route(LAYOUT, picks).length == brute_force(LAYOUT, picks) == 38
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_the_optimum_is_never_longer_than_the_heuristics(seed):
+    rng = random.Random(1000 + seed)
+    layout = Layout(aisles=8, aisle_length=20, aisle_spacing=3, depot_aisle=rng.randrange(8))
+    picks = [(rng.randrange(8), float(rng.randint(1, 19))) for _ in range(rng.randint(1, 15))]
+    best = shortest_route(layout, picks).length
+    assert best <= min(s_shape(layout, picks), largest_gap(layout, picks)) + 1e-9

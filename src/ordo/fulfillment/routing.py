@@ -156,11 +156,7 @@ def _enter(edges: int) -> Deg:
 
 def shortest_route(layout: Layout, picks: Iterable[Point]) -> Route:
     """The optimal closed route from the depot through every pick (single block)."""
-    by_aisle: dict[int, list[float]] = defaultdict(list)
-    for aisle, y in picks:
-        if not 0 <= aisle < layout.aisles or not 0 <= y <= layout.aisle_length:
-            raise ValueError(f"pick {(aisle, y)} is outside the layout")
-        by_aisle[aisle].append(float(y))
+    by_aisle = _group(layout, picks)
     if not by_aisle:
         return Route(0.0, ())
     for ys in by_aisle.values():
@@ -232,3 +228,49 @@ def _read_route(
         if point in wanted and point not in seen:
             seen.append(point)
     return tuple(seen)
+
+
+def s_shape(layout: Layout, picks: Iterable[Point]) -> float:
+    """The S-shape heuristic: traverse every aisle that holds a pick entirely; with an odd number of
+    such aisles, the last one is entered from the front and left the same way."""
+    by_aisle = _group(layout, picks)
+    if not by_aisle:
+        return 0.0
+    aisles = sorted(by_aisle)
+    length = layout.aisle_length
+    left, right = min(aisles[0], layout.depot_aisle), max(aisles[-1], layout.depot_aisle)
+    travel = 2 * (right - left) * layout.aisle_spacing
+    if len(aisles) % 2 == 0:
+        return travel + len(aisles) * length
+    last = aisles[-1] if abs(aisles[-1] - layout.depot_aisle) >= abs(aisles[0] - layout.depot_aisle) else aisles[0]
+    return travel + (len(aisles) - 1) * length + 2 * max(by_aisle[last])
+
+
+def largest_gap(layout: Layout, picks: Iterable[Point]) -> float:
+    """The largest-gap heuristic: the outermost aisles with picks are traversed; every other aisle
+    is entered from the front and from the back, leaving out its largest gap."""
+    by_aisle = _group(layout, picks)
+    if not by_aisle:
+        return 0.0
+    aisles = sorted(by_aisle)
+    length = layout.aisle_length
+    left, right = min(aisles[0], layout.depot_aisle), max(aisles[-1], layout.depot_aisle)
+    horizontal = 2 * (right - left) * layout.aisle_spacing
+    if len(aisles) == 1:
+        return horizontal + 2 * max(by_aisle[aisles[0]])
+    vertical = 2 * length  # the first and the last aisle, traversed
+    for aisle in aisles[1:-1]:
+        ys = sorted(by_aisle[aisle])
+        gaps = [ys[0], *(b - a for a, b in itertools.pairwise(ys)), length - ys[-1]]
+        # leaving the gap from the front (ys[0]) means serving everything from the back, and vice versa
+        vertical += 2 * (length - max(gaps))
+    return horizontal + vertical
+
+
+def _group(layout: Layout, picks: Iterable[Point]) -> dict[int, list[float]]:
+    by_aisle: dict[int, list[float]] = defaultdict(list)
+    for aisle, y in picks:
+        if not 0 <= aisle < layout.aisles or not 0 <= y <= layout.aisle_length:
+            raise ValueError(f"pick {(aisle, y)} is outside the layout")
+        by_aisle[aisle].append(float(y))
+    return by_aisle
