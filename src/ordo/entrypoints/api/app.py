@@ -44,9 +44,14 @@ def create_app(ordo: Ordo | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    app.include_router(auth_api.router, prefix="/api/v1")
+    app.include_router(auth_api.router, prefix="/api/v1", responses=problems.STANDARD_RESPONSES)
     # Every other router needs a token, even for a route whose author forgot to ask for the actor
     # (FastAPI resolves the dependency once per request, so routes that do ask pay nothing more).
     for module in (order_api, channel_api, catalog_api, customer_api, inventory_api):
-        app.include_router(module.router, prefix="/api/v1", dependencies=[Depends(current_actor)])
+        app.include_router(
+            module.router,
+            prefix="/api/v1",
+            dependencies=[Depends(current_actor)],
+            responses=problems.STANDARD_RESPONSES,
+        )
     return app

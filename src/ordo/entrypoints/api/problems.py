@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ordo.kernel.checks import problems_from_errors
@@ -18,6 +19,39 @@ from ordo.kernel.i18n import negotiate, translate
 log = logging.getLogger("ordo.api")
 
 PROBLEM = "application/problem+json"
+
+class FieldError(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class ProblemBody(BaseModel):
+    """application/problem+json, as every error of the API is answered."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+def _documented(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ProblemBody"}
+    return {"model": ProblemBody, "description": description, "content": {PROBLEM: {"schema": schema}}}
+
+
+# Documented on every route that needs a token, so clients (and schema-driven tests) know them.
+STANDARD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _documented("No valid API token"),
+    403: _documented("The caller's roles do not allow this"),
+    404: _documented("Not found, or outside the caller's scope"),
+    409: _documented("Refused in the current state, or a conflict"),
+    413: _documented("Request body too large"),
+    422: _documented("Invalid input; every problem listed by field"),
+}
+
 
 def locale_of(request: Request) -> str:
     default = getattr(request.app.state, "default_locale", "en")
