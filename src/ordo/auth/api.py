@@ -7,19 +7,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ordo.auth.handlers import add_user, login, revoke_presented, set_active
 from ordo.auth.model import Actor, Permission, Role
 from ordo.auth.tables import User
 from ordo.entrypoints.api.deps import CurrentActor, Reading, Transaction
+from ordo.kernel.checks import In
 
 router = APIRouter(tags=["auth"])
 _presented = HTTPBearer(auto_error=False)
 
 
-class LoginIn(BaseModel):
+class LoginIn(In):
     username: str = Field(max_length=64)
     password: str = Field(max_length=200)
 
@@ -36,9 +37,7 @@ class MeOut(BaseModel):
     warehouses: list[str]
 
 
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class UserIn(In):
     username: str = Field(min_length=1, max_length=64)
     display_name: str | None = Field(default=None, max_length=200)
     roles: list[Role] = Field(min_length=1)

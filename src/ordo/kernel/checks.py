@@ -15,7 +15,8 @@ from enum import StrEnum
 from typing import Any
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import PydanticCustomError, ValidationError
 
 from ordo.kernel.errors import Problem, ValidationFailed
 from ordo.kernel.money import has_excess_precision, minor_units, quantize
@@ -190,6 +191,8 @@ def problems_from_errors(errors: Iterable[Mapping[str, Any]], prefix: str = "") 
             key = "required"
         elif kind == "extra_forbidden":
             key = "unknown_field"
+        elif kind == "nul_character":
+            key = "nul_character"
         elif kind == "string_too_long":
             key, params["max"] = "too_long", (error.get("ctx") or {}).get("max_length")
         elif kind in ("enum", "literal_error"):
@@ -210,5 +213,22 @@ def under(prefix: str, problems: Iterable[Problem]) -> list[Problem]:
     return moved
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise PydanticCustomError("nul_character", "contains a NUL character")
+    if isinstance(value, list | tuple):
+        for item in value:
+            _without_nul(item)
+    return value
+
+
 class In(BaseModel):
+    """Base of every input model: unknown fields refused, text stripped, NUL characters refused
+    (PostgreSQL cannot store them, and no legitimate text carries one)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return _without_nul(value)

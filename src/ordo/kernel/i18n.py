@@ -41,6 +41,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{path} is longer than {max} characters.",
         "zh-CN": "{path} 超过 {max} 个字符。",
     },
+    "nul_character": {
+        "en": "{path} contains a NUL character, which is not allowed.",
+        "zh-CN": "{path} 含有 NUL 字符，不允许。",
+    },
     "unknown_field": {"en": "{path} is not a known field.", "zh-CN": "{path} 不是可识别的字段。"},
     "one_of": {
         "en": '{path}: "{value}" is not one of {allowed}.',

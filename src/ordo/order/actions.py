@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
 from ordo.fulfillment.states import SHIPMENT, ShipmentTrigger
+from ordo.kernel.checks import In
 from ordo.kernel.errors import Problem, ValidationFailed
 from ordo.order import handlers
 from ordo.order.states import (
@@ -44,9 +45,7 @@ class OrderAction(StrEnum):
     COMPLETE = "complete"
 
 
-class ActionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class ActionIn(In):
     reason: str | None = Field(default=None, max_length=1000, description="Why (reject, cancel)")
     note: str | None = Field(default=None, max_length=1000)
     hold_reason: HoldReason | None = Field(default=None, description="For hold and release")

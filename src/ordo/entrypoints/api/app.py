@@ -38,6 +38,9 @@ def create_app(ordo: Ordo | None = None) -> FastAPI:
         if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
             message = translate("payload_too_large", problems.locale_of(request), {"limit": MAX_BODY_BYTES})
             return problems.problem(413, "payload_too_large", message)
+        if "\x00" in request.url.path or "%00" in request.url.query:
+            message = translate("nul_character", problems.locale_of(request), {"path": "URL"})
+            return problems.problem(422, "validation_failed", message)
         return await call_next(request)
 
     @app.get("/healthz", tags=["health"])

@@ -4,6 +4,7 @@ caller's language and per-field details."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +20,7 @@ from ordo.kernel.i18n import negotiate, translate
 log = logging.getLogger("ordo.api")
 
 PROBLEM = "application/problem+json"
+
 
 class FieldError(BaseModel):
     field: str
@@ -44,6 +46,7 @@ def _documented(description: str) -> dict[str, Any]:
 
 # Documented on every route that needs a token, so clients (and schema-driven tests) know them.
 STANDARD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("The body could not be read (not JSON, or not UTF-8)"),
     401: _documented("No valid API token"),
     403: _documented("The caller's roles do not allow this"),
     404: _documented("Not found, or outside the caller's scope"),
@@ -53,14 +56,34 @@ STANDARD_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    """The methods the API documents for a concrete path (path parameters match one segment)."""
+    table = getattr(app.state, "path_methods", None)
+    if table is None:
+        table = [
+            (
+                re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"),
+                sorted(m.upper() for m in ops),
+            )
+            for template, ops in app.openapi()["paths"].items()
+        ]
+        app.state.path_methods = table
+    return sorted({m for pattern, methods in table if pattern.match(path) for m in methods})
+
+
 def locale_of(request: Request) -> str:
     default = getattr(request.app.state, "default_locale", "en")
     return negotiate(request.headers.get("accept-language"), default)
 
 
 def problem(status: int, code: str, message: str, errors: list[dict[str, str]] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": f"/problems/{code}", "title": message, "status": status, "code": code,
-                            "detail": message}
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": message,
+        "status": status,
+        "code": code,
+        "detail": message,
+    }
     if errors is not None:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
@@ -90,8 +113,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "error")
-        return problem(exc.status_code, code, str(exc.detail))
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        response = problem(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route matching the path; name them all.
+            response.headers["Allow"] = ", ".join(_methods_of(request.app, request.url.path))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
