@@ -49,3 +49,32 @@ def test_nul_characters_are_refused_not_stored(ordo, database):
     ])
     assert (query.status_code, query.json()["detail"]) == (422, "URL contains a NUL character, which is not allowed.")
     assert database.row_counts() == before
+
+
+def test_hostile_bodies_are_refused_with_problems(ordo):
+    seed(ordo)
+    token = user_token(ordo, "root", ["admin"])
+    with TestClient(create_app(ordo)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+
+        def post(content, **headers):
+            r = client.post("/api/v1/orders", content=content, headers={"content-type": "application/json", **headers})
+            return r.status_code, r.json()["code"], r.json()["detail"]
+
+        def chunks():
+            yield b'{"remark": "'
+            for _ in range(40):
+                yield b"x" * 32_768
+            yield b'"}'
+
+        too_large = "The request body is larger than 1048576 bytes."
+        unreadable = "The request body could not be read: it must be JSON in UTF-8."
+        assert post(chunks()) == (413, "payload_too_large", too_large)
+        assert post(b"{}" + b" " * 1_048_576) == (413, "payload_too_large", too_large)
+        assert post(b'{"shop": "\xff\xfe"}') == (400, "bad_request", unreadable)
+        assert post(b"[" * 100_000 + b"]" * 100_000) == (400, "bad_request", unreadable)
+        zh = post(b'{"shop": "\xff"}', **{"accept-language": "zh-CN"})
+        assert zh[2] == "无法读取请求体：必须是 UTF-8 编码的 JSON。"
+        stored = client.post("/api/v1/orders", json=order_payload(
+            external_id="X'); DROP TABLE orders; --", remark="<script>alert(1)</script>")).json()
+        assert (stored["external_id"], stored["remark"]) == ("X'); DROP TABLE orders; --", "<script>alert(1)</script>")

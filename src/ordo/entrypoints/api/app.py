@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 
 from ordo import __version__
 from ordo.auth import api as auth_api
@@ -14,8 +12,8 @@ from ordo.channel import api as channel_api
 from ordo.customer import api as customer_api
 from ordo.entrypoints.api import problems
 from ordo.entrypoints.api.deps import current_actor
+from ordo.entrypoints.api.guards import BodyLimit
 from ordo.inventory import api as inventory_api
-from ordo.kernel.i18n import translate
 from ordo.order import api as order_api
 
 MAX_BODY_BYTES = 1_048_576
@@ -32,16 +30,7 @@ def create_app(ordo: Ordo | None = None) -> FastAPI:
     app.state.default_locale = ordo.settings.default_locale
     problems.install(app)
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            message = translate("payload_too_large", problems.locale_of(request), {"limit": MAX_BODY_BYTES})
-            return problems.problem(413, "payload_too_large", message)
-        if "\x00" in request.url.path or "%00" in request.url.query:
-            message = translate("nul_character", problems.locale_of(request), {"path": "URL"})
-            return problems.problem(422, "validation_failed", message)
-        return await call_next(request)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, default_locale=ordo.settings.default_locale)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -114,7 +114,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
-        response = problem(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
+        detail = translate("bad_request", locale_of(request)) if exc.status_code == 400 else str(exc.detail)
+        response = problem(exc.status_code, codes.get(exc.status_code, "error"), detail)
         response.headers.update(exc.headers or {})
         if exc.status_code == 405:
             # Starlette names only the methods of the first route matching the path; name them all.
