@@ -194,6 +194,82 @@ def _default_time_limits() -> dict[str, TimeLimit]:
     }
 
 
+# --- carriers and packing (POLICIES.md: "Carrier choice", "Packing") ---------------------------
+
+
+class Carrier(_Section):
+    name: str
+    # Volumetric weight (kg) = length × width × height (cm) / divisor.
+    volumetric_divisor: int = 6000
+
+
+class CarrierRule(_Section):
+    """First matching rule wins. Empty conditions match anything."""
+
+    name: str
+    carrier: str
+    any_traits: tuple[Trait, ...] = ()
+    service_types: tuple[str, ...] = ()
+    max_weight_g: int | None = None
+    reason: str
+
+
+class PackingRule(_Section):
+    trait: Trait
+    instructions: tuple[str, ...]
+    needs_temperature_logger: bool = False
+
+
+def _carriers() -> dict[str, Carrier]:
+    return {
+        "sf_cold": Carrier(name="SF Cold Chain", volumetric_divisor=6000),
+        "deppon": Carrier(name="Deppon Home Delivery", volumetric_divisor=6000),
+        "sf": Carrier(name="SF Express", volumetric_divisor=6000),
+        "yto": Carrier(name="YTO Economy", volumetric_divisor=8000),
+        "zto": Carrier(name="ZTO Express", volumetric_divisor=8000),
+        "dhl": Carrier(name="DHL Express", volumetric_divisor=5000),
+        "cosco": Carrier(name="COSCO Sea Freight", volumetric_divisor=1000),
+        "local_last_mile": Carrier(name="Overseas local delivery", volumetric_divisor=5000),
+    }
+
+
+def _carrier_rules() -> tuple[CarrierRule, ...]:
+    return (
+        CarrierRule(name="intl_air", carrier="dhl", service_types=("intl_air",),
+                    reason="international air service"),
+        CarrierRule(name="intl_sea", carrier="cosco", service_types=("intl_sea",),
+                    reason="international sea service"),
+        CarrierRule(name="overseas_warehouse", carrier="local_last_mile", service_types=("overseas_warehouse",),
+                    reason="shipped from an overseas warehouse"),
+        CarrierRule(name="cold_chain", carrier="sf_cold", any_traits=(Trait.PERISHABLE,),
+                    reason="fresh goods travel cold chain"),
+        CarrierRule(name="bulky", carrier="deppon", any_traits=(Trait.BULKY,),
+                    reason="bulky goods need freight / home delivery"),
+        CarrierRule(name="electronics", carrier="sf", any_traits=(Trait.ELECTRONICS,),
+                    reason="electronics go with the premium carrier"),
+        CarrierRule(name="light_parcel", carrier="yto", max_weight_g=1000,
+                    reason="parcels up to 1 kg go economy express"),
+        CarrierRule(name="default", carrier="zto", reason="standard express"),
+    )
+
+
+def _packing_rules() -> tuple[PackingRule, ...]:
+    return (
+        PackingRule(trait=Trait.FRAGILE, instructions=("cushioning", "\"fragile\" label")),
+        PackingRule(trait=Trait.LIQUID, instructions=("sealed bag",)),
+        PackingRule(trait=Trait.PERISHABLE, instructions=("insulated box", "temperature logger"),
+                    needs_temperature_logger=True),
+    )
+
+
+class ShippingPolicy(_Section):
+    carriers: dict[str, Carrier] = Field(default_factory=_carriers)
+    carrier_rules: tuple[CarrierRule, ...] = Field(default_factory=_carrier_rules)
+    # Per-category templates: a category named here always ships with that carrier.
+    category_carriers: dict[str, str] = Field(default_factory=lambda: {"furniture": "deppon"})
+    packing_rules: tuple[PackingRule, ...] = Field(default_factory=_packing_rules)
+
+
 class Policy(_Section):
     intake: IntakePolicy = Field(default_factory=IntakePolicy)
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
@@ -201,6 +277,7 @@ class Policy(_Section):
     inventory: InventoryPolicy = Field(default_factory=InventoryPolicy)
     quality: QualityPolicy = Field(default_factory=QualityPolicy)
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
+    shipping: ShippingPolicy = Field(default_factory=ShippingPolicy)
     time_limits: dict[str, TimeLimit] = Field(default_factory=_default_time_limits)
     progress_checks: tuple[str, ...] = ("09:00", "15:00")
     business_timezone: str = "Asia/Shanghai"
