@@ -1,0 +1,95 @@
+"""Carriers behind one Protocol: book a shipment, fetch its label, read its tracking, cancel or
+intercept it. Ordo ships a "manual" carrier (numbers typed or generated, for carriers without an
+integration) and a fake for tests; real integrations implement the same Protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    shipment: str  # Ordo's shipment number, also the idempotency key at the carrier
+    service_type: str
+    weight_g: int
+    parcels: int
+    destination_country: str
+    destination_postcode: str | None
+
+
+@dataclass(frozen=True)
+class Booking:
+    carrier: str
+    tracking_number: str
+
+
+@dataclass(frozen=True)
+class CarrierEvent:
+    tracking_number: str
+    kind: str  # see ordo.shipping.tracking.TrackingKind
+    at: datetime
+    location: str | None = None
+    note: str | None = None
+
+
+class CarrierError(Exception):
+    """The carrier refused or could not be reached; the message says which."""
+
+
+class CarrierAdapter(Protocol):
+    code: str
+
+    def book(self, request: BookingRequest) -> Booking: ...
+
+    def tracking(self, tracking_number: str) -> list[CarrierEvent]: ...
+
+    def cancel(self, tracking_number: str) -> bool: ...
+
+
+class ManualCarrier:
+    """A carrier without an integration: the tracking number is typed by staff, or generated from
+    the shipment number; tracking arrives by CSV import or the API."""
+
+    def __init__(self, code: str = "manual", prefix: str = "MAN") -> None:
+        self.code, self.prefix = code, prefix
+
+    def book(self, request: BookingRequest, tracking_number: str | None = None) -> Booking:
+        number = tracking_number or f"{self.prefix}{request.shipment.replace('-', '')}"
+        return Booking(carrier=self.code, tracking_number=number)
+
+    def tracking(self, tracking_number: str) -> list[CarrierEvent]:
+        return []
+
+    def cancel(self, tracking_number: str) -> bool:
+        return False  # nobody to ask: staff call the carrier and record the outcome
+
+
+@dataclass
+class FakeCarrier:
+    """For tests: books with predictable numbers, replays scripted events, can be told to fail."""
+
+    code: str = "fake"
+    fail_with: str | None = None
+    events: dict[str, list[CarrierEvent]] = field(default_factory=dict)
+    booked: list[BookingRequest] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+
+    def book(self, request: BookingRequest) -> Booking:
+        if self.fail_with:
+            raise CarrierError(self.fail_with)
+        for earlier, previous in enumerate(self.booked):
+            if previous.shipment == request.shipment:  # idempotent on the shipment number
+                return Booking(self.code, f"FAKE{earlier + 1:06d}")
+        self.booked.append(request)
+        return Booking(self.code, f"FAKE{len(self.booked):06d}")
+
+    def tracking(self, tracking_number: str) -> list[CarrierEvent]:
+        if self.fail_with:
+            raise CarrierError(self.fail_with)
+        return list(self.events.get(tracking_number, []))
+
+    def cancel(self, tracking_number: str) -> bool:
+        self.cancelled.append(tracking_number)
+        return self.fail_with is None

@@ -1,0 +1,81 @@
+"""Tracking events, CSV import, stalled shipments and the carrier adapters (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ordo.adapters.carriers.base import Booking, BookingRequest, CarrierError, FakeCarrier, ManualCarrier
+from ordo.fulfillment.states import ShipmentTrigger
+from ordo.kernel.errors import IllegalTransition, ValidationFailed
+from ordo.kernel.i18n import translate
+from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, stalled, trigger_for
+
+T = datetime(2026, 3, 15, 2, 0, tzinfo=UTC)
+
+
+def test_event_kinds_map_to_shipment_triggers_through_the_table():
+    assert trigger_for(TrackingKind.IN_TRANSIT, "in_transit") is None
+    assert trigger_for(TrackingKind.DELIVERED, "out_for_delivery") == ShipmentTrigger.DELIVER
+    assert trigger_for(TrackingKind.EXPORT_DECLARED, "in_transit") == ShipmentTrigger.DECLARE_EXPORT
+    assert trigger_for(TrackingKind.CUSTOMS_CLEARED, "in_customs") == ShipmentTrigger.CLEAR_CUSTOMS
+    assert trigger_for(TrackingKind.REFUSED, "out_for_delivery") == ShipmentTrigger.REFUSE
+    with pytest.raises(IllegalTransition) as illegal:
+        trigger_for(TrackingKind.DELIVERED, "packed")
+    assert illegal.value.allowed == ["cancel", "hand_over"]
+
+
+def test_csv_import_reads_rows():
+    rows = parse_csv(
+        "tracking_number,event,at,location,note\n"
+        "SF1001,in_transit,2026-03-15T10:00:00+08:00,上海转运中心,\n"
+        "SF1001,delivered,2026-03-16T09:30:00+08:00,,本人签收\n"
+    )
+    assert rows == [
+        TrackingRow("SF1001", TrackingKind.IN_TRANSIT, datetime(2026, 3, 15, 2, 0, tzinfo=UTC), "上海转运中心", None),
+        TrackingRow("SF1001", TrackingKind.DELIVERED, datetime(2026, 3, 16, 1, 30, tzinfo=UTC), None, "本人签收"),
+    ]
+
+
+def test_csv_import_names_every_bad_cell():
+    with pytest.raises(ValidationFailed) as failed:
+        parse_csv("tracking_number,event,at\n,teleported,2026-03-15T10:00:00\nSF1,delivered,yesterday\n")
+    assert [(p.path, translate(p.key, "en", p.params)) for p in failed.value.problems] == [
+        ("rows[0].tracking_number", "rows[0].tracking_number is required."),
+        (
+            "rows[0].event",
+            'rows[0].event: "teleported" is not one of in_transit, export_declared, in_customs, '
+            "customs_cleared, out_for_delivery, delivered, refused, lost.",
+        ),
+        ("rows[0].at", "rows[0].at must be an ISO 8601 date-time with offset."),
+        ("rows[1].at", "rows[1].at must be an ISO 8601 date-time with offset."),
+    ]
+    with pytest.raises(ValidationFailed) as header:
+        parse_csv("number,event\nSF1,delivered\n")
+    assert [p.params["path"] for p in header.value.problems] == ["header.tracking_number", "header.at"]
+
+
+def test_stalled_after_the_limit_only():
+    limit = timedelta(hours=24)
+    assert stalled(T, T + limit, limit) is False
+    assert stalled(T, T + limit + timedelta(seconds=1), limit) is True
+
+
+REQUEST = BookingRequest("20260315001-1", "domestic_express", 1200, 1, "CN", "200120")
+
+
+def test_manual_carrier_generates_or_takes_the_number():
+    manual = ManualCarrier()
+    assert manual.book(REQUEST) == Booking("manual", "MAN202603150011")
+    assert manual.book(REQUEST, tracking_number="YT123") == Booking("manual", "YT123")
+    assert manual.tracking("YT123") == [] and manual.cancel("YT123") is False
+
+
+def test_fake_carrier_is_idempotent_on_the_shipment_and_can_fail():
+    fake = FakeCarrier()
+    assert fake.book(REQUEST) == fake.book(REQUEST) == Booking("fake", "FAKE000001")
+    assert len(fake.booked) == 1
+    fake.fail_with = "carrier unreachable"
+    with pytest.raises(CarrierError, match="carrier unreachable"):
+        fake.book(REQUEST)
