@@ -32,8 +32,9 @@ def choose_carrier(facts: ParcelFacts, policy: ShippingPolicy) -> CarrierChoice:
             return CarrierChoice(rule.carrier, rule.name, rule.reason)
     for category in sorted(facts.categories):
         if category in policy.category_carriers:
-            return CarrierChoice(policy.category_carriers[category], f"category:{category}",
-                                 f"carrier template of category {category}")
+            return CarrierChoice(
+                policy.category_carriers[category], f"category:{category}", f"carrier template of category {category}"
+            )
     for rule in rules:
         if rule.service_types:
             continue
