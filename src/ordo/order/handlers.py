@@ -31,6 +31,7 @@ from ordo.inventory import handlers as inventory
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.clock import business_date
 from ordo.kernel.errors import Conflict, Forbidden, IdempotencyConflict, IllegalTransition
+from ordo.order import lifecycle
 from ordo.order.allocation import allocate_order
 from ordo.order.lifecycle import SYSTEM, load_order, release_holds, transition
 from ordo.order.model import OrderDraft, OrderSubmission
@@ -139,8 +140,12 @@ def _customer(session: Session, draft: OrderDraft, uow: UnitOfWork) -> Customer:
     session.execute(
         insert(Customer)
         .values(
-            name=draft.customer_name, phone=draft.phone, email=draft.email, account=draft.account,
-            vip_level=0, created_at=uow.clock.now(),
+            name=draft.customer_name,
+            phone=draft.phone,
+            email=draft.email,
+            account=draft.account,
+            vip_level=0,
+            created_at=uow.clock.now(),
         )
         .on_conflict_do_nothing()
     )
@@ -303,19 +308,7 @@ def hold(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, note
         transition(uow, order, OrderTrigger.HOLD, actor=actor.name, reason=reason.value, data={"note": note})
         order.status_before_hold = before
     else:
-        record(
-            uow.session,
-            at=now,
-            actor=actor.name,
-            entity="order",
-            entity_id=order.id,
-            order_id=order.id,
-            name="order.hold_added",
-            from_state=order.status,
-            to_state=order.status,
-            reason=reason.value,
-            data={"note": note},
-        )
+        lifecycle.note(uow, order, "order.hold_added", actor=actor.name, reason=reason.value, data={"note": note})
     order.holds.append(OrderHold(reason=reason, note=note, placed_by=actor.name, placed_at=now))
     return order
 
@@ -331,19 +324,7 @@ def release(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, n
     now = uow.clock.now()
     target.released_at, target.released_by = now, actor.name
     if len(active) > 1:
-        record(
-            uow.session,
-            at=now,
-            actor=actor.name,
-            entity="order",
-            entity_id=order.id,
-            order_id=order.id,
-            name="order.released",
-            from_state=order.status,
-            to_state=order.status,
-            reason=reason.value,
-            data={"note": note},
-        )
+        lifecycle.note(uow, order, "order.released", actor=actor.name, reason=reason.value, data={"note": note})
         return order
     back_to = order.status_before_hold or OrderStatus.PENDING_REVIEW
     transition(

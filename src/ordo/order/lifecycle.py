@@ -22,7 +22,6 @@ from ordo.order.tables import Order
 SYSTEM = "system"
 
 
-
 def load_order(session: Session, number: str, actor: Actor, *, for_update: bool = False) -> Order:
     """The order if the actor may see it; otherwise "not found", so its existence does not leak."""
     statement = select(Order).where(Order.number == number)
@@ -77,9 +76,32 @@ def transition(
     )
 
 
+def note(
+    uow: UnitOfWork,
+    order: Order,
+    name: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """An event that changes no state (a second hold, a hold released while others remain, …)."""
+    record(
+        uow.session,
+        at=uow.clock.now(),
+        actor=actor,
+        entity="order",
+        entity_id=order.id,
+        order_id=order.id,
+        name=name,
+        from_state=order.status,
+        to_state=order.status,
+        reason=reason,
+        data=data,
+    )
+
+
 def release_holds(order: Order, *, at: datetime, actor: str) -> None:
     for h in order.holds:
         if h.released_at is None:
             h.released_at, h.released_by = at, actor
-
-
