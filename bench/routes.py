@@ -13,7 +13,7 @@ import time
 
 import typer
 
-from ordo.fulfillment.routing import Layout, largest_gap, s_shape, shortest_route
+from ordo.fulfillment.routing import BlockLayout, Layout, block_route, largest_gap, s_shape, shortest_route
 
 
 def main(lists: int = 1000, aisles: int = 10, picks: str = "5:30", seed: int = 1) -> None:
@@ -28,6 +28,23 @@ def main(lists: int = 1000, aisles: int = 10, picks: str = "5:30", seed: int = 1
         seconds.append(time.perf_counter() - started)
         s_lengths.append(s_shape(layout, pick_list))
         gap_lengths.append(largest_gap(layout, pick_list))
+    blocks = BlockLayout(aisles=aisles, cross_aisles=(0.0, 15.0, 30.0), aisle_spacing=4, depot_aisle=0)
+    multi, multi_s, multi_gap, multi_seconds = [], [], [], []
+    for _ in range(lists):
+        pick_list = [(rng.randrange(aisles), float(rng.randint(1, 29))) for _ in range(rng.randint(low, high))]
+        started = time.perf_counter()
+        route = block_route(blocks, pick_list)
+        multi_seconds.append(time.perf_counter() - started)
+        multi.append(route.length)
+        multi_s.append(route.heuristics["s_shape"])
+        multi_gap.append(route.heuristics["largest_gap"])
+    print(json.dumps({
+        "bench": "routes", "layout": "two-block", "lists": lists, "aisles": aisles, "picks": picks,
+        "avg_route": round(statistics.fmean(multi), 2),
+        "avg_s_shape": round(statistics.fmean(multi_s), 2),
+        "avg_largest_gap": round(statistics.fmean(multi_gap), 2),
+        "ms_per_route_p50": round(sorted(multi_seconds)[len(multi_seconds) // 2] * 1000, 3),
+    }))
     print(json.dumps({
         "bench": "routes", "layout": "single-block", "lists": lists, "aisles": aisles, "picks": picks,
         "avg_optimal": round(statistics.fmean(optimal), 2),

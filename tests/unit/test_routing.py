@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from ordo.fulfillment.routing import Layout, largest_gap, s_shape, shortest_route
+from ordo.fulfillment.routing import BlockLayout, Layout, block_route, largest_gap, s_shape, shortest_route
 
 LAYOUT = Layout(aisles=5, aisle_length=10, aisle_spacing=3, depot_aisle=0)
 
@@ -89,3 +89,33 @@ def test_the_optimum_is_never_longer_than_the_heuristics(seed):
     picks = [(rng.randrange(8), float(rng.randint(1, 19))) for _ in range(rng.randint(1, 15))]
     best = shortest_route(layout, picks).length
     assert best <= min(s_shape(layout, picks), largest_gap(layout, picks)) + 1e-9
+
+
+BLOCKS = BlockLayout(aisles=6, cross_aisles=(0.0, 10.0, 20.0), aisle_spacing=3, depot_aisle=0)
+
+
+def test_block_route_on_one_block_matches_the_optimum():
+    single = Layout(aisles=6, aisle_length=20, aisle_spacing=3, depot_aisle=0)
+    one_block = BlockLayout(aisles=6, cross_aisles=(0.0, 20.0), aisle_spacing=3, depot_aisle=0)
+    rng = random.Random(7)
+    for _ in range(30):
+        picks = [(rng.randrange(6), float(rng.randint(1, 19))) for _ in range(rng.randint(1, 6))]
+        assert block_route(one_block, picks).length == pytest.approx(shortest_route(single, picks).length)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_block_route_never_longer_than_the_heuristics_and_visits_every_pick(seed):
+    rng = random.Random(5000 + seed)
+    picks = [(rng.randrange(6), float(rng.randint(1, 19))) for _ in range(rng.randint(1, 12))]
+    route = block_route(BLOCKS, picks)
+    assert route.length <= min(route.heuristics.values()) + 1e-9
+    assert sorted(route.stops) == sorted(set(picks))
+
+
+def test_block_route_uses_the_middle_cross_aisle():
+    picks = [(0, 11.0), (5, 11.0)]
+    # up aisle 0 to 11 and back to the middle (11 + 1), across (15), up to 11 and back (1 + 1), across (15),
+    # down to the depot (10)
+    assert block_route(BLOCKS, picks).length == 11 + 1 + 15 + 1 + 1 + 15 + 10
+    # without the middle cross aisle: through aisle 0 (20), across the back (15), through aisle 5 (20), front (15)
+    assert shortest_route(Layout(aisles=6, aisle_length=20, aisle_spacing=3), picks).length == 70

@@ -17,6 +17,7 @@ as an Euler circuit starting at the depot.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -274,3 +275,147 @@ def _group(layout: Layout, picks: Iterable[Point]) -> dict[int, list[float]]:
             raise ValueError(f"pick {(aisle, y)} is outside the layout")
         by_aisle[aisle].append(float(y))
     return by_aisle
+
+
+# --- multi-block layouts -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """Parallel aisles cut into blocks by cross aisles at ``cross_aisles`` (distances from the front,
+    the first 0 and the last the aisle length)."""
+
+    aisles: int
+    cross_aisles: tuple[float, ...]
+    aisle_spacing: float
+    depot_aisle: int = 0
+
+    @property
+    def aisle_length(self) -> float:
+        return self.cross_aisles[-1]
+
+
+def _graph(layout: BlockLayout, points: Iterable[Point]) -> dict[Point, dict[Point, float]]:
+    by_aisle: dict[int, set[float]] = defaultdict(set)
+    for aisle in range(layout.aisles):
+        by_aisle[aisle].update(layout.cross_aisles)
+    for aisle, y in points:
+        by_aisle[aisle].add(float(y))
+    graph: dict[Point, dict[Point, float]] = defaultdict(dict)
+    for aisle, ys in by_aisle.items():
+        ordered = sorted(ys)
+        for lo, hi in itertools.pairwise(ordered):
+            graph[(aisle, lo)][(aisle, hi)] = graph[(aisle, hi)][(aisle, lo)] = hi - lo
+    for aisle in range(layout.aisles - 1):
+        for y in layout.cross_aisles:
+            a, b = (aisle, float(y)), (aisle + 1, float(y))
+            graph[a][b] = graph[b][a] = layout.aisle_spacing
+    return graph
+
+
+def _distances(graph: dict[Point, dict[Point, float]], sources: Iterable[Point]) -> dict[Point, dict[Point, float]]:
+    result: dict[Point, dict[Point, float]] = {}
+    for source in sources:
+        best = {source: 0.0}
+        queue = [(0.0, source)]
+        while queue:
+            d, node = heapq.heappop(queue)
+            if d > best[node]:
+                continue
+            for nxt, w in graph[node].items():
+                if d + w < best.get(nxt, float("inf")):
+                    best[nxt] = d + w
+                    heapq.heappush(queue, (d + w, nxt))
+        result[source] = best
+    return result
+
+
+def _tour_length(order: Sequence[Point], dist: dict[Point, dict[Point, float]], depot: Point) -> float:
+    walk = [depot, *order, depot]
+    return sum(dist[p][q] for p, q in itertools.pairwise(walk))
+
+
+def _improve(order: list[Point], dist: dict[Point, dict[Point, float]], depot: Point) -> list[Point]:
+    """2-opt and single-point moves until nothing shortens the tour."""
+    best, best_len = order, _tour_length(order, dist, depot)
+    improved = True
+    while improved:
+        improved = False
+        for i in range(len(best)):
+            for j in range(i + 1, len(best)):
+                candidate = best[:i] + best[i : j + 1][::-1] + best[j + 1 :]
+                length = _tour_length(candidate, dist, depot)
+                if length < best_len - 1e-9:
+                    best, best_len, improved = candidate, length, True
+            for j in range(len(best)):
+                if i == j:
+                    continue
+                moved = best[:i] + best[i + 1 :]
+                candidate = [*moved[:j], best[i], *moved[j:]]
+                length = _tour_length(candidate, dist, depot)
+                if length < best_len - 1e-9:
+                    best, best_len, improved = candidate, length, True
+    return best
+
+
+def block_heuristic_orders(layout: BlockLayout, picks: Sequence[Point]) -> dict[str, list[Point]]:
+    """Visiting orders of the S-shape and largest-gap heuristics, applied block by block from the
+    farthest block to the nearest: within a block, aisles are taken in a serpentine order; S-shape
+    walks each aisle through, largest gap serves each aisle's picks from the nearer cross aisle."""
+    blocks = list(itertools.pairwise(layout.cross_aisles))
+
+    def block_of(y: float) -> int:
+        return next(i for i, (lo, hi) in enumerate(blocks) if lo <= y <= hi)
+
+    grouped: dict[int, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for aisle, y in picks:
+        grouped[block_of(y)][aisle].append(float(y))
+    s_order: list[Point] = []
+    gap_order: list[Point] = []
+    leftward = False
+    for block in sorted(grouped, reverse=True):
+        lo, hi = blocks[block]
+        aisles = sorted(grouped[block], reverse=leftward)
+        downward = True
+        for aisle in aisles:
+            ys = sorted(grouped[block][aisle], reverse=downward)
+            s_order += [(aisle, y) for y in ys]
+            downward = not downward
+        # largest gap: first the picks nearer the far cross aisle, along the block, then the rest back
+        near_far = [(a, y) for a in aisles for y in sorted(grouped[block][a], reverse=True) if y - lo >= (hi - lo) / 2]
+        near_front = [(a, y) for a in reversed(aisles) for y in sorted(grouped[block][a]) if y - lo < (hi - lo) / 2]
+        gap_order += near_far + near_front
+        leftward = not leftward
+    return {"s_shape": s_order, "largest_gap": gap_order}
+
+
+@dataclass(frozen=True)
+class BlockRoute:
+    length: float
+    stops: tuple[Point, ...]
+    heuristics: dict[str, float]
+
+
+def block_route(layout: BlockLayout, picks: Iterable[Point]) -> BlockRoute:
+    """A short route on a multi-block layout: the S-shape and largest-gap orders (and a
+    nearest-neighbour order) improved by 2-opt and point moves over shortest-path distances; the best
+    is kept, so it is never longer than either heuristic."""
+    points = list(dict.fromkeys((a, float(y)) for a, y in picks))
+    for aisle, y in points:
+        if not 0 <= aisle < layout.aisles or not 0 <= y <= layout.aisle_length:
+            raise ValueError(f"pick {(aisle, y)} is outside the layout")
+    depot = (layout.depot_aisle, 0.0)
+    if not points:
+        return BlockRoute(0.0, (), {"s_shape": 0.0, "largest_gap": 0.0})
+    dist = _distances(_graph(layout, points), [depot, *points])
+    orders = block_heuristic_orders(layout, points)
+    heuristics = {name: round(_tour_length(order, dist, depot), 9) for name, order in orders.items()}
+    nearest: list[Point] = []
+    remaining, here = set(points), depot
+    while remaining:
+        here = min(remaining, key=lambda p: (dist[here][p], p))
+        nearest.append(here)
+        remaining.remove(here)
+    candidates = [_improve(list(order), dist, depot) for order in (*orders.values(), nearest)]
+    best = min(candidates, key=lambda order: _tour_length(order, dist, depot))
+    return BlockRoute(round(_tour_length(best, dist, depot), 9), tuple(best), heuristics)
