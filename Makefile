@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint migrate demo clean
+.PHONY: run test lint migrate bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,17 @@ run: $(STAMP)
 	$(BIN)/ordo serve
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
+
+# Benchmarks print one JSON line each (see docs/benchmarks.md); BENCH_DB=postgresql://… for PostgreSQL.
+bench: $(STAMP)
+	$(BIN)/python bench/intake.py raw --orders 2000 --procs 2 $(if $(BENCH_DB),--database-url $(BENCH_DB))
+	$(BIN)/python bench/intake.py oversell --stock 5 --attempts 40 --procs 8 $(if $(BENCH_DB),--database-url $(BENCH_DB))
+	$(BIN)/python bench/routes.py
 
 migrate: $(STAMP)
 	$(BIN)/ordo db upgrade
