@@ -12,13 +12,14 @@ from ordo.adapters.db.migrate import upgrade
 from ordo.auth.handlers import add_user, create_token
 from ordo.auth.model import Role
 from ordo.auth.tables import User
-from ordo.entrypoints.cli import orders, reference, users
+from ordo.entrypoints.cli import inventory, orders, reference, users
 from ordo.entrypoints.cli.common import console, ordo
 
 app = typer.Typer(help="Ordo — order management.", no_args_is_help=True, pretty_exceptions_enable=False)
 db = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db, name="db")
 app.add_typer(orders.app, name="orders")
+app.add_typer(inventory.app, name="inventory")
 app.add_typer(users.users, name="users")
 app.add_typer(users.tokens, name="tokens")
 reference.register(app)
