@@ -4,17 +4,19 @@ and a row changed behind the ledger's back is named."""
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from ordo.auth.model import Actor
+from ordo.entrypoints.api.app import create_app
 from ordo.entrypoints.cli import inventory as inventory_cli
 from ordo.entrypoints.cli.main import app as cli
 from ordo.inventory.queries import Mismatch, verify
 from ordo.order.actions import ActionIn, OrderAction, perform
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
-from tests.factories import order_payload, seed
+from tests.factories import order_payload, seed, user_token
 
 
 @pytest.fixture
@@ -65,3 +67,33 @@ def test_a_stock_row_changed_behind_the_ledger_is_named(traffic, database, monke
     assert [line.split() for line in result.stdout.splitlines() if "TEA-001" in line] == [
         ["│", "WH-SH", "│", "TEA-001", "│", "on_hand", "│", "101", "│", "98", "│"]
     ]
+
+
+def test_adjustments_are_ledger_rows_and_never_go_below_reserved(traffic):
+    token = user_token(traffic, "keeper", ["warehouse"])
+    with TestClient(create_app(traffic)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        # WH-SH TEA-001 after the traffic: 98 on hand, 4 reserved (orders V-2 and V-3)
+        down = client.post(
+            "/api/v1/stock/adjustments",
+            json={"warehouse": "WH-SH", "sku": "TEA-001", "delta": -90, "reason": "stock count"},
+        )
+        assert (down.status_code, down.json()) == (
+            201,
+            {"warehouse": "WH-SH", "sku": "TEA-001", "on_hand": 8, "reserved": 4, "available": 4},
+        )
+        refused = client.post(
+            "/api/v1/stock/adjustments", json={"warehouse": "WH-SH", "sku": "TEA-001", "delta": -5, "reason": "damage"}
+        )
+        assert (refused.status_code, refused.json()["detail"]) == (
+            409,
+            ('Adjusting "TEA-001" in WH-SH by -5 would leave less on hand (8) than is reserved for orders (4).'),
+        )
+        bad = client.post("/api/v1/stock/adjustments", json={"warehouse": "WH-XX", "sku": "TEA-001", "delta": 0})
+        assert [(e["field"], e["code"]) for e in bad.json()["errors"]] == [
+            ("warehouse", "warehouse_unknown"),
+            ("delta", "adjustment_out_of_range"),
+            ("reason", "required"),
+        ]
+    with traffic.reading() as uow:
+        assert verify(uow.session) == []

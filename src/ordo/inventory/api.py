@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from ordo.entrypoints.api.deps import CurrentActor, OrdoApp, Reading
 from ordo.inventory import warehouses as handlers
 from ordo.inventory.schemas import (
+    StockAdjustmentIn,
     StockLevel,
     StockList,
     StockReceiptIn,
@@ -77,6 +78,13 @@ def receive_stock(body: StockReceiptIn, ordo: OrdoApp, actor: CurrentActor) -> S
     """Goods in: the quantity is added to on hand; the answer is the stock level after it."""
     with ordo.transaction() as uow:
         return handlers.receive_stock(uow, receipt=body, actor=actor)
+
+
+@router.post("/stock/adjustments", response_model=StockLevel, status_code=status.HTTP_201_CREATED)
+def adjust_stock(body: StockAdjustmentIn, ordo: OrdoApp, actor: CurrentActor) -> StockLevel:
+    """Correct on hand with a reason (count, damage, find); refused below what orders have reserved."""
+    with ordo.transaction() as uow:
+        return handlers.adjust_stock(uow, adjustment=body, actor=actor)
 
 
 @router.get("/stock", response_model=StockList, responses={404: {"description": "No such SKU or warehouse"}})

@@ -134,3 +134,29 @@ def receive(
     )
     session.flush()
     return stock
+
+
+def adjust(
+    session: Session, *, warehouse_id: int, sku_id: int, delta: int, actor: str, at: datetime, reason: str,
+    reference: str | None = None,
+) -> Stock | None:
+    """Correct on hand by ``delta`` (a count, damage, a find). Refused (None) when it would leave
+    less on hand than is reserved: reserved goods are promised to orders."""
+    if delta > 0 and session.scalar(
+        select(Stock.id).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id)
+    ) is None:
+        session.add(Stock(warehouse_id=warehouse_id, sku_id=sku_id, on_hand=0, reserved=0))
+        session.flush()
+    changed = session.execute(
+        update(Stock)
+        .where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id, Stock.on_hand + delta >= Stock.reserved)
+        .values(on_hand=Stock.on_hand + delta)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        return None
+    _movement(
+        session, warehouse_id=warehouse_id, sku_id=sku_id, kind=MovementKind.ADJUSTMENT, actor=actor, at=at,
+        on_hand=delta, reason=reason, reference=reference,
+    )
+    return session.scalars(select(Stock).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id)).one()

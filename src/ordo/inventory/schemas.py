@@ -55,6 +55,14 @@ class StockReceiptIn(In):
     reference: str | None = Field(default=None, max_length=64, description="e.g. the purchase order number")
 
 
+class StockAdjustmentIn(In):
+    warehouse: str | None = Field(default=None, max_length=64, description="Warehouse code")
+    sku: str | None = Field(default=None, max_length=64, description="SKU code")
+    delta: int | None = Field(default=None, description="Units to add (positive) or take away (negative)")
+    reason: str | None = Field(default=None, max_length=500, description="Why: stock count, damage, …")
+    reference: str | None = Field(default=None, max_length=64)
+
+
 class StockLevel(BaseModel):
     warehouse: str
     sku: str

@@ -17,9 +17,10 @@ from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.tables import Sku
-from ordo.inventory.handlers import receive
+from ordo.inventory.handlers import adjust, receive
 from ordo.inventory.model import ReservationStatus
 from ordo.inventory.schemas import (
+    StockAdjustmentIn,
     StockLevel,
     StockList,
     StockReceiptIn,
@@ -182,11 +183,8 @@ def _in_scope(actor: Actor, warehouse_code: str) -> bool:
     return not actor.warehouses or warehouse_code in actor.warehouses
 
 
-def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> StockLevel:
-    """Goods in: on hand grows by the quantity, and the ledger records who, when and why."""
-    actor.require(Permission.STOCK_WRITE)
-    session, values = uow.session, receipt.model_dump()
-    checks = Checks()
+def _stock_target(session: Session, checks: Checks, values: Mapping[str, Any]) -> tuple[Warehouse | None, Sku | None]:
+    """The active warehouse and SKU a stock command names, each problem added to ``checks``."""
     warehouse_code = checks.text(values, "warehouse")
     warehouse = _find(session, warehouse_code)
     if warehouse_code and warehouse is None:
@@ -199,6 +197,20 @@ def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> 
         checks.add("sku", "sku_unknown", value=sku_code)
     elif sku is not None and not sku.active:
         checks.add("sku", "reference_inactive", kind="SKU", value=sku_code)
+    return warehouse, sku
+
+
+def _level(warehouse: Warehouse, sku: Sku, stock: Stock) -> StockLevel:
+    return StockLevel(warehouse=warehouse.code, sku=sku.code, on_hand=stock.on_hand, reserved=stock.reserved,
+                      available=stock.on_hand - stock.reserved)
+
+
+def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> StockLevel:
+    """Goods in: on hand grows by the quantity, and the ledger records who, when and why."""
+    actor.require(Permission.STOCK_WRITE)
+    session, values = uow.session, receipt.model_dump()
+    checks = Checks()
+    warehouse, sku = _stock_target(session, checks, values)
     if receipt.quantity is None:
         checks.add("quantity", "required")
     else:
@@ -209,8 +221,33 @@ def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> 
         raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"receive stock in {warehouse.code}")
     stock = receive(session, warehouse_id=warehouse.id, sku_id=sku.id, quantity=receipt.quantity, actor=actor.name,
                     at=uow.clock.now(), reason=receipt.reason, reference=receipt.reference)
-    return StockLevel(warehouse=warehouse.code, sku=sku.code, on_hand=stock.on_hand, reserved=stock.reserved,
-                      available=stock.on_hand - stock.reserved)
+    return _level(warehouse, sku, stock)
+
+
+def adjust_stock(uow: UnitOfWork, *, adjustment: StockAdjustmentIn, actor: Actor) -> StockLevel:
+    """Correct on hand with a reason; never below what is reserved for orders."""
+    actor.require(Permission.STOCK_WRITE)
+    session, values = uow.session, adjustment.model_dump()
+    checks = Checks()
+    warehouse, sku = _stock_target(session, checks, values)
+    if adjustment.delta is None:
+        checks.add("delta", "required")
+    elif adjustment.delta == 0 or abs(adjustment.delta) > MAX_RECEIPT:
+        checks.add("delta", "adjustment_out_of_range", max=MAX_RECEIPT, value=adjustment.delta)
+    reason = checks.text(values, "reason")
+    checks.raise_any()
+    assert warehouse is not None and sku is not None and adjustment.delta is not None and reason is not None
+    if not _in_scope(actor, warehouse.code):
+        raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"adjust stock in {warehouse.code}")
+    stock = adjust(session, warehouse_id=warehouse.id, sku_id=sku.id, delta=adjustment.delta, actor=actor.name,
+                   at=uow.clock.now(), reason=reason, reference=adjustment.reference)
+    if stock is None:
+        current = session.scalars(
+            select(Stock).where(Stock.warehouse_id == warehouse.id, Stock.sku_id == sku.id)
+        ).first()
+        raise Conflict("stock_below_reserved", warehouse=warehouse.code, sku=sku.code, delta=adjustment.delta,
+                       on_hand=current.on_hand if current else 0, reserved=current.reserved if current else 0)
+    return _level(warehouse, sku, stock)
 
 
 def stock_levels(

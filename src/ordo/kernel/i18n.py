@@ -179,6 +179,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": 'placed_at: "{value}" has no time-zone offset (e.g. +08:00 or Z).',
         "zh-CN": "placed_at：“{value}”缺少时区偏移（例如 +08:00 或 Z）。",
     },
+    "adjustment_out_of_range": {
+        "en": "{path}: an adjustment is a whole number from -{max} to {max}, not 0; got {value}.",
+        "zh-CN": "{path}：调整数量须为 -{max} 到 {max} 之间的非零整数，实际为 {value}。",
+    },
+    "stock_below_reserved": {
+        "en": (
+            'Adjusting "{sku}" in {warehouse} by {delta} would leave less on hand ({on_hand}) than is reserved '
+            "for orders ({reserved})."
+        ),
+        "zh-CN": (
+            "将仓库 {warehouse} 中“{sku}”调整 {delta} 后，在库数（当前 {on_hand}）将少于订单已预留数（{reserved}）。"
+        ),
+    },
     "close_paid": {
         "en": "Order {number} is {payment}; only unpaid orders are closed, cancel it instead.",
         "zh-CN": "订单 {number} 支付状态为 {payment}；只有未支付订单可关闭，请改为取消。",

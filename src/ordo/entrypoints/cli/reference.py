@@ -25,14 +25,14 @@ from ordo.customer.schemas import CustomerCreate, CustomerUpdate
 from ordo.entrypoints.cli import common
 from ordo.entrypoints.cli.common import acting_user, console, fail, parse, read_json, reported
 from ordo.inventory import warehouses as warehouse_handlers
-from ordo.inventory.schemas import StockReceiptIn, WarehouseCreate, WarehouseUpdate
+from ordo.inventory.schemas import StockAdjustmentIn, StockReceiptIn, WarehouseCreate, WarehouseUpdate
 from ordo.kernel.checks import In, Outcome
 
 shops = typer.Typer(help="Shops: the sales channels orders come from.", no_args_is_help=True)
 skus = typer.Typer(help="SKUs: the goods sold.", no_args_is_help=True)
 warehouses = typer.Typer(help="Warehouses: where stock is kept and shipped from.", no_args_is_help=True)
 customers = typer.Typer(help="Customers.", no_args_is_help=True)
-stock = typer.Typer(help="Stock: receive goods, show levels.", no_args_is_help=True)
+stock = typer.Typer(help="Stock: receive goods, adjust, show levels.", no_args_is_help=True)
 catalog = typer.Typer(help="Catalog files: shops, SKUs, warehouses and stock in one go.", no_args_is_help=True)
 
 
@@ -366,6 +366,17 @@ def stock_receive(warehouse: str, sku: str, quantity: int, reason: str | None = 
     values = {"warehouse": warehouse, "sku": sku, "quantity": quantity, "reason": reason, "reference": reference}
     with reported(), common.ordo().transaction() as uow:
         level = warehouse_handlers.receive_stock(uow, receipt=_model(StockReceiptIn, values), actor=actor)
+    _table([level], ("warehouse", "sku", "on_hand", "reserved", "available"))
+
+
+@stock.command("adjust")
+def stock_adjust(warehouse: str, sku: str, delta: int, reason: Annotated[str, typer.Option()],
+                 reference: str | None = None, as_user: AsUser = None) -> None:
+    """Correct on hand of SKU in WAREHOUSE by DELTA (negative to take away), with a reason."""
+    actor = acting_user(as_user)
+    values = {"warehouse": warehouse, "sku": sku, "delta": delta, "reason": reason, "reference": reference}
+    with reported(), common.ordo().transaction() as uow:
+        level = warehouse_handlers.adjust_stock(uow, adjustment=_model(StockAdjustmentIn, values), actor=actor)
     _table([level], ("warehouse", "sku", "on_hand", "reserved", "available"))
 
 
