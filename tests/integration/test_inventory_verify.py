@@ -97,3 +97,49 @@ def test_adjustments_are_ledger_rows_and_never_go_below_reserved(traffic):
         ]
     with traffic.reading() as uow:
         assert verify(uow.session) == []
+
+
+def test_transfers_move_available_units_with_two_ledger_rows(traffic):
+    token = user_token(traffic, "mover", ["warehouse"])
+    with TestClient(create_app(traffic)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        moved = client.post(
+            "/api/v1/stock/transfers",
+            json={
+                "sku": "TEA-001",
+                "from_warehouse": "WH-SH",
+                "to_warehouse": "WH-BJ",
+                "quantity": 90,
+                "reason": "rebalance",
+            },
+        )
+        assert (moved.status_code, moved.json()) == (
+            201,
+            {
+                "source": {"warehouse": "WH-SH", "sku": "TEA-001", "on_hand": 8, "reserved": 4, "available": 4},
+                "destination": {"warehouse": "WH-BJ", "sku": "TEA-001", "on_hand": 90, "reserved": 0, "available": 90},
+            },
+        )
+        short = client.post(
+            "/api/v1/stock/transfers",
+            json={"sku": "TEA-001", "from_warehouse": "WH-SH", "to_warehouse": "WH-BJ", "quantity": 5},
+        )
+        assert (short.status_code, short.json()["detail"]) == (
+            409,
+            'Warehouse WH-SH has 4 of "TEA-001" available to move, 5 requested.',
+        )
+        bad = client.post(
+            "/api/v1/stock/transfers",
+            json={"sku": "TEA-001", "from_warehouse": "WH-XX", "to_warehouse": "WH-SH", "quantity": 0},
+        )
+        assert [(e["field"], e["code"]) for e in bad.json()["errors"]] == [
+            ("from_warehouse", "warehouse_unknown"),
+            ("quantity", "out_of_range"),
+        ]
+        same = client.post(
+            "/api/v1/stock/transfers",
+            json={"sku": "TEA-001", "from_warehouse": "WH-SH", "to_warehouse": "WH-SH", "quantity": 1},
+        )
+        assert [(e["field"], e["code"]) for e in same.json()["errors"]] == [("to_warehouse", "transfer_same_warehouse")]
+    with traffic.reading() as uow:
+        assert verify(uow.session) == []

@@ -13,6 +13,8 @@ from ordo.inventory.schemas import (
     StockLevel,
     StockList,
     StockReceiptIn,
+    StockTransferIn,
+    StockTransferOut,
     WarehouseCreate,
     WarehousePage,
     WarehouseRead,
@@ -85,6 +87,13 @@ def adjust_stock(body: StockAdjustmentIn, ordo: OrdoApp, actor: CurrentActor) ->
     """Correct on hand with a reason (count, damage, find); refused below what orders have reserved."""
     with ordo.transaction() as uow:
         return handlers.adjust_stock(uow, adjustment=body, actor=actor)
+
+
+@router.post("/stock/transfers", response_model=StockTransferOut, status_code=status.HTTP_201_CREATED)
+def transfer_stock(body: StockTransferIn, ordo: OrdoApp, actor: CurrentActor) -> StockTransferOut:
+    """Move available units between warehouses; both levels after the move are returned."""
+    with ordo.transaction() as uow:
+        return handlers.transfer_stock(uow, transfer=body, actor=actor)
 
 
 @router.get("/stock", response_model=StockList, responses={404: {"description": "No such SKU or warehouse"}})

@@ -22,8 +22,13 @@ def warehouse_views(session: Session) -> list[WarehouseView]:
     rows = session.scalars(select(Warehouse).where(Warehouse.active.is_(True))).all()
     return [
         WarehouseView(
-            id=w.id, code=w.code, kind=w.kind, country=w.country, serves=frozenset(w.serves or ()),
-            capabilities=frozenset(w.capabilities or ()), priority=w.priority,
+            id=w.id,
+            code=w.code,
+            kind=w.kind,
+            country=w.country,
+            serves=frozenset(w.serves or ()),
+            capabilities=frozenset(w.capabilities or ()),
+            priority=w.priority,
         )
         for w in rows
     ]
@@ -37,13 +42,29 @@ def available(session: Session, sku_ids: list[int]) -> dict[tuple[int, int], int
 
 
 def _movement(
-    session: Session, *, warehouse_id: int, sku_id: int, kind: MovementKind, actor: str, at: datetime,
-    on_hand: int = 0, reserved: int = 0, reference: str | None = None, reason: str | None = None,
+    session: Session,
+    *,
+    warehouse_id: int,
+    sku_id: int,
+    kind: MovementKind,
+    actor: str,
+    at: datetime,
+    on_hand: int = 0,
+    reserved: int = 0,
+    reference: str | None = None,
+    reason: str | None = None,
 ) -> None:
     session.add(
         StockMovement(
-            warehouse_id=warehouse_id, sku_id=sku_id, kind=kind, delta_on_hand=on_hand, delta_reserved=reserved,
-            reference=reference, reason=reason, actor=actor, created_at=at,
+            warehouse_id=warehouse_id,
+            sku_id=sku_id,
+            kind=kind,
+            delta_on_hand=on_hand,
+            delta_reserved=reserved,
+            reference=reference,
+            reason=reason,
+            actor=actor,
+            created_at=at,
         )
     )
 
@@ -69,8 +90,14 @@ def try_reserve(
                 if result.rowcount != 1:
                     raise _NotEnough
                 _movement(
-                    session, warehouse_id=warehouse_id, sku_id=sku_id, kind=MovementKind.RESERVATION,
-                    actor=actor, at=at, reserved=quantity, reference=reference,
+                    session,
+                    warehouse_id=warehouse_id,
+                    sku_id=sku_id,
+                    kind=MovementKind.RESERVATION,
+                    actor=actor,
+                    at=at,
+                    reserved=quantity,
+                    reference=reference,
                 )
     except _NotEnough:
         return False
@@ -97,9 +124,15 @@ def _close_reservations(
             .execution_options(synchronize_session=False)
         )
         _movement(
-            session, warehouse_id=r.warehouse_id, sku_id=r.sku_id,
-            kind=MovementKind.SHIPMENT if consume else MovementKind.RELEASE, actor=actor, at=at,
-            on_hand=-r.quantity if consume else 0, reserved=-r.quantity, reference=reference,
+            session,
+            warehouse_id=r.warehouse_id,
+            sku_id=r.sku_id,
+            kind=MovementKind.SHIPMENT if consume else MovementKind.RELEASE,
+            actor=actor,
+            at=at,
+            on_hand=-r.quantity if consume else 0,
+            reserved=-r.quantity,
+            reference=reference,
         )
         r.status = to
 
@@ -117,8 +150,15 @@ def consume_shipment(session: Session, *, shipment_id: int, actor: str, at: date
 
 
 def receive(
-    session: Session, *, warehouse_id: int, sku_id: int, quantity: int, actor: str, at: datetime,
-    reason: str | None = None, reference: str | None = None,
+    session: Session,
+    *,
+    warehouse_id: int,
+    sku_id: int,
+    quantity: int,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    reference: str | None = None,
 ) -> Stock:
     """Goods in: on hand grows (the row is created on first receipt)."""
     stock = session.scalars(
@@ -129,22 +169,37 @@ def receive(
         session.add(stock)
     stock.on_hand += quantity
     _movement(
-        session, warehouse_id=warehouse_id, sku_id=sku_id, kind=MovementKind.RECEIPT, actor=actor, at=at,
-        on_hand=quantity, reason=reason, reference=reference,
+        session,
+        warehouse_id=warehouse_id,
+        sku_id=sku_id,
+        kind=MovementKind.RECEIPT,
+        actor=actor,
+        at=at,
+        on_hand=quantity,
+        reason=reason,
+        reference=reference,
     )
     session.flush()
     return stock
 
 
 def adjust(
-    session: Session, *, warehouse_id: int, sku_id: int, delta: int, actor: str, at: datetime, reason: str,
+    session: Session,
+    *,
+    warehouse_id: int,
+    sku_id: int,
+    delta: int,
+    actor: str,
+    at: datetime,
+    reason: str,
     reference: str | None = None,
 ) -> Stock | None:
     """Correct on hand by ``delta`` (a count, damage, a find). Refused (None) when it would leave
     less on hand than is reserved: reserved goods are promised to orders."""
-    if delta > 0 and session.scalar(
-        select(Stock.id).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id)
-    ) is None:
+    if (
+        delta > 0
+        and session.scalar(select(Stock.id).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id)) is None
+    ):
         session.add(Stock(warehouse_id=warehouse_id, sku_id=sku_id, on_hand=0, reserved=0))
         session.flush()
     changed = session.execute(
@@ -156,7 +211,71 @@ def adjust(
     if changed != 1:
         return None
     _movement(
-        session, warehouse_id=warehouse_id, sku_id=sku_id, kind=MovementKind.ADJUSTMENT, actor=actor, at=at,
-        on_hand=delta, reason=reason, reference=reference,
+        session,
+        warehouse_id=warehouse_id,
+        sku_id=sku_id,
+        kind=MovementKind.ADJUSTMENT,
+        actor=actor,
+        at=at,
+        on_hand=delta,
+        reason=reason,
+        reference=reference,
     )
     return session.scalars(select(Stock).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id)).one()
+
+
+def transfer(
+    session: Session,
+    *,
+    from_warehouse_id: int,
+    to_warehouse_id: int,
+    sku_id: int,
+    quantity: int,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    reference: str | None = None,
+) -> bool:
+    """Move available (unreserved) units between warehouses: a conditional decrement at the source,
+    an increment at the destination, two ledger rows. False if the source has too few available."""
+    taken = session.execute(
+        update(Stock)
+        .where(
+            Stock.warehouse_id == from_warehouse_id, Stock.sku_id == sku_id, Stock.on_hand - Stock.reserved >= quantity
+        )
+        .values(on_hand=Stock.on_hand - quantity)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        return False
+    _movement(
+        session,
+        warehouse_id=from_warehouse_id,
+        sku_id=sku_id,
+        kind=MovementKind.TRANSFER_OUT,
+        actor=actor,
+        at=at,
+        on_hand=-quantity,
+        reason=reason,
+        reference=reference,
+    )
+    destination = session.scalars(
+        select(Stock).where(Stock.warehouse_id == to_warehouse_id, Stock.sku_id == sku_id).with_for_update()
+    ).one_or_none()
+    if destination is None:
+        session.add(Stock(warehouse_id=to_warehouse_id, sku_id=sku_id, on_hand=quantity, reserved=0))
+    else:
+        destination.on_hand += quantity
+    _movement(
+        session,
+        warehouse_id=to_warehouse_id,
+        sku_id=sku_id,
+        kind=MovementKind.TRANSFER_IN,
+        actor=actor,
+        at=at,
+        on_hand=quantity,
+        reason=reason,
+        reference=reference,
+    )
+    session.flush()
+    return True

@@ -10,6 +10,8 @@ class MovementKind(StrEnum):
     RESERVATION = "reservation"
     RELEASE = "release"
     SHIPMENT = "shipment"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
 
 
 class ReservationStatus(StrEnum):

@@ -63,12 +63,26 @@ class StockAdjustmentIn(In):
     reference: str | None = Field(default=None, max_length=64)
 
 
+class StockTransferIn(In):
+    sku: str | None = Field(default=None, max_length=64, description="SKU code")
+    from_warehouse: str | None = Field(default=None, max_length=64)
+    to_warehouse: str | None = Field(default=None, max_length=64)
+    quantity: int | None = Field(default=None, description="Units to move, at least 1")
+    reason: str | None = Field(default=None, max_length=500)
+    reference: str | None = Field(default=None, max_length=64)
+
+
 class StockLevel(BaseModel):
     warehouse: str
     sku: str
     on_hand: int
     reserved: int
     available: int
+
+
+class StockTransferOut(BaseModel):
+    source: StockLevel
+    destination: StockLevel
 
 
 class StockList(BaseModel):

@@ -18,12 +18,15 @@ from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.tables import Sku
 from ordo.inventory.handlers import adjust, receive
+from ordo.inventory.handlers import transfer as transfer_units
 from ordo.inventory.model import ReservationStatus
 from ordo.inventory.schemas import (
     StockAdjustmentIn,
     StockLevel,
     StockList,
     StockReceiptIn,
+    StockTransferIn,
+    StockTransferOut,
     WarehouseCreate,
     WarehousePage,
     WarehouseRead,
@@ -31,7 +34,7 @@ from ordo.inventory.schemas import (
 )
 from ordo.inventory.tables import Reservation, Stock, Warehouse
 from ordo.kernel.checks import MAX_PAGE, Checks, Outcome
-from ordo.kernel.errors import Conflict, Forbidden, NotFound
+from ordo.kernel.errors import Conflict, Forbidden, NotFound, Problem
 
 WAREHOUSE = "warehouse"
 KINDS = ("domestic", "overseas")
@@ -86,8 +89,15 @@ def _insert(uow: UnitOfWork, columns: dict[str, Any], actor: Actor) -> Warehouse
         uow.session.flush()
     except IntegrityError:  # a concurrent twin won the race for the code
         raise Conflict("reference_exists", kind=WAREHOUSE, ident=columns["code"]) from None
-    record(uow.session, at=uow.clock.now(), actor=actor.name, entity="warehouse", entity_id=warehouse.id,
-           name="warehouse.created", data={"code": warehouse.code})
+    record(
+        uow.session,
+        at=uow.clock.now(),
+        actor=actor.name,
+        entity="warehouse",
+        entity_id=warehouse.id,
+        name="warehouse.created",
+        data={"code": warehouse.code},
+    )
     return warehouse
 
 
@@ -109,8 +119,15 @@ def _change(uow: UnitOfWork, warehouse: Warehouse, columns: dict[str, Any], acto
         _ensure_unused(uow.session, warehouse)
     for name in changed:
         setattr(warehouse, name, columns[name])
-    record(uow.session, at=uow.clock.now(), actor=actor.name, entity="warehouse", entity_id=warehouse.id,
-           name="warehouse.updated", data={"code": warehouse.code, "fields": changed})
+    record(
+        uow.session,
+        at=uow.clock.now(),
+        actor=actor.name,
+        entity="warehouse",
+        entity_id=warehouse.id,
+        name="warehouse.updated",
+        data={"code": warehouse.code, "fields": changed},
+    )
     return Outcome.UPDATED
 
 
@@ -145,8 +162,15 @@ def deactivate_warehouse(uow: UnitOfWork, *, code: str, actor: Actor) -> Warehou
     if warehouse.active:
         _ensure_unused(uow.session, warehouse)
         warehouse.active = False
-        record(uow.session, at=uow.clock.now(), actor=actor.name, entity="warehouse", entity_id=warehouse.id,
-               name="warehouse.deactivated", data={"code": warehouse.code})
+        record(
+            uow.session,
+            at=uow.clock.now(),
+            actor=actor.name,
+            entity="warehouse",
+            entity_id=warehouse.id,
+            name="warehouse.deactivated",
+            data={"code": warehouse.code},
+        )
     return WarehouseRead.model_validate(warehouse)
 
 
@@ -156,8 +180,14 @@ def get_warehouse(uow: UnitOfWork, *, code: str, actor: Actor) -> WarehouseRead:
 
 
 def list_warehouses(
-    uow: UnitOfWork, *, actor: Actor, kind: str | None = None, country: str | None = None,
-    include_inactive: bool = False, cursor: str | None = None, limit: int = 50,
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    kind: str | None = None,
+    country: str | None = None,
+    include_inactive: bool = False,
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> WarehousePage:
     """By code; the cursor is the last code seen."""
     actor.require(Permission.REFERENCE_READ)
@@ -201,8 +231,13 @@ def _stock_target(session: Session, checks: Checks, values: Mapping[str, Any]) -
 
 
 def _level(warehouse: Warehouse, sku: Sku, stock: Stock) -> StockLevel:
-    return StockLevel(warehouse=warehouse.code, sku=sku.code, on_hand=stock.on_hand, reserved=stock.reserved,
-                      available=stock.on_hand - stock.reserved)
+    return StockLevel(
+        warehouse=warehouse.code,
+        sku=sku.code,
+        on_hand=stock.on_hand,
+        reserved=stock.reserved,
+        available=stock.on_hand - stock.reserved,
+    )
 
 
 def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> StockLevel:
@@ -219,8 +254,16 @@ def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> 
     assert warehouse is not None and sku is not None and receipt.quantity is not None
     if not _in_scope(actor, warehouse.code):
         raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"receive stock in {warehouse.code}")
-    stock = receive(session, warehouse_id=warehouse.id, sku_id=sku.id, quantity=receipt.quantity, actor=actor.name,
-                    at=uow.clock.now(), reason=receipt.reason, reference=receipt.reference)
+    stock = receive(
+        session,
+        warehouse_id=warehouse.id,
+        sku_id=sku.id,
+        quantity=receipt.quantity,
+        actor=actor.name,
+        at=uow.clock.now(),
+        reason=receipt.reason,
+        reference=receipt.reference,
+    )
     return _level(warehouse, sku, stock)
 
 
@@ -239,19 +282,95 @@ def adjust_stock(uow: UnitOfWork, *, adjustment: StockAdjustmentIn, actor: Actor
     assert warehouse is not None and sku is not None and adjustment.delta is not None and reason is not None
     if not _in_scope(actor, warehouse.code):
         raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"adjust stock in {warehouse.code}")
-    stock = adjust(session, warehouse_id=warehouse.id, sku_id=sku.id, delta=adjustment.delta, actor=actor.name,
-                   at=uow.clock.now(), reason=reason, reference=adjustment.reference)
+    stock = adjust(
+        session,
+        warehouse_id=warehouse.id,
+        sku_id=sku.id,
+        delta=adjustment.delta,
+        actor=actor.name,
+        at=uow.clock.now(),
+        reason=reason,
+        reference=adjustment.reference,
+    )
     if stock is None:
         current = session.scalars(
             select(Stock).where(Stock.warehouse_id == warehouse.id, Stock.sku_id == sku.id)
         ).first()
-        raise Conflict("stock_below_reserved", warehouse=warehouse.code, sku=sku.code, delta=adjustment.delta,
-                       on_hand=current.on_hand if current else 0, reserved=current.reserved if current else 0)
+        raise Conflict(
+            "stock_below_reserved",
+            warehouse=warehouse.code,
+            sku=sku.code,
+            delta=adjustment.delta,
+            on_hand=current.on_hand if current else 0,
+            reserved=current.reserved if current else 0,
+        )
     return _level(warehouse, sku, stock)
 
 
+def transfer_stock(uow: UnitOfWork, *, transfer: StockTransferIn, actor: Actor) -> StockTransferOut:
+    """Move available units of a SKU from one warehouse to another (reserved units stay put)."""
+    actor.require(Permission.STOCK_WRITE)
+    session, values = uow.session, transfer.model_dump()
+    checks = Checks()
+    source, sku = _stock_target(session, checks, {**values, "warehouse": values.get("from_warehouse")})
+    destination, _ = _stock_target(session, Checks(), {**values, "warehouse": values.get("to_warehouse")})
+    checks.problems = [_renamed(p, "from_warehouse") for p in checks.problems]
+    if not transfer.to_warehouse:
+        checks.add("to_warehouse", "required")
+    elif destination is None or not destination.active:
+        checks.add("to_warehouse", "warehouse_unknown", value=transfer.to_warehouse)
+    elif source is not None and destination.id == source.id:
+        checks.add("to_warehouse", "transfer_same_warehouse", value=transfer.to_warehouse)
+    if transfer.quantity is None:
+        checks.add("quantity", "required")
+    else:
+        checks.whole(values, "quantity", low=1, high=MAX_RECEIPT, default=0)
+    checks.raise_any()
+    assert source is not None and destination is not None and sku is not None and transfer.quantity is not None
+    for warehouse in (source, destination):
+        if not _in_scope(actor, warehouse.code):
+            raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"move stock in {warehouse.code}")
+    moved = transfer_units(
+        session,
+        from_warehouse_id=source.id,
+        to_warehouse_id=destination.id,
+        sku_id=sku.id,
+        quantity=transfer.quantity,
+        actor=actor.name,
+        at=uow.clock.now(),
+        reason=transfer.reason,
+        reference=transfer.reference,
+    )
+    levels = {
+        w.id: session.scalars(select(Stock).where(Stock.warehouse_id == w.id, Stock.sku_id == sku.id)).first()
+        for w in (source, destination)
+    }
+    if not moved:
+        current = levels[source.id]
+        raise Conflict(
+            "transfer_short",
+            warehouse=source.code,
+            sku=sku.code,
+            requested=transfer.quantity,
+            available=(current.on_hand - current.reserved) if current else 0,
+        )
+    return StockTransferOut(
+        source=_level(source, sku, levels[source.id]), destination=_level(destination, sku, levels[destination.id])
+    )
+
+
+def _renamed(problem: Problem, path: str) -> Problem:
+    if problem.path != "warehouse":
+        return problem
+    return Problem(path, problem.key, {**problem.params, "path": path})
+
+
 def stock_levels(
-    uow: UnitOfWork, *, actor: Actor, sku: str | None = None, warehouse: str | None = None,
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    sku: str | None = None,
+    warehouse: str | None = None,
     limit: int = MAX_STOCK_ROWS,
 ) -> StockList:
     """On hand, reserved and available per warehouse and SKU, by warehouse then SKU code. A SKU
@@ -264,7 +383,8 @@ def stock_levels(
         raise NotFound(WAREHOUSE, warehouse)
     statement = (
         select(Warehouse.code, Sku.code, Stock.on_hand, Stock.reserved)
-        .join(Warehouse, Warehouse.id == Stock.warehouse_id).join(Sku, Sku.id == Stock.sku_id)
+        .join(Warehouse, Warehouse.id == Stock.warehouse_id)
+        .join(Sku, Sku.id == Stock.sku_id)
     )
     if sku:
         statement = statement.where(Sku.code == sku)

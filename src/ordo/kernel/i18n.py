@@ -192,6 +192,14 @@ MESSAGES: dict[str, dict[str, str]] = {
             "将仓库 {warehouse} 中“{sku}”调整 {delta} 后，在库数（当前 {on_hand}）将少于订单已预留数（{reserved}）。"
         ),
     },
+    "transfer_same_warehouse": {
+        "en": '{path}: "{value}" is also the source; a transfer moves stock between two warehouses.',
+        "zh-CN": "{path}：“{value}”与调出仓相同；调拨须在两个仓库之间进行。",
+    },
+    "transfer_short": {
+        "en": 'Warehouse {warehouse} has {available} of "{sku}" available to move, {requested} requested.',
+        "zh-CN": "仓库 {warehouse} 中“{sku}”可调拨 {available}，申请 {requested}。",
+    },
     "close_paid": {
         "en": "Order {number} is {payment}; only unpaid orders are closed, cancel it instead.",
         "zh-CN": "订单 {number} 支付状态为 {payment}；只有未支付订单可关闭，请改为取消。",
