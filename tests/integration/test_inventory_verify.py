@@ -10,9 +10,11 @@ from typer.testing import CliRunner
 
 from ordo.auth.model import Actor
 from ordo.entrypoints.api.app import create_app
+from ordo.entrypoints.cli import common
 from ordo.entrypoints.cli import inventory as inventory_cli
 from ordo.entrypoints.cli.main import app as cli
 from ordo.inventory.queries import Mismatch, verify
+from ordo.inventory.queries import ledger as ledger_rows
 from ordo.order.actions import ActionIn, OrderAction, perform
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
@@ -143,3 +145,20 @@ def test_transfers_move_available_units_with_two_ledger_rows(traffic):
         assert [(e["field"], e["code"]) for e in same.json()["errors"]] == [("to_warehouse", "transfer_same_warehouse")]
     with traffic.reading() as uow:
         assert verify(uow.session) == []
+
+
+def test_cli_transfer_and_ledger(traffic, monkeypatch):
+    monkeypatch.setattr(common, "ordo", lambda: traffic)
+    monkeypatch.setattr(inventory_cli, "ordo", lambda: traffic)
+    moved = CliRunner().invoke(cli, ["stock", "transfer", "TEA-001", "WH-SH", "WH-BJ", "3", "--reason", "rebalance"])
+    assert moved.exit_code == 0, moved.stdout
+    with traffic.reading() as uow:
+        rows = ledger_rows(uow.session, sku="TEA-001", warehouse="WH-BJ")
+    assert [(r.kind, r.on_hand, r.reserved, r.reason, r.actor) for r in rows] == [
+        ("transfer_in", 3, 0, "rebalance", "system")
+    ]
+    shown = CliRunner().invoke(cli, ["inventory", "ledger", "TEA-001", "--warehouse", "WH-SH", "--limit", "2"])
+    assert shown.exit_code == 0
+    assert [line.split("│")[3].strip() for line in shown.stdout.splitlines() if "WH-SH" in line] == [
+        "transfer_out", "shipment"
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -10,6 +11,36 @@ from sqlalchemy.orm import Session
 from ordo.catalog.tables import Sku
 from ordo.inventory.model import ReservationStatus
 from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    at: datetime
+    warehouse: str
+    sku: str
+    kind: str
+    on_hand: int
+    reserved: int
+    reference: str | None
+    reason: str | None
+    actor: str
+
+
+def ledger(session: Session, *, sku: str, warehouse: str | None = None, limit: int = 200) -> list[LedgerRow]:
+    """The newest movements of a SKU (in one warehouse or all), newest first."""
+    statement = (
+        select(StockMovement, Warehouse.code, Sku.code)
+        .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
+        .join(Sku, Sku.id == StockMovement.sku_id)
+        .where(Sku.code == sku)
+    )
+    if warehouse:
+        statement = statement.where(Warehouse.code == warehouse)
+    rows = session.execute(statement.order_by(StockMovement.id.desc()).limit(limit)).all()
+    return [
+        LedgerRow(m.created_at, w, s, m.kind, m.delta_on_hand, m.delta_reserved, m.reference, m.reason, m.actor)
+        for m, w, s in rows
+    ]
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from ordo.customer.schemas import CustomerCreate, CustomerUpdate
 from ordo.entrypoints.cli import common
 from ordo.entrypoints.cli.common import acting_user, console, fail, parse, read_json, reported
 from ordo.inventory import warehouses as warehouse_handlers
-from ordo.inventory.schemas import StockAdjustmentIn, StockReceiptIn, WarehouseCreate, WarehouseUpdate
+from ordo.inventory.schemas import StockAdjustmentIn, StockReceiptIn, StockTransferIn, WarehouseCreate, WarehouseUpdate
 from ordo.kernel.checks import In, Outcome
 
 shops = typer.Typer(help="Shops: the sales channels orders come from.", no_args_is_help=True)
@@ -378,6 +378,18 @@ def stock_adjust(warehouse: str, sku: str, delta: int, reason: Annotated[str, ty
     with reported(), common.ordo().transaction() as uow:
         level = warehouse_handlers.adjust_stock(uow, adjustment=_model(StockAdjustmentIn, values), actor=actor)
     _table([level], ("warehouse", "sku", "on_hand", "reserved", "available"))
+
+
+@stock.command("transfer")
+def stock_transfer(sku: str, from_warehouse: str, to_warehouse: str, quantity: int, reason: str | None = None,
+                   reference: str | None = None, as_user: AsUser = None) -> None:
+    """Move QUANTITY available units of SKU from one warehouse to another."""
+    actor = acting_user(as_user)
+    values = {"sku": sku, "from_warehouse": from_warehouse, "to_warehouse": to_warehouse, "quantity": quantity,
+              "reason": reason, "reference": reference}
+    with reported(), common.ordo().transaction() as uow:
+        moved = warehouse_handlers.transfer_stock(uow, transfer=_model(StockTransferIn, values), actor=actor)
+    _table([moved.source, moved.destination], ("warehouse", "sku", "on_hand", "reserved", "available"))
 
 
 @stock.command("show")
