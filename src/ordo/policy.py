@@ -6,7 +6,7 @@ code repeats these numbers.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
@@ -270,6 +270,110 @@ class ShippingPolicy(_Section):
     packing_rules: tuple[PackingRule, ...] = Field(default_factory=_packing_rules)
 
 
+# --- SLA clocks and notifications (issue 6) -------------------------------------------------------
+
+
+class ClockRule(_Section):
+    """One step of the time-limits table as a clock: started and stopped by events, with the limit
+    ``time_limits[step]``. Empty conditions match anything."""
+
+    step: str
+    entity: Literal["order", "shipment"]
+    start: tuple[str, ...]
+    stop: tuple[str, ...]
+    department: str
+    # Start only when the start event leaves the entity in one of these states (empty: any).
+    start_states: tuple[str, ...] = ()
+    order_classes: tuple[str, ...] = ()
+    service_types: tuple[str, ...] = ()
+    warehouse_kinds: tuple[str, ...] = ()
+    pauses_on_hold: bool = False
+
+
+_ORDER_END = ("order.cancel", "order.reject", "order.close")
+_SHIPMENT_END = ("shipment.cancel", "shipment.intercept", "shipment.lose")
+
+
+def _clock_rules() -> tuple[ClockRule, ...]:
+    ship_end = ("order.ship", *_ORDER_END)
+    return (
+        ClockRule(step="manual_review", entity="order", start=("order.created", "order.pay"),
+                  stop=("order.confirm", *_ORDER_END), department="customer_service", pauses_on_hold=True,
+                  start_states=("pending_review",)),
+        ClockRule(step="ship_normal", entity="order", start=("order.confirm",), stop=ship_end,
+                  department="warehouse", order_classes=("normal", "urgent", "cross_border"), pauses_on_hold=True),
+        ClockRule(step="ship_promotion", entity="order", start=("order.confirm",), stop=ship_end,
+                  department="warehouse", order_classes=("promotion",), pauses_on_hold=True),
+        ClockRule(step="ship_fresh", entity="order", start=("order.confirm",), stop=ship_end,
+                  department="warehouse", order_classes=("fresh",), pauses_on_hold=True),
+        ClockRule(step="out_of_stock_notice", entity="order", start=("order.backorder",),
+                  stop=("order.allocate", "order.hold", *_ORDER_END), department="customer_service"),
+        ClockRule(step="picking", entity="shipment", start=("shipment.created",),
+                  stop=("shipment.finish_pick", *_SHIPMENT_END), department="warehouse"),
+        ClockRule(step="check_after_pick", entity="shipment", start=("shipment.finish_pick",),
+                  stop=("shipment.check", *_SHIPMENT_END), department="warehouse"),
+        ClockRule(step="handover_after_pack", entity="shipment", start=("shipment.pack",),
+                  stop=("shipment.hand_over", *_SHIPMENT_END), department="warehouse"),
+        ClockRule(step="tracking_upload", entity="shipment", start=("shipment.hand_over",),
+                  stop=("shipment.ship", *_SHIPMENT_END), department="logistics"),
+        ClockRule(step="booking_and_declaration", entity="shipment", start=("shipment.hand_over",),
+                  stop=("shipment.declare_export", *_SHIPMENT_END), department="logistics",
+                  service_types=("intl_air", "intl_sea")),
+        ClockRule(step="customs_clearance", entity="shipment", start=("shipment.enter_customs",),
+                  stop=("shipment.clear_customs", *_SHIPMENT_END), department="logistics"),
+        ClockRule(step="last_mile_start", entity="shipment", start=("shipment.clear_customs",),
+                  stop=("shipment.out_for_delivery", *_SHIPMENT_END), department="logistics"),
+        ClockRule(step="refusal_contact", entity="shipment", start=("shipment.refuse",),
+                  stop=("shipment.return",), department="customer_service"),
+        ClockRule(step="complete_after_delivery", entity="order", start=("order.deliver",),
+                  stop=("order.complete",), department="customer_service"),
+    )
+
+
+class SlaPolicy(_Section):
+    # POLICIES.md: "Working day" is the business calendar; working hours decide the enquiry rule.
+    work_start: str = "09:00"
+    work_end: str = "18:00"
+    # The override table (TOML ``[sla.calendar_overrides]``, "2027-01-01" = "holiday"): wins over
+    # the official calendar package; admins fill in a year before the package knows it.
+    calendar_overrides: dict[date, Literal["workday", "holiday"]] = Field(default_factory=dict)
+    # The scan warns the admins when the calendar does not know a day this far ahead.
+    calendar_lookahead: timedelta = timedelta(days=30)
+    # A breached clock still open this long after its deadline is escalated (to the supervisor's head).
+    escalate_after: timedelta = timedelta(hours=2)
+    scan_batch: int = 500
+    clocks: tuple[ClockRule, ...] = Field(default_factory=_clock_rules)
+
+
+class NotifyPolicy(_Section):
+    max_attempts: int = 8
+    backoff_base: timedelta = timedelta(seconds=30)
+    backoff_max: timedelta = timedelta(hours=1)
+    claim_batch: int = 50
+    # A claimed message not reported back within this lease is claimed again (crashed worker).
+    lease: timedelta = timedelta(minutes=5)
+    default_language: str = "zh-CN"
+    # Customer-visible events that send the customer a message (event name → template).
+    customer_events: dict[str, str] = Field(
+        default_factory=lambda: {
+            "order.confirm": "confirmed",
+            "order.backorder": "out_of_stock",
+            "shipment.ship": "shipped",
+            "shipment.clear_customs": "customs_cleared",
+            "shipment.out_for_delivery": "out_for_delivery",
+            "shipment.deliver": "delivered",
+            "order.cancel": "cancelled",
+            "payment.refunded": "refunded",
+            "sla.delayed": "delayed",
+        }
+    )
+    webhook_url: str | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    mail_from: str = "noreply@ordo.local"
+    sms_outbox_file: str = "var/sms.log"
+
+
 class Policy(_Section):
     intake: IntakePolicy = Field(default_factory=IntakePolicy)
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
@@ -280,4 +384,6 @@ class Policy(_Section):
     shipping: ShippingPolicy = Field(default_factory=ShippingPolicy)
     time_limits: dict[str, TimeLimit] = Field(default_factory=_default_time_limits)
     progress_checks: tuple[str, ...] = ("09:00", "15:00")
+    sla: SlaPolicy = Field(default_factory=SlaPolicy)
+    notify: NotifyPolicy = Field(default_factory=NotifyPolicy)
     business_timezone: str = "Asia/Shanghai"

@@ -257,6 +257,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": '{path}: "{value}" already appears at {first}.',
         "zh-CN": "{path}：“{value}”已在 {first} 出现。",
     },
+    "calendar_unknown": {
+        "en": "The business calendar does not know {day}: enter the days of {year} in the calendar overrides.",
+        "zh-CN": "业务日历不包含 {day}：请在日历覆盖表中录入 {year} 年的工作日和节假日。",
+    },
+    "message_not_dead": {
+        "en": "Message {ident} is not a dead letter.",
+        "zh-CN": "消息 {ident} 不是死信。",
+    },
 }
 
 _ZH_WORDS = {
