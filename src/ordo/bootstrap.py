@@ -26,6 +26,17 @@ class UnitOfWork:
     clock: Clock
 
 
+def register_observers() -> None:
+    """Hook the SLA clocks and the customer notices into the event log (idempotent). Imported here,
+    not at module level, because those modules import the domain tables."""
+    from ordo.audit.log import observe
+    from ordo.notify.customer import on_event as notify_customer
+    from ordo.sla.handlers import on_event as sla_clocks
+
+    observe(sla_clocks)
+    observe(notify_customer)
+
+
 class Ordo:
     def __init__(
         self,
@@ -40,6 +51,7 @@ class Ordo:
         self.clock = clock or SystemClock()
         if engine is not None:
             self.__dict__["engine"] = engine  # shared engine (tests, benchmarks)
+        register_observers()
 
     @cached_property
     def engine(self) -> Engine:
@@ -47,11 +59,14 @@ class Ordo:
 
     @cached_property
     def _sessions(self) -> sessionmaker[Session]:
-        return sessionmaker(self.engine, expire_on_commit=False)
+        # Event observers (SLA clocks, customer notices) read the policy from the session.
+        return sessionmaker(self.engine, expire_on_commit=False, info={"policy": self.policy})
 
     @cached_property
     def _read_sessions(self) -> sessionmaker[Session]:
-        return sessionmaker(self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
+        return sessionmaker(
+            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False, info={"policy": self.policy}
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:

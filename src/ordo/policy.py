@@ -280,7 +280,10 @@ class ClockRule(_Section):
     step: str
     entity: Literal["order", "shipment"]
     start: tuple[str, ...]
+    # Stopping events close the clock and count for the on-time rate; cancelling events close it
+    # without counting (the step no longer has to happen).
     stop: tuple[str, ...]
+    cancel: tuple[str, ...] = ()
     department: str
     # Start only when the start event leaves the entity in one of these states (empty: any).
     start_states: tuple[str, ...] = ()
@@ -295,34 +298,36 @@ _SHIPMENT_END = ("shipment.cancel", "shipment.intercept", "shipment.lose")
 
 
 def _clock_rules() -> tuple[ClockRule, ...]:
-    ship_end = ("order.ship", *_ORDER_END)
     return (
         ClockRule(step="manual_review", entity="order", start=("order.created", "order.pay"),
-                  stop=("order.confirm", *_ORDER_END), department="customer_service", pauses_on_hold=True,
+                  stop=("order.confirm",), cancel=_ORDER_END, department="customer_service", pauses_on_hold=True,
                   start_states=("pending_review",)),
-        ClockRule(step="ship_normal", entity="order", start=("order.confirm",), stop=ship_end,
+        ClockRule(step="ship_normal", entity="order", start=("order.created",), stop=("order.ship",),
+                  cancel=_ORDER_END,
                   department="warehouse", order_classes=("normal", "urgent", "cross_border"), pauses_on_hold=True),
-        ClockRule(step="ship_promotion", entity="order", start=("order.confirm",), stop=ship_end,
+        ClockRule(step="ship_promotion", entity="order", start=("order.created",), stop=("order.ship",),
+                  cancel=_ORDER_END,
                   department="warehouse", order_classes=("promotion",), pauses_on_hold=True),
-        ClockRule(step="ship_fresh", entity="order", start=("order.confirm",), stop=ship_end,
+        ClockRule(step="ship_fresh", entity="order", start=("order.created",), stop=("order.ship",),
+                  cancel=_ORDER_END,
                   department="warehouse", order_classes=("fresh",), pauses_on_hold=True),
         ClockRule(step="out_of_stock_notice", entity="order", start=("order.backorder",),
-                  stop=("order.allocate", "order.hold", *_ORDER_END), department="customer_service"),
-        ClockRule(step="picking", entity="shipment", start=("shipment.created",),
-                  stop=("shipment.finish_pick", *_SHIPMENT_END), department="warehouse"),
+                  stop=("order.allocate", "order.hold"), cancel=_ORDER_END, department="customer_service"),
+        ClockRule(step="picking", entity="shipment", start=("shipment.start_pick",),
+                  stop=("shipment.finish_pick",), cancel=_SHIPMENT_END, department="warehouse"),
         ClockRule(step="check_after_pick", entity="shipment", start=("shipment.finish_pick",),
-                  stop=("shipment.check", *_SHIPMENT_END), department="warehouse"),
+                  stop=("shipment.check",), cancel=_SHIPMENT_END, department="warehouse"),
         ClockRule(step="handover_after_pack", entity="shipment", start=("shipment.pack",),
-                  stop=("shipment.hand_over", *_SHIPMENT_END), department="warehouse"),
+                  stop=("shipment.hand_over",), cancel=_SHIPMENT_END, department="warehouse"),
         ClockRule(step="tracking_upload", entity="shipment", start=("shipment.hand_over",),
-                  stop=("shipment.ship", *_SHIPMENT_END), department="logistics"),
+                  stop=("shipment.ship",), cancel=_SHIPMENT_END, department="logistics"),
         ClockRule(step="booking_and_declaration", entity="shipment", start=("shipment.hand_over",),
-                  stop=("shipment.declare_export", *_SHIPMENT_END), department="logistics",
+                  stop=("shipment.declare_export",), cancel=_SHIPMENT_END, department="logistics",
                   service_types=("intl_air", "intl_sea")),
         ClockRule(step="customs_clearance", entity="shipment", start=("shipment.enter_customs",),
-                  stop=("shipment.clear_customs", *_SHIPMENT_END), department="logistics"),
+                  stop=("shipment.clear_customs",), cancel=_SHIPMENT_END, department="logistics"),
         ClockRule(step="last_mile_start", entity="shipment", start=("shipment.clear_customs",),
-                  stop=("shipment.out_for_delivery", *_SHIPMENT_END), department="logistics"),
+                  stop=("shipment.out_for_delivery",), cancel=_SHIPMENT_END, department="logistics"),
         ClockRule(step="refusal_contact", entity="shipment", start=("shipment.refuse",),
                   stop=("shipment.return",), department="customer_service"),
         ClockRule(step="complete_after_delivery", entity="order", start=("order.deliver",),
@@ -342,6 +347,8 @@ class SlaPolicy(_Section):
     # A breached clock still open this long after its deadline is escalated (to the supervisor's head).
     escalate_after: timedelta = timedelta(hours=2)
     scan_batch: int = 500
+    # Breaching these steps tells the customer the order is delayed (POLICIES.md: delay → customer told).
+    tell_customer_on_breach: tuple[str, ...] = ("ship_normal", "ship_promotion", "ship_fresh")
     clocks: tuple[ClockRule, ...] = Field(default_factory=_clock_rules)
 
 

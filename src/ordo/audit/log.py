@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ordo.audit.tables import Event
+
+# Called with the session and each new event, inside the command's transaction (SLA clocks,
+# customer notices). Registered by the composition root (bootstrap), never at import of a module.
+Observer = Callable[[Session, Event], None]
+observers: list[Observer] = []
+
+
+def observe(observer: Observer) -> None:
+    if observer not in observers:
+        observers.append(observer)
 
 
 def record(
@@ -37,4 +48,6 @@ def record(
         created_at=at,
     )
     session.add(event)
+    for observer in observers:
+        observer(session, event)
     return event

@@ -32,6 +32,7 @@ from ordo.order.schemas import (
     ShipmentRead,
 )
 from ordo.order.tables import Order, OrderLine
+from ordo.sla.queries import clocks_of_order
 
 MAX_PAGE = 200
 
@@ -145,6 +146,7 @@ def order_detail(session: Session, number: str, actor: Actor) -> OrderDetail:
             )
             for e in events
         ],
+        clocks=clocks_of_order(session, order.id),
     )
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ordo.sla.schemas import ClockRead
+
 
 class LineRead(BaseModel):
     line_no: int
@@ -95,6 +97,7 @@ class OrderDetail(OrderSummary):
     holds: list[HoldRead]
     shipments: list[ShipmentRead]
     events: list[EventRead]
+    clocks: list[ClockRead] = []
 
 
 class OrderPage(BaseModel):

@@ -1,0 +1,66 @@
+"""Customer notices: a customer-visible event queues a message per contact channel (and a webhook
+when one is configured), in the command's transaction, through the event-log hook."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from ordo.audit.tables import Event
+from ordo.fulfillment.tables import Shipment
+from ordo.notify.outbox import enqueue
+from ordo.notify.tables import OutboxMessage
+from ordo.notify.templates import render
+from ordo.order.tables import Order
+from ordo.policy import Policy
+
+_DEFAULT_POLICY = Policy()
+
+
+def language_of(order: Order, policy: Policy) -> str:
+    """Customers at home read the default language (zh-CN), everyone else English."""
+    return policy.notify.default_language if order.country == policy.intake.home_country else "en"
+
+
+def on_event(session: Session, event: Event) -> None:
+    policy: Policy = session.info.get("policy", _DEFAULT_POLICY)
+    template = policy.notify.customer_events.get(event.name)
+    if template is None or event.order_id is None:
+        return
+    order = session.get(Order, event.order_id)
+    if order is None:
+        return
+    notify(session, policy, order, template, event, event.created_at)
+
+
+def notify(session: Session, policy: Policy, order: Order, template: str, event: Event | None, at: datetime) -> None:
+    params: dict[str, object] = {"order": order.number, "currency": order.currency, "amount": order.total}
+    subject_of = order.number
+    if event is not None and event.entity == "shipment":
+        shipment = session.get(Shipment, event.entity_id)
+        if shipment is not None:
+            params |= {"carrier": shipment.carrier, "tracking": shipment.tracking_number}
+            subject_of = shipment.number
+    if event is not None and event.data:
+        params |= {k: v for k, v in event.data.items() if k in ("carrier", "tracking", "amount")}
+    language = language_of(order, policy)
+    text = render(template, language, params)
+    targets = [("email", order.email), ("sms", order.phone)]
+    if policy.notify.webhook_url:
+        targets.append(("webhook", policy.notify.webhook_url))
+    for channel, to in targets:
+        if not to:
+            continue
+        key = f"notice:{template}:{subject_of}:{channel}"
+        if session.scalar(select(exists().where(OutboxMessage.key == key))):
+            continue  # the same fact was reported before (a second delivery attempt of the step)
+        enqueue(
+            session, topic=f"customer.{template}", key=key,
+            audience="webhook" if channel == "webhook" else "customer", at=at, order_id=order.id,
+            payload={"channel": channel, "to": to, "language": language, "template": template,
+                     "subject": text.subject, "body": text.body, "order": order.number,
+                     "event": event.name if event is not None else None,
+                     "params": {k: str(v) for k, v in params.items()}},
+        )

@@ -1,0 +1,329 @@
+"""SLA clocks driven by the event log, the breach scan and the progress check.
+
+``on_event`` is called by ``audit.log.record`` for every event, inside the command's transaction:
+clocks start, stop, pause and resume with the change that caused them, and no order or shipment
+handler knows about them. An event that no clock rule mentions costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session
+
+from ordo.audit.tables import Event
+from ordo.fulfillment.tables import Shipment
+from ordo.inventory.tables import Warehouse
+from ordo.kernel.calendar import CalendarUnknown
+from ordo.notify.customer import notify as notify_customer
+from ordo.notify.outbox import enqueue
+from ordo.notify.tables import OutboxMessage
+from ordo.order.tables import Order
+from ordo.policy import ClockRule, Policy
+from ordo.sla import rules
+from ordo.sla.model import RUNNING, ClockStatus, Facts
+from ordo.sla.tables import SlaClock
+
+if TYPE_CHECKING:
+    from ordo.bootstrap import UnitOfWork
+
+_DEFAULT_POLICY = Policy()
+_indexes: dict[int, tuple[Policy, rules.RuleIndex]] = {}
+
+
+def rule_index(policy: Policy) -> rules.RuleIndex:
+    cached = _indexes.get(id(policy))
+    if cached is None or cached[0] is not policy:
+        cached = (policy, rules.index_rules(policy))
+        _indexes[id(policy)] = cached
+    return cached[1]
+
+
+def policy_of(session: Session) -> Policy:
+    """The policy the session was opened with (``Ordo`` puts it in ``session.info``)."""
+    return session.info.get("policy", _DEFAULT_POLICY)  # type: ignore[no-any-return]
+
+
+# --- the event hook -------------------------------------------------------------------------------
+
+
+def on_event(session: Session, event: Event) -> None:
+    policy = policy_of(session)
+    index = rule_index(policy)
+    if not index.concerns(event.name):
+        return
+    at = event.created_at
+    if event.name in index.cancels:
+        _close(session, event, index.cancels[event.name], at, ClockStatus.CANCELLED)
+    if event.name in index.stops:
+        _close(session, event, index.stops[event.name], at, ClockStatus.STOPPED)
+    if event.name == rules.HOLD_EVENT:
+        _pause(session, event, index.pausing, at)
+    elif event.name == rules.RELEASE_EVENT and event.to_state != "on_hold":
+        _resume(session, event, at)
+    if event.name in index.starts:
+        facts = _facts(session, event)
+        for rule in index.starts[event.name]:
+            if rule.entity == event.entity and rules.applies(rule, facts, event.to_state):
+                _start(session, policy, index, rule, event, at)
+
+
+def _facts(session: Session, event: Event) -> Facts:
+    # session.get finds the rows the command already loaded without a query.
+    order = session.get(Order, event.order_id) if event.order_id is not None else None
+    kind = None
+    if event.entity == "shipment":
+        shipment = session.get(Shipment, event.entity_id)
+        warehouse = session.get(Warehouse, shipment.warehouse_id) if shipment is not None else None
+        kind = warehouse.kind if warehouse is not None else None
+    return Facts(
+        order_class=order.order_class if order is not None else None,
+        service_type=order.service_type if order is not None else None,
+        warehouse_kind=kind,
+    )
+
+
+def _start(
+    session: Session, policy: Policy, index: rules.RuleIndex, rule: ClockRule, event: Event, at: datetime
+) -> None:
+    already = session.scalar(
+        select(exists().where(
+            SlaClock.entity == event.entity, SlaClock.entity_id == event.entity_id, SlaClock.step == rule.step,
+            SlaClock.status.in_(RUNNING),
+        ))
+    )
+    if already:
+        return
+    limit = policy.time_limits[rule.step]
+    try:
+        due: datetime | None = rules.deadline(at, limit, index.calendar)
+        status = ClockStatus.OPEN
+    except CalendarUnknown:
+        # Refuse to guess; the scan tells the admins and schedules it once the days are entered.
+        due, status = None, ClockStatus.UNSCHEDULED
+    session.add(
+        SlaClock(
+            step=rule.step, department=rule.department, entity=event.entity, entity_id=event.entity_id,
+            order_id=event.order_id, status=status, calendar=limit.calendar,
+            limit_seconds=int(limit.limit.total_seconds()), started_at=at, deadline=due, paused_seconds=0,
+        )
+    )
+
+
+def _running(session: Session, event: Event, steps: list[str] | frozenset[str], statuses: tuple[str, ...]) -> list[
+    SlaClock
+]:
+    return list(
+        session.scalars(
+            select(SlaClock).where(
+                SlaClock.entity == event.entity,
+                SlaClock.entity_id == event.entity_id,
+                SlaClock.step.in_(sorted(steps)),
+                SlaClock.status.in_(statuses),
+            )
+        )
+    )
+
+
+def _close(session: Session, event: Event, steps: list[str], at: datetime, status: ClockStatus) -> None:
+    for clock in _running(session, event, steps, RUNNING):
+        paused = timedelta(seconds=clock.paused_seconds)
+        if clock.paused_at is not None:
+            paused += at - clock.paused_at
+        clock.elapsed_seconds = int(rules.elapsed(clock.started_at, at, paused).total_seconds())
+        clock.on_time = clock.deadline is not None and at <= clock.deadline
+        clock.status, clock.stopped_at, clock.paused_at, clock.escalate_at = status, at, None, None
+
+
+def _pause(session: Session, event: Event, steps: frozenset[str], at: datetime) -> None:
+    if not steps:
+        return
+    for clock in _running(session, event, steps, (ClockStatus.OPEN,)):
+        clock.status, clock.paused_at = ClockStatus.PAUSED, at
+
+
+def _resume(session: Session, event: Event, at: datetime) -> None:
+    for clock in session.scalars(
+        select(SlaClock).where(
+            SlaClock.entity == event.entity, SlaClock.entity_id == event.entity_id,
+            SlaClock.status == ClockStatus.PAUSED,
+        )
+    ):
+        assert clock.paused_at is not None
+        held = at - clock.paused_at
+        # The hold does not count: the deadline moves by the time held.
+        clock.paused_seconds += int(held.total_seconds())
+        clock.deadline = clock.deadline + held if clock.deadline is not None else None
+        clock.status, clock.paused_at = ClockStatus.OPEN, None
+
+
+# --- the breach scan ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    breached: list[int]
+    escalated: list[int]
+    scheduled: list[int]
+    calendar_alerts: list[int]
+
+
+def _alert_once(session: Session, *, topic: str, key: str, audience: str, payload: dict[str, Any], at: datetime,
+                order_id: int | None = None) -> bool:
+    if session.scalar(select(exists().where(OutboxMessage.key == key))):
+        return False
+    enqueue(session, topic=topic, key=key, audience=audience, payload=payload, at=at, order_id=order_id)
+    return True
+
+
+def _claim(session: Session, statement: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        # Several scanners: each takes rows the others have not locked.
+        statement = statement.with_for_update(skip_locked=True)
+    return session.execute(statement).all()
+
+
+def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
+    """Mark clocks past their deadline as breached — once, whatever the number of scanners — and
+    tell the supervisors; escalate those still open after ``escalate_after``; schedule clocks the
+    calendar could not place before, and tell the admins about days the calendar does not know."""
+    session, policy, now = uow.session, uow.policy, uow.clock.now()
+    batch = batch or policy.sla.scan_batch
+    due = _claim(
+        session,
+        select(SlaClock.id, SlaClock.step, SlaClock.department, SlaClock.order_id, SlaClock.deadline)
+        .where(SlaClock.status == ClockStatus.OPEN, SlaClock.deadline < now)
+        .order_by(SlaClock.deadline)
+        .limit(batch),
+    )
+    breached: list[int] = []
+    if due:
+        escalate_at = {row.id: row.deadline + policy.sla.escalate_after for row in due}
+        won = set(
+            session.scalars(
+                update(SlaClock)
+                .where(SlaClock.id.in_([row.id for row in due]), SlaClock.status == ClockStatus.OPEN)
+                .values(status=ClockStatus.BREACHED, breached_at=now)
+                .returning(SlaClock.id)
+            ).all()
+        )
+        order_numbers = _order_numbers(session, [row.order_id for row in due if row.id in won])
+        for row in due:
+            if row.id not in won:
+                continue
+            session.execute(update(SlaClock).where(SlaClock.id == row.id).values(escalate_at=escalate_at[row.id]))
+            enqueue(
+                session, topic="sla.breached", key=f"sla.breached:{row.id}", audience="supervisor", at=now,
+                order_id=row.order_id,
+                payload={"clock": row.id, "step": row.step, "department": row.department,
+                         "order": order_numbers.get(row.order_id), "deadline": row.deadline.isoformat()},
+            )
+            breached.append(row.id)
+            if row.step in policy.sla.tell_customer_on_breach and row.order_id is not None:
+                order = session.get(Order, row.order_id)
+                if order is not None:
+                    notify_customer(session, policy, order, "delayed", None, now)
+    escalated = _escalate(session, now, batch)
+    scheduled, alerts = _calendar(session, policy, now)
+    return ScanResult(breached=breached, escalated=escalated, scheduled=scheduled, calendar_alerts=alerts)
+
+
+def _order_numbers(session: Session, ids: list[int | None]) -> dict[int | None, str]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Order.id, Order.number).where(Order.id.in_(wanted))).all())  # type: ignore[arg-type]
+
+
+def _escalate(session: Session, now: datetime, batch: int) -> list[int]:
+    rows = _claim(
+        session,
+        select(SlaClock.id, SlaClock.step, SlaClock.department, SlaClock.order_id, SlaClock.deadline)
+        .where(SlaClock.status == ClockStatus.BREACHED, SlaClock.escalate_at < now)
+        .order_by(SlaClock.escalate_at)
+        .limit(batch),
+    )
+    done: list[int] = []
+    for row in rows:
+        result = session.execute(
+            update(SlaClock)
+            .where(SlaClock.id == row.id, SlaClock.escalate_at.is_not(None), SlaClock.escalated_at.is_(None))
+            .values(escalate_at=None, escalated_at=now)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            enqueue(
+                session, topic="sla.escalated", key=f"sla.escalated:{row.id}", audience="manager", at=now,
+                order_id=row.order_id,
+                payload={"clock": row.id, "step": row.step, "department": row.department,
+                         "deadline": row.deadline.isoformat()},
+            )
+            done.append(row.id)
+    return done
+
+
+def _calendar(session: Session, policy: Policy, now: datetime) -> tuple[list[int], list[int]]:
+    index = rule_index(policy)
+    scheduled: list[int] = []
+    unknown_years: set[int] = set()
+    for clock in session.scalars(select(SlaClock).where(SlaClock.status == ClockStatus.UNSCHEDULED)):
+        try:
+            clock.deadline = rules.deadline(clock.started_at, policy.time_limits[clock.step], index.calendar)
+        except CalendarUnknown as exc:
+            unknown_years.add(exc.day.year)
+            continue
+        clock.status = ClockStatus.OPEN
+        scheduled.append(clock.id)
+    ahead: date = (now + policy.sla.calendar_lookahead).astimezone(index.calendar.zone).date()
+    if not index.calendar.knows(ahead):
+        unknown_years.add(ahead.year)
+    alerts: list[int] = []
+    for year in sorted(unknown_years):
+        if _alert_once(session, topic="calendar.unknown", key=f"calendar.unknown:{year}", audience="admin", at=now,
+                       payload={"year": year, "message_key": "calendar_unknown"}):
+            alerts.append(year)
+    return scheduled, alerts
+
+
+# --- the progress check ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Behind:
+    department: str
+    step: str
+    overdue: int
+    orders: list[str]
+
+
+def behind_schedule(session: Session, now: datetime) -> list[Behind]:
+    """Running clocks past their deadline, per department and step (the 09:00 / 15:00 check)."""
+    rows = session.execute(
+        select(SlaClock.department, SlaClock.step, Order.number)
+        .outerjoin(Order, Order.id == SlaClock.order_id)
+        .where(SlaClock.status.in_([ClockStatus.OPEN, ClockStatus.BREACHED]), SlaClock.deadline < now)
+        .order_by(SlaClock.department, SlaClock.step, Order.number)
+    ).all()
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for department, step, number in rows:
+        grouped.setdefault((department, step), []).append(number or "")
+    return [Behind(d, s, len(n), sorted(set(n))) for (d, s), n in grouped.items()]
+
+
+def progress_check(uow: UnitOfWork) -> list[Behind] | None:
+    """Run the progress check of the latest passed slot of today once (None if already done or
+    before the first slot); the report goes to the supervisors through the outbox."""
+    now = uow.clock.now()
+    slot = rules.progress_slot(now, uow.policy.progress_checks, rule_index(uow.policy).calendar)
+    if slot is None:
+        return None
+    report = behind_schedule(uow.session, now)
+    sent = _alert_once(
+        uow.session, topic="sla.progress", key=f"sla.progress:{slot.isoformat()}", audience="supervisor", at=now,
+        payload={"slot": slot.isoformat(), "behind": [
+            {"department": b.department, "step": b.step, "overdue": b.overdue, "orders": b.orders} for b in report
+        ]},
+    )
+    return report if sent else None

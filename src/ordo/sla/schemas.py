@@ -1,0 +1,33 @@
+"""What the API returns for SLA clocks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class ClockRead(BaseModel):
+    step: str
+    department: str
+    entity: str
+    status: str
+    calendar: str
+    started_at: datetime
+    deadline: datetime | None
+    stopped_at: datetime | None
+    elapsed_seconds: int | None
+    on_time: bool | None
+    breached_at: datetime | None
+
+
+class OverdueRead(ClockRead):
+    order: str | None
+    overdue_seconds: int
+
+
+class OnTimeRead(BaseModel):
+    step: str
+    closed: int
+    on_time: int
+    rate: float | None

@@ -1,0 +1,208 @@
+"""SLA clocks on both databases: started and stopped by events, paused by holds, breached once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+
+from ordo.audit.log import record
+from ordo.auth.model import Actor
+from ordo.bootstrap import Ordo
+from ordo.fulfillment.states import ShipmentTrigger
+from ordo.notify.tables import OutboxMessage
+from ordo.order import handlers
+from ordo.order.model import OrderSubmission
+from ordo.order.states import HoldReason
+from ordo.policy import Policy, SlaPolicy, TimeLimit
+from ordo.settings import Settings
+from ordo.sla import queries
+from ordo.sla.handlers import progress_check, scan
+from ordo.sla.tables import SlaClock
+from tests.factories import order_payload, seed
+
+SYSTEM = Actor.system()
+T0 = datetime(2026, 3, 15, 2, 0, tzinfo=UTC)
+
+
+def place(ordo: Ordo, **changes) -> str:
+    number, _ = handlers.intake(ordo, submission=OrderSubmission.model_validate(order_payload(**changes)), actor=SYSTEM)
+    return number
+
+
+def step(ordo: Ordo, number: str, trigger: ShipmentTrigger, **kw) -> None:
+    with ordo.transaction() as uow:
+        handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM, **kw)
+
+
+def clocks(ordo: Ordo) -> dict[str, tuple]:
+    with ordo.reading() as uow:
+        rows = uow.session.scalars(select(SlaClock).order_by(SlaClock.id)).all()
+        return {c.step: (c.status, c.deadline, c.elapsed_seconds, c.on_time) for c in rows}
+
+
+def alerts(ordo: Ordo, topic: str) -> list[OutboxMessage]:
+    with ordo.transaction() as uow:
+        found = list(uow.session.scalars(select(OutboxMessage).where(OutboxMessage.topic == topic)
+                                         .order_by(OutboxMessage.id)))
+        uow.session.expunge_all()
+    return found
+
+
+def test_clocks_start_and_stop_with_the_order_and_its_shipment(ordo, clock):
+    seed(ordo)
+    number = place(ordo)
+    assert clocks(ordo) == {
+        "manual_review": ("stopped", T0 + timedelta(minutes=30), 0, True),  # paid: confirmed at once
+        "ship_normal": ("open", T0 + timedelta(hours=24), None, None),
+    }
+    clock.advance(timedelta(hours=1))
+    step(ordo, number, ShipmentTrigger.START_PICK)
+    clock.advance(timedelta(hours=5))
+    step(ordo, number, ShipmentTrigger.FINISH_PICK)
+    clock.advance(timedelta(minutes=10))
+    step(ordo, number, ShipmentTrigger.CHECK)
+    step(ordo, number, ShipmentTrigger.PACK)
+    step(ordo, number, ShipmentTrigger.HAND_OVER)
+    clock.advance(timedelta(minutes=20))
+    step(ordo, number, ShipmentTrigger.SHIP, carrier="SF", tracking_number="SF1")
+    after = clocks(ordo)
+    assert after["picking"] == ("stopped", T0 + timedelta(hours=5), 5 * 3600, False)
+    assert after["check_after_pick"] == ("stopped", T0 + timedelta(hours=6, minutes=30), 600, True)
+    assert after["handover_after_pack"] == ("stopped", T0 + timedelta(hours=8, minutes=10), 0, True)
+    assert after["tracking_upload"] == ("stopped", T0 + timedelta(hours=7, minutes=10), 1200, True)
+    assert after["ship_normal"] == ("stopped", T0 + timedelta(hours=24), 6 * 3600 + 30 * 60, True)
+    with ordo.reading() as uow:
+        rates = {r.step: (r.closed, r.on_time) for r in queries.on_time_rate(uow.session)}
+    assert rates["picking"] == (1, 0) and rates["ship_normal"] == (1, 1)
+
+
+def test_order_class_picks_the_ship_limit(ordo):
+    seed(ordo)
+    place(ordo, order_class="promotion")
+    assert clocks(ordo)["ship_promotion"][:2] == ("open", T0 + timedelta(hours=48))
+    assert "ship_normal" not in clocks(ordo)
+
+
+def test_events_no_rule_mentions_cost_no_query(ordo, database):
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with ordo.transaction() as uow:
+        uow.session.connection()  # begin before counting
+        sa_event.listen(database.engine, "before_cursor_execute", count)
+        try:
+            record(uow.session, at=T0, actor="x", entity="sku", entity_id=1, name="sku.updated")
+        finally:
+            sa_event.remove(database.engine, "before_cursor_execute", count)
+        uow.session.expunge_all()
+    assert statements == []
+
+
+def test_a_hold_pauses_the_ship_clock_and_moves_its_deadline(ordo, clock):
+    seed(ordo)
+    number = place(ordo)
+    clock.advance(timedelta(hours=1))
+    with ordo.transaction() as uow:
+        handlers.hold(uow, number=number, actor=SYSTEM, reason=HoldReason.AWAITING_CUSTOMER)
+    assert clocks(ordo)["ship_normal"][0] == "paused"
+    clock.advance(timedelta(hours=30))
+    with ordo.transaction() as uow:
+        assert scan(uow).breached == []  # paused clocks are never late
+    with ordo.transaction() as uow:
+        handlers.release(uow, number=number, actor=SYSTEM, reason=HoldReason.AWAITING_CUSTOMER)
+    assert clocks(ordo)["ship_normal"][:2] == ("open", T0 + timedelta(hours=54))
+
+
+def test_scan_marks_a_breach_once_alerts_and_escalates(ordo, clock):
+    seed(ordo)
+    number = place(ordo)
+    clock.advance(timedelta(hours=24, seconds=1))
+    with ordo.transaction() as uow:
+        first = scan(uow)
+    with ordo.transaction() as uow:
+        second = scan(uow)
+    assert len(first.breached) == 1 and second.breached == []
+    [alert] = alerts(ordo, "sla.breached")
+    assert (alert.audience, alert.payload["step"], alert.payload["order"]) == ("supervisor", "ship_normal", number)
+    assert [m.payload["template"] for m in alerts(ordo, "customer.delayed")] == ["delayed", "delayed"]
+    clock.advance(timedelta(hours=2))
+    with ordo.transaction() as uow:
+        assert scan(uow).escalated == first.breached
+    with ordo.transaction() as uow:
+        assert scan(uow).escalated == []
+    assert [a.audience for a in alerts(ordo, "sla.escalated")] == ["manager"]
+    with ordo.reading() as uow:
+        [late] = queries.overdue(uow.session, clock.now(), SYSTEM)
+    assert (late.order, late.step, late.status) == (number, "ship_normal", "breached")
+    assert late.overdue_seconds == 2 * 3600 + 1
+
+
+def test_a_year_the_calendar_does_not_know_is_refused_and_reported(database, clock):
+    database.empty()
+    limits = dict(Policy().time_limits)
+    limits["ship_normal"] = TimeLimit(limit=timedelta(days=2), calendar="working_days")
+    policy = Policy(time_limits=limits)
+    clock.advance(datetime(2026, 12, 30, 2, tzinfo=UTC) - clock.now())
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine, policy=policy)
+    seed(ordo)
+    place(ordo)
+    assert clocks(ordo)["ship_normal"][:2] == ("unscheduled", None)
+    with ordo.transaction() as uow:
+        assert scan(uow).calendar_alerts == [2027]
+    with ordo.transaction() as uow:
+        assert scan(uow).calendar_alerts == []  # told once
+    [alert] = alerts(ordo, "calendar.unknown")
+    assert (alert.audience, alert.payload["year"]) == ("admin", 2027)
+    days = {date(2027, 1, 1): "holiday", date(2027, 1, 2): "holiday", date(2027, 1, 3): "holiday",
+            date(2027, 1, 4): "workday"}
+    fixed = Policy(time_limits=limits, sla=SlaPolicy(calendar_overrides=days))
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine, policy=fixed)
+    with ordo.transaction() as uow:
+        assert len(scan(uow).scheduled) == 1
+    assert clocks(ordo)["ship_normal"][:2] == ("open", datetime(2027, 1, 4, 2, tzinfo=UTC))
+
+
+def test_progress_check_lists_what_is_behind_once_per_slot(ordo, clock):
+    seed(ordo)
+    number = place(ordo)
+    clock.advance(timedelta(hours=25))  # 11:00 Shanghai on 2026-03-16: the 09:00 slot has passed
+    with ordo.transaction() as uow:
+        report = progress_check(uow)
+    with ordo.transaction() as uow:
+        assert progress_check(uow) is None
+    assert [(b.department, b.step, b.overdue, b.orders) for b in report] == [
+        ("warehouse", "ship_normal", 1, [number])
+    ]
+    [message] = alerts(ordo, "sla.progress")
+    assert message.key == "sla.progress:2026-03-16T09:00:00+08:00"
+
+
+@pytest.mark.postgres_only
+def test_two_scanners_racing_mark_each_breach_once(ordo, database, clock):
+    if database.kind != "postgresql":
+        pytest.skip("row locks across connections: PostgreSQL")
+    seed(ordo)
+    numbers = [place(ordo, external_id=f"WEB-{i}") for i in range(20)]
+    clock.advance(timedelta(hours=25))
+    barrier = threading.Barrier(2)
+    results: list[list[int]] = []
+
+    def scanner() -> None:
+        with ordo.transaction() as uow:
+            barrier.wait()
+            results.append(scan(uow).breached)
+
+    threads = [threading.Thread(target=scanner) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    breached = sorted(results[0] + results[1])
+    assert len(breached) == len(numbers) == len(set(breached))
+    assert len(alerts(ordo, "sla.breached")) == len(numbers)
