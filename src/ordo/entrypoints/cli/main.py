@@ -13,6 +13,7 @@ from ordo.auth.handlers import add_user, create_token
 from ordo.auth.model import Role
 from ordo.auth.tables import User
 from ordo.entrypoints.cli import inventory, orders, reference, users
+from ordo.entrypoints.cli import sla as sla_cli
 from ordo.entrypoints.cli.common import console, ordo
 
 app = typer.Typer(help="Ordo — order management.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -22,6 +23,7 @@ app.add_typer(orders.app, name="orders")
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(users.users, name="users")
 app.add_typer(users.tokens, name="tokens")
+app.add_typer(sla_cli.app, name="sla")
 reference.register(app)
 
 
