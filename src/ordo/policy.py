@@ -378,6 +378,9 @@ class NotifyPolicy(_Section):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     mail_from: str = "noreply@ordo.local"
+    # Staff messages (alerts, reports) go by e-mail: per audience, else to ``staff_email``.
+    staff_email: str = "ops@ordo.local"
+    staff_routes: dict[str, str] = Field(default_factory=dict)
     sms_outbox_file: str = "var/sms.log"
 
 

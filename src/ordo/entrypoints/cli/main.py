@@ -13,8 +13,10 @@ from ordo.auth.handlers import add_user, create_token
 from ordo.auth.model import Role
 from ordo.auth.tables import User
 from ordo.entrypoints.cli import inventory, orders, reference, users
+from ordo.entrypoints.cli import notify as notify_cli
 from ordo.entrypoints.cli import sla as sla_cli
 from ordo.entrypoints.cli.common import console, ordo
+from ordo.entrypoints.cli.worker import worker
 
 app = typer.Typer(help="Ordo — order management.", no_args_is_help=True, pretty_exceptions_enable=False)
 db = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -24,6 +26,8 @@ app.add_typer(inventory.app, name="inventory")
 app.add_typer(users.users, name="users")
 app.add_typer(users.tokens, name="tokens")
 app.add_typer(sla_cli.app, name="sla")
+app.add_typer(notify_cli.app, name="notify")
+app.command()(worker)
 reference.register(app)
 
 

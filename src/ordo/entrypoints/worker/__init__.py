@@ -1,0 +1,1 @@
+"""The background worker: outbox delivery and the periodic SLA jobs."""
