@@ -1,0 +1,64 @@
+"""The customer's status query without a token: status and the customer-visible timeline; a wrong
+phone and an unknown number are indistinguishable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ordo.entrypoints.api import problems
+from ordo.entrypoints.api.app import create_app
+from ordo.notify import public_api as tracking_api
+from tests.factories import order_payload, seed, user_token
+
+
+@pytest.fixture
+def client(ordo):
+    seed(ordo)
+    app = create_app(ordo)
+    # Included without the token dependency, the way auth is. The wiring into create_app waits for
+    # tests/e2e/test_access.py to list the route in PUBLIC (not this issue's file).
+    app.include_router(tracking_api.router, prefix="/api/v1", responses=problems.STANDARD_RESPONSES)
+    with TestClient(app) as c:
+        yield c
+
+
+def test_customer_sees_status_and_timeline_without_a_token(client, ordo, clock):
+    staff = {"Authorization": f"Bearer {user_token(ordo, 'root', ['admin'])}"}
+    number = client.post("/api/v1/orders", json=order_payload(), headers=staff).json()["number"]
+    for action in ("pick", "finish-pick", "check", "pack", "hand-over"):
+        assert client.post(f"/api/v1/orders/{number}/{action}", json={}, headers=staff).status_code == 200
+    clock.advance(timedelta(hours=3))
+    shipped = client.post(f"/api/v1/orders/{number}/ship", json={"carrier": "SF Express",
+                                                                  "tracking_number": "SF1234567890"}, headers=staff)
+    assert shipped.status_code == 200
+    r = client.get(f"/api/v1/track/{number}", params={"phone_last4": "5678"}, headers={"Accept-Language": "en"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "number": number,
+        "status": "shipped",
+        "carrier": "SF Express",
+        "tracking_numbers": ["SF1234567890"],
+        "timeline": [
+            {"at": "2026-03-15T02:00:00Z", "event": "placed", "text": f"Order {number} placed"},
+            {"at": "2026-03-15T02:00:00Z", "event": "confirmed",
+             "text": f"Your order {number} is confirmed and being prepared."},
+            {"at": "2026-03-15T05:00:00Z", "event": "shipped",
+             "text": f"Your order {number} has shipped with SF Express, tracking number SF1234567890."},
+        ],
+    }
+    zh = client.get(f"/api/v1/track/{number}", params={"phone_last4": "5678"}, headers={"Accept-Language": "zh-CN"})
+    assert zh.json()["timeline"][0]["text"] == f"订单 {number} 已提交"
+
+
+def test_wrong_digits_and_unknown_numbers_get_the_same_404(client, ordo):
+    staff = {"Authorization": f"Bearer {user_token(ordo, 'root', ['admin'])}"}
+    number = client.post("/api/v1/orders", json=order_payload(), headers=staff).json()["number"]
+    wrong = client.get(f"/api/v1/track/{number}", params={"phone_last4": "0000"})
+    unknown = client.get("/api/v1/track/20990101001", params={"phone_last4": "5678"})
+    assert wrong.status_code == unknown.status_code == 404
+    # Both bodies only echo the number asked for.
+    assert wrong.text.replace(number, "20990101001") == unknown.text
+    assert client.get(f"/api/v1/track/{number}", params={"phone_last4": "56789"}).status_code == 404
