@@ -226,3 +226,21 @@ def test_two_workers_claim_each_message_once(ordo, database, clock):
     for t in threads:
         t.join()
     assert len(taken) == len(set(taken)) == 40
+
+
+def test_every_template_speaks_both_languages_and_names_its_facts():
+    from ordo.notify.templates import LANGUAGES, TEMPLATES, render
+
+    assert sorted(TEMPLATES) == sorted(
+        ["confirmed", "out_of_stock", "shipped", "customs_cleared", "out_for_delivery", "delivered", "delayed",
+         "cancelled", "refunded"]
+    )
+    assert all(sorted(texts) == sorted(LANGUAGES) for texts in TEMPLATES.values())
+    shipped = render("shipped", "en", {"order": "20260315001", "carrier": "SF Express", "tracking": "SF1"})
+    assert (shipped.subject, shipped.body) == (
+        "Order 20260315001 shipped", "Your order 20260315001 has shipped with SF Express, tracking number SF1."
+    )
+    assert render("refunded", "zh-CN", {"order": "1", "amount": "55.00", "currency": "CNY"}).body == (
+        "订单 1 的退款 55.00 CNY 已原路退回。"
+    )
+    assert render("shipped", "fr", {"order": "1"}).body == "Your order 1 has shipped with -, tracking number -."
