@@ -8,20 +8,14 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from ordo.entrypoints.api import problems
 from ordo.entrypoints.api.app import create_app
-from ordo.notify import public_api as tracking_api
 from tests.factories import order_payload, seed, user_token
 
 
 @pytest.fixture
 def client(ordo):
     seed(ordo)
-    app = create_app(ordo)
-    # Included without the token dependency, the way auth is. The wiring into create_app waits for
-    # tests/e2e/test_access.py to list the route in PUBLIC (not this file).
-    app.include_router(tracking_api.router, prefix="/api/v1", responses=problems.STANDARD_RESPONSES)
-    with TestClient(app) as c:
+    with TestClient(create_app(ordo)) as c:
         yield c
 
 

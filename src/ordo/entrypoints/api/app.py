@@ -15,6 +15,7 @@ from ordo.entrypoints.api.deps import current_actor
 from ordo.entrypoints.api.guards import BodyLimit
 from ordo.inventory import api as inventory_api
 from ordo.notify import api as notify_api
+from ordo.notify import public_api as tracking_api
 from ordo.order import api as order_api
 from ordo.sla import api as sla_api
 
@@ -39,6 +40,8 @@ def create_app(ordo: Ordo | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(auth_api.router, prefix="/api/v1", responses=problems.STANDARD_RESPONSES)
+    # The customer's order-status query needs no account: the last four phone digits are the key.
+    app.include_router(tracking_api.router, prefix="/api/v1", responses=problems.STANDARD_RESPONSES)
     # Every other router needs a token, even for a route whose author forgot to ask for the actor
     # (FastAPI resolves the dependency once per request, so routes that do ask pay nothing more).
     for module in (order_api, channel_api, catalog_api, customer_api, inventory_api, sla_api, notify_api):
