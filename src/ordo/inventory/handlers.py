@@ -159,8 +159,10 @@ def receive(
     at: datetime,
     reason: str | None = None,
     reference: str | None = None,
+    kind: MovementKind = MovementKind.RECEIPT,
 ) -> Stock:
-    """Goods in: on hand grows (the row is created on first receipt)."""
+    """Goods in (a receipt, or the arriving half of a transfer): on hand grows (the row is created
+    on first arrival)."""
     stock = session.scalars(
         select(Stock).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id).with_for_update()
     ).one_or_none()
@@ -172,7 +174,7 @@ def receive(
         session,
         warehouse_id=warehouse_id,
         sku_id=sku_id,
-        kind=MovementKind.RECEIPT,
+        kind=kind,
         actor=actor,
         at=at,
         on_hand=quantity,
@@ -259,23 +261,8 @@ def transfer(
         reason=reason,
         reference=reference,
     )
-    destination = session.scalars(
-        select(Stock).where(Stock.warehouse_id == to_warehouse_id, Stock.sku_id == sku_id).with_for_update()
-    ).one_or_none()
-    if destination is None:
-        session.add(Stock(warehouse_id=to_warehouse_id, sku_id=sku_id, on_hand=quantity, reserved=0))
-    else:
-        destination.on_hand += quantity
-    _movement(
-        session,
-        warehouse_id=to_warehouse_id,
-        sku_id=sku_id,
-        kind=MovementKind.TRANSFER_IN,
-        actor=actor,
-        at=at,
-        on_hand=quantity,
-        reason=reason,
-        reference=reference,
+    receive(
+        session, warehouse_id=to_warehouse_id, sku_id=sku_id, quantity=quantity, actor=actor, at=at,
+        reason=reason, reference=reference, kind=MovementKind.TRANSFER_IN,
     )
-    session.flush()
     return True
