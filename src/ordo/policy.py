@@ -88,8 +88,23 @@ class ReviewPolicy(_Section):
     auto_confirm_paid: bool = True
     # Allocation runs right after confirmation, so a clean order reaches "allocated" in one step.
     auto_allocate: bool = True
+    # The review and risk rules run at intake, on payment and when a hold is released.
+    auto_screen: bool = True
+    # Two-level review (002): special services or an amount over the threshold (in the order's
+    # currency) need the department head's second review.
     second_review_amount: Decimal = Decimal("5000")
+    second_review_service_types: tuple[str, ...] = ("overseas_warehouse",)
+    second_review_traits: tuple[str, ...] = ("bulky",)
+    # Orders paid this way are verified with the customer before confirmation.
+    verify_payment_methods: tuple[str, ...] = ("cash_on_delivery",)
+    # During a promotion: "amount ≤ 100 and address without problems → approve" (000).
     promotion_auto_approve_amount: Decimal = Decimal("100")
+    promotion_classes: tuple[str, ...] = ("promotion",)
+    # Queue order: VIP level first, then order class in this order, then age.
+    class_priority: tuple[str, ...] = ("urgent", "fresh", "cross_border", "promotion", "normal")
+    # A claim not acted on within this time lapses and another reviewer may take the order.
+    claim_timeout: timedelta = timedelta(minutes=30)
+    max_batch: int = 200
 
 
 class RiskPolicy(_Section):
@@ -97,6 +112,22 @@ class RiskPolicy(_Section):
     same_contact_order_count: int = 3
     same_contact_window: timedelta = timedelta(hours=24)
     virtual_operator_prefixes: tuple[str, ...] = ("170", "171", "162", "165", "167")
+    cancel_reorder_count: int = 3
+    cancel_reorder_window: timedelta = timedelta(days=7)
+    # Abusive or threatening words (matched after full-width, case and spacing are normalised).
+    abusive_words: tuple[str, ...] = (
+        "傻逼", "傻b", "去死", "杀了你", "弄死你", "炸了你", "砍死", "王八蛋", "滚蛋", "骗子",
+        "fuck", "idiot", "kill you", "bomb", "scammer", "bastard",
+    )
+    # Address normalisation: administrative suffixes dropped from province/city/district, and
+    # street words written in several ways mapped to one.
+    address_suffixes: tuple[str, ...] = ("特别行政区", "自治区", "自治州", "省", "市", "区", "县")
+    address_synonyms: dict[str, str] = Field(
+        default_factory=lambda: {
+            "street": "st", "road": "rd", "avenue": "ave", "building": "bldg", "room": "rm",
+            "apartment": "apt", "number": "no", "号楼": "栋", "大厦": "大楼",
+        }
+    )
 
 
 class InventoryPolicy(_Section):

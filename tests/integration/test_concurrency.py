@@ -26,7 +26,7 @@ from ordo.inventory.handlers import receive
 from ordo.order.handlers import submit_order
 from ordo.order.model import OrderSubmission
 from tests.conftest import T0
-from tests.factories import order_payload, seed
+from tests.factories import BASE_ORDER, order_payload, seed
 from tests.integration import _workers
 
 WRITERS = 8
@@ -199,13 +199,17 @@ def test_concurrent_first_orders_from_one_phone_share_one_customer(ordo, databas
 
     def second_intake() -> None:
         with ordo.transaction() as uow:
-            order, _ = submit_order(uow, submission=OrderSubmission.model_validate(order_payload(external_id="B")),
+            order, _ = submit_order(uow, submission=OrderSubmission.model_validate(order_payload(
+                external_id="B", customer=BASE_ORDER["customer"], total="44.90",
+                lines=[{"sku": "MUG-002", "quantity": 1, "unit_price": "39.90"}],
+                payment={"method": "alipay", "status": "paid", "amount_paid": "44.90"})),
                                     actor=Actor.system())
             done.append((order.number, order.status))
 
     thread = threading.Thread(target=second_intake)
     with ordo.transaction() as uow:
-        first, _ = submit_order(uow, submission=OrderSubmission.model_validate(order_payload(external_id="A")),
+        first, _ = submit_order(uow, submission=OrderSubmission.model_validate(
+                order_payload(external_id="A", customer=BASE_ORDER["customer"])),
                                 actor=Actor.system())
         thread.start()
         wait_for_a_lock_waiter(database)  # B has looked up the customer and waits for A's order number

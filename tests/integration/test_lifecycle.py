@@ -170,17 +170,18 @@ def test_illegal_transition_names_state_and_allowed_actions(client):
     assert body["code"] == "illegal_transition"
     assert (
         body["detail"]
-        == 'order is pending_payment; "complete" is not allowed. Allowed actions: cancel, close, hold, pay.'
+        == 'order is pending_payment; "complete" is not allowed. Allowed actions: cancel, close, hold, pay, reject.'
     )
     zh = client.post(f"/api/v1/orders/{number}/complete", headers={"Accept-Language": "zh-CN"})
     assert (
         zh.json()["detail"]
-        == "order当前状态为 pending_payment，不允许执行“complete”。可执行的操作：cancel, close, hold, pay。"
+        == "order当前状态为 pending_payment，不允许执行“complete”。可执行的操作：cancel, close, hold, pay, reject。"
     )
     picking = act(client, number, "pick")
     assert picking.status_code == 409
     assert picking.json()["detail"] == (
-        'order is pending_payment; "shipment start_pick" is not allowed. Allowed actions: cancel, close, hold, pay.'
+        'order is pending_payment; "shipment start_pick" is not allowed. '
+        "Allowed actions: cancel, close, hold, pay, reject."
     )
 
 
@@ -226,7 +227,7 @@ def test_list_filters_and_cursor_pagination(client, ordo, clock):
     for i in range(5):
         clock.advance(timedelta(minutes=1))
         shop = "tmall" if i % 2 else "web-cn"
-        phone = "13912345678" if i == 4 else "13812345678"
+        phone = "13912345678" if i == 4 else f"1381234567{i}"
         customer = {"name": "王芳", "phone": phone}
         numbers.append(
             client.post(
@@ -259,7 +260,7 @@ def test_list_filters_and_cursor_pagination(client, ordo, clock):
 def test_unpaid_order_on_hold_can_be_closed_but_a_paid_one_cannot(client):
     number = client.post("/api/v1/orders", json=unpaid()).json()["number"]
     held = act(client, number, "hold", hold_reason="awaiting_customer").json()
-    assert held["allowed_actions"] == ["pay", "hold", "release", "cancel", "close"]
+    assert held["allowed_actions"] == ["pay", "reject", "hold", "release", "cancel", "close"]
     closed = act(client, number, "close", reason="customer never answered").json()
     assert closed["status"] == "closed"
     assert [h["released_by"] for h in closed["holds"]] == ["root"]

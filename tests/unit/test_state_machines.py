@@ -18,6 +18,8 @@ ORDER_EXPECTED = {
     (OS.PENDING_PAYMENT, OT.CANCEL): OS.CANCELLED,
     (OS.PENDING_REVIEW, OT.CONFIRM): OS.CONFIRMED,
     (OS.PENDING_REVIEW, OT.REJECT): OS.CANCELLED,
+    (OS.PENDING_PAYMENT, OT.REJECT): OS.CANCELLED,
+    (OS.ON_HOLD, OT.REJECT): OS.CANCELLED,
     (OS.PENDING_REVIEW, OT.HOLD): OS.ON_HOLD,
     (OS.PENDING_REVIEW, OT.CANCEL): OS.CANCELLED,
     (OS.CONFIRMED, OT.ALLOCATE): OS.ALLOCATED,
@@ -89,7 +91,7 @@ SHIPMENT_EXPECTED = {
 
 # What an illegal action answers with, per state: written out, not derived from the tables above.
 ORDER_ALLOWED = {
-    OS.PENDING_PAYMENT: ["cancel", "close", "hold", "pay"],
+    OS.PENDING_PAYMENT: ["cancel", "close", "hold", "pay", "reject"],
     OS.PENDING_REVIEW: ["cancel", "confirm", "hold", "reject"],
     OS.CONFIRMED: ["allocate", "backorder", "cancel", "hold"],
     OS.ALLOCATED: ["cancel", "hold", "start_fulfillment"],
@@ -99,8 +101,8 @@ ORDER_ALLOWED = {
     OS.DELIVERED: ["complete"],
     OS.COMPLETED: [],
     OS.ON_HOLD: [
-        "cancel", "close", "resume_allocated", "resume_backordered", "resume_confirmed", "resume_pending_payment",
-        "resume_pending_review",
+        "cancel", "close", "reject", "resume_allocated", "resume_backordered", "resume_confirmed",
+        "resume_pending_payment", "resume_pending_review",
     ],
     OS.CANCELLED: [],
     OS.CLOSED: [],

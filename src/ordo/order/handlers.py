@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -45,9 +45,10 @@ from ordo.order.states import (
     OrderTrigger,
     PaymentStatus,
     PaymentTrigger,
-    resume_trigger,
 )
-from ordo.order.tables import Order, OrderHold, OrderLine
+from ordo.order.tables import Order, OrderLine
+from ordo.review import screening
+from ordo.review.tables import ReviewFinding
 
 # --- intake -----------------------------------------------------------------------------------
 
@@ -174,6 +175,7 @@ def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], dig
         shop_id=draft.shop_id,
         channel=draft.channel,
         external_id=draft.external_id,
+        account=draft.account,
         customer_id=customer.id,
         customer_name=draft.customer_name,
         phone=draft.phone,
@@ -233,9 +235,14 @@ def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], dig
 
 
 def auto_progress(uow: UnitOfWork, order: Order) -> None:
-    """Automatic review and allocation (POLICIES.md: complete information, payment received →
-    to process automatically). The review issue replaces the first step with the rule engine."""
+    """Automatic review, then allocation (POLICIES.md: complete information, stock available and
+    payment received → to process automatically). The review rules run first (``review.screening``):
+    they may reject the order, hold it or queue it for people; only a clear order is confirmed here."""
     policy = uow.policy.review
+    if order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.PENDING_REVIEW) and policy.auto_screen:
+        decision = screening.screen(uow, order)
+        if not decision.clear:
+            return
     if (
         order.status == OrderStatus.PENDING_REVIEW
         and order.payment_status == PaymentStatus.PAID
@@ -244,6 +251,19 @@ def auto_progress(uow: UnitOfWork, order: Order) -> None:
         transition(uow, order, OrderTrigger.CONFIRM, actor=SYSTEM, reason="automatic review: complete and paid")
     if order.status == OrderStatus.CONFIRMED and policy.auto_allocate:
         allocate_order(uow, order, actor=SYSTEM)
+
+
+def settle_findings(uow: UnitOfWork, order: Order, *, actor: str, hold_reason: HoldReason | None = None,
+                    by_contact: bool = False) -> int:
+    """Mark open findings as settled by a person (all, those behind one hold reason, or those a
+    customer's answer settles). Returns how many."""
+    statement = update(ReviewFinding).where(ReviewFinding.order_id == order.id, ReviewFinding.cleared_at.is_(None))
+    if hold_reason is not None:
+        statement = statement.where(ReviewFinding.hold_reason == hold_reason.value)
+    if by_contact:
+        statement = statement.where(ReviewFinding.cleared_by_contact.is_(True))
+    result = uow.session.execute(statement.values(cleared_at=uow.clock.now(), cleared_by=actor))
+    return int(result.rowcount or 0)
 
 
 # --- lifecycle ----------------------------------------------------------------------------------
@@ -300,44 +320,25 @@ def allocate(uow: UnitOfWork, *, number: str, actor: Actor) -> Order:
 def hold(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, note: str | None = None) -> Order:
     actor.require(Permission.ORDER_HOLD)
     order = load_order(uow.session, number, actor, for_update=True)
-    if any(h.reason == reason and h.released_at is None for h in order.holds):
+    if not (order.status == OrderStatus.ON_HOLD or ORDER.can(order.status, OrderTrigger.HOLD)):
+        raise IllegalTransition("order", order.status, OrderTrigger.HOLD, ORDER.allowed(order.status))
+    if not lifecycle.place_hold(uow, order, reason, actor=actor.name, comment=note):
         raise Conflict("hold_exists", number=number, reason=reason.value)
-    now = uow.clock.now()
-    if order.status != OrderStatus.ON_HOLD:
-        before = order.status
-        transition(uow, order, OrderTrigger.HOLD, actor=actor.name, reason=reason.value, data={"note": note})
-        order.status_before_hold = before
-    else:
-        lifecycle.note(uow, order, "order.hold_added", actor=actor.name, reason=reason.value, data={"note": note})
-    order.holds.append(OrderHold(reason=reason, note=note, placed_by=actor.name, placed_at=now))
     return order
 
 
 def release(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, note: str | None = None) -> Order:
-    """Release one hold; when the last one goes the order returns to where it was and moves on."""
+    """Release one hold; when the last one goes the order returns to where it was and the automatic
+    review runs again."""
     actor.require(Permission.ORDER_HOLD)
     order = load_order(uow.session, number, actor, for_update=True)
-    active = [h for h in order.holds if h.released_at is None]
-    target = next((h for h in active if h.reason == reason), None)
-    if target is None:
+    if not any(h.reason == reason and h.released_at is None for h in order.holds):
         raise Conflict("hold_missing", number=number, reason=reason.value)
-    now = uow.clock.now()
-    target.released_at, target.released_by = now, actor.name
-    if len(active) > 1:
-        lifecycle.note(uow, order, "order.released", actor=actor.name, reason=reason.value, data={"note": note})
-        return order
-    back_to = order.status_before_hold or OrderStatus.PENDING_REVIEW
-    transition(
-        uow,
-        order,
-        resume_trigger(back_to),
-        actor=actor.name,
-        reason=reason.value,
-        data={"note": note},
-        event="order.released",
-    )
-    order.status_before_hold = None
-    auto_progress(uow, order)
+    if reason in screening.REVIEW_HOLDS:
+        # Releasing a rule's hold by hand settles the findings behind it.
+        settle_findings(uow, order, actor=actor.name, hold_reason=reason)
+    if lifecycle.lift_hold(uow, order, reason, actor=actor.name, comment=note):
+        auto_progress(uow, order)
     return order
 
 
@@ -360,6 +361,8 @@ def cancel(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
     release_holds(order, at=now, actor=actor.name)
     transition(uow, order, OrderTrigger.CANCEL, actor=actor.name, reason=reason)
     order.status_before_hold = None
+    screening.record_cancellation(uow, order)
+    screening.close_case(uow, order, status="cancelled", by=actor.name, note=reason)
     return order
 
 
@@ -372,6 +375,7 @@ def close(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
     transition(uow, order, OrderTrigger.CLOSE, actor=actor.name, reason=reason)
     release_holds(order, at=uow.clock.now(), actor=actor.name)
     order.status_before_hold = None
+    screening.close_case(uow, order, status="cancelled", by=actor.name, note=reason)
     return order
 
 

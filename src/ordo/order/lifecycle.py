@@ -16,8 +16,8 @@ from ordo.channel.tables import Shop
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.errors import NotFound
-from ordo.order.states import ORDER, OrderTrigger
-from ordo.order.tables import Order
+from ordo.order.states import ORDER, HoldReason, OrderStatus, OrderTrigger, resume_trigger
+from ordo.order.tables import Order, OrderHold
 
 SYSTEM = "system"
 
@@ -105,3 +105,34 @@ def release_holds(order: Order, *, at: datetime, actor: str) -> None:
     for h in order.holds:
         if h.released_at is None:
             h.released_at, h.released_by = at, actor
+
+
+def place_hold(uow: UnitOfWork, order: Order, reason: HoldReason, *, actor: str, comment: str | None = None) -> bool:
+    """Put the order on hold for this reason (stacked on other holds); False if already held so."""
+    if any(h.reason == reason and h.released_at is None for h in order.holds):
+        return False
+    if order.status != OrderStatus.ON_HOLD:
+        before = order.status
+        transition(uow, order, OrderTrigger.HOLD, actor=actor, reason=reason.value, data={"note": comment})
+        order.status_before_hold = before
+    else:
+        note(uow, order, "order.hold_added", actor=actor, reason=reason.value, data={"note": comment})
+    order.holds.append(OrderHold(reason=reason, note=comment, placed_by=actor, placed_at=uow.clock.now()))
+    return True
+
+
+def lift_hold(uow: UnitOfWork, order: Order, reason: HoldReason, *, actor: str, comment: str | None = None) -> bool:
+    """Release one hold; when it was the last, the order returns to where it was held (True)."""
+    active = [h for h in order.holds if h.released_at is None]
+    target = next((h for h in active if h.reason == reason), None)
+    if target is None:
+        return False
+    target.released_at, target.released_by = uow.clock.now(), actor
+    if len(active) > 1:
+        note(uow, order, "order.released", actor=actor, reason=reason.value, data={"note": comment})
+        return False
+    back_to = order.status_before_hold or OrderStatus.PENDING_REVIEW
+    transition(uow, order, resume_trigger(back_to), actor=actor, reason=reason.value, data={"note": comment},
+               event="order.released")
+    order.status_before_hold = None
+    return True

@@ -85,6 +85,9 @@ ORDER = StateMachine(
         (S.PENDING_PAYMENT, T.CLOSE): S.CLOSED,
         (S.PENDING_REVIEW, T.CONFIRM): S.CONFIRMED,
         (S.PENDING_REVIEW, T.REJECT): S.CANCELLED,
+        # A reviewer (or the blacklist) may refuse an order before payment or while it is held.
+        (S.PENDING_PAYMENT, T.REJECT): S.CANCELLED,
+        (S.ON_HOLD, T.REJECT): S.CANCELLED,
         (S.CONFIRMED, T.ALLOCATE): S.ALLOCATED,
         (S.CONFIRMED, T.BACKORDER): S.BACKORDERED,
         (S.BACKORDERED, T.ALLOCATE): S.ALLOCATED,

@@ -22,6 +22,8 @@ class Order(Base):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(128))
+    # The buyer's account on the channel, when the channel sends one (risk rules key on it).
+    account: Mapped[str | None] = mapped_column(String(128))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     customer_name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -10,6 +10,7 @@ from ordo.fulfillment import tables as _fulfillment  # noqa: F401
 from ordo.inventory import tables as _inventory  # noqa: F401
 from ordo.notify import tables as _notify  # noqa: F401
 from ordo.order import tables as _order  # noqa: F401
+from ordo.review import tables as _review  # noqa: F401
 from ordo.sla import tables as _sla  # noqa: F401
 
 metadata = Base.metadata

@@ -1,0 +1,282 @@
+"""Automatic review inside the order's own transaction: gather the subject and its history with
+indexed look-ups bounded by each rule's time window, ask the pure rules, record the findings,
+and apply the decision (reject, hold, queue for people, or clear to confirm).
+
+Called by the order handlers at intake, when payment arrives and when a hold is released; it
+imports no order handler, so the order package can call it without a cycle.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from ordo.bootstrap import UnitOfWork
+from ordo.catalog.tables import Sku
+from ordo.order import lifecycle
+from ordo.order.lifecycle import SYSTEM
+from ordo.order.states import HoldReason, OrderStatus, OrderTrigger
+from ordo.order.tables import Order
+from ordo.review import rules as pure
+from ordo.review.model import (
+    BlacklistKind,
+    Decision,
+    Finding,
+    History,
+    KeyKind,
+    Listed,
+    Outcome,
+    Prior,
+    Rule,
+    RuleKind,
+    RuleSet,
+    Subject,
+)
+from ordo.review.tables import BlacklistEntry, ReviewCase, ReviewFinding, ReviewRuleSet, RiskKey
+
+# Holds the rules place themselves; a person's "approve" or a settled finding lifts them.
+REVIEW_HOLDS = (HoldReason.DUPLICATE_SUSPECTED, HoldReason.RISK_INTERCEPTED, HoldReason.AWAITING_CUSTOMER)
+_DEAD = (OrderStatus.CANCELLED, OrderStatus.CLOSED)
+_SCREENED = (OrderStatus.PENDING_PAYMENT, OrderStatus.PENDING_REVIEW, OrderStatus.ON_HOLD)
+
+
+# --- rule set -------------------------------------------------------------------------------------
+
+
+def current_rules(uow: UnitOfWork) -> RuleSet:
+    """The newest stored version, or the policy defaults as version 0."""
+    row = uow.session.scalars(select(ReviewRuleSet).order_by(ReviewRuleSet.version.desc()).limit(1)).first()
+    if row is None:
+        return pure.default_rules(uow.policy)
+    return RuleSet(version=row.version, rules=tuple(Rule.model_validate(r) for r in row.rules))
+
+
+# --- keys and history -----------------------------------------------------------------------------
+
+
+def order_keys(uow: UnitOfWork, order: Order) -> dict[KeyKind, str]:
+    """The digests an order is looked up by: account, delivery address, phone, e-mail."""
+    address = pure.normalise_address(
+        country=order.country, province=order.province, city=order.city, district=order.district,
+        street=order.street, policy=uow.policy.risk,
+    )
+    return pure.keys_of({
+        KeyKind.ACCOUNT: pure.normalise_account(order.channel, order.account, order.customer_id),
+        KeyKind.ADDRESS: address,
+        KeyKind.PHONE: order.phone,
+        KeyKind.EMAIL: order.email,
+    })
+
+
+def _index(session: Session, order: Order, keys: dict[KeyKind, str]) -> None:
+    if session.scalar(select(RiskKey.id).where(RiskKey.order_id == order.id).limit(1)) is None:
+        session.add_all(
+            RiskKey(kind=kind.value, digest=value, order_id=order.id, at=order.created_at)
+            for kind, value in keys.items() if kind != KeyKind.EMAIL
+        )
+
+
+def record_cancellation(uow: UnitOfWork, order: Order) -> None:
+    """Count a cancellation against the account (frequent cancel-and-reorder)."""
+    keys = order_keys(uow, order)
+    uow.session.add(RiskKey(kind=KeyKind.CANCEL.value, digest=keys[KeyKind.ACCOUNT], order_id=order.id,
+                            at=uow.clock.now()))
+
+
+def _windows(rules: RuleSet) -> dict[KeyKind, timedelta]:
+    """How far back each key must be read: the longest window of the enabled rules using it."""
+    reach: dict[KeyKind, timedelta] = {}
+
+    def need(kind: KeyKind, window: timedelta | None) -> None:
+        if window is not None:
+            reach[kind] = max(reach.get(kind, window), window)
+
+    for rule in rules.rules:
+        if not rule.enabled:
+            continue
+        if rule.kind == RuleKind.DUPLICATE:
+            need(KeyKind.ACCOUNT, rule.params.window)
+            need(KeyKind.ADDRESS, rule.params.window)
+        elif rule.kind == RuleKind.SAME_CONTACT:
+            need(KeyKind.PHONE, rule.params.window)
+            need(KeyKind.ADDRESS, rule.params.window)
+        elif rule.kind == RuleKind.CANCEL_REORDER:
+            need(KeyKind.CANCEL, rule.params.window)
+    return reach
+
+
+def _history(session: Session, order: Order, keys: dict[KeyKind, str], rules: RuleSet, skus: set[int]) -> History:
+    reach = _windows(rules)
+    conditions = []
+    for kind, window in reach.items():
+        digest = keys[KeyKind.ACCOUNT] if kind == KeyKind.CANCEL else keys.get(kind)
+        if digest:
+            conditions.append(and_(RiskKey.kind == kind.value, RiskKey.digest == digest,
+                                   RiskKey.at >= order.created_at - window, RiskKey.at <= order.created_at))
+    priors: list[Prior] = []
+    if conditions:
+        rows = session.execute(
+            select(RiskKey.kind, RiskKey.order_id, RiskKey.at, Order.number, Order.status)
+            .join(Order, Order.id == RiskKey.order_id)
+            .where(or_(*conditions), RiskKey.order_id != order.id)
+        ).all()
+        ids = sorted({r.order_id for r in rows if r.kind != KeyKind.CANCEL})
+        shared: dict[int, set[str]] = {}
+        if ids and skus:
+            from ordo.order.tables import OrderLine
+
+            for order_id, code in session.execute(
+                select(OrderLine.order_id, OrderLine.sku_code).where(
+                    OrderLine.order_id.in_(ids), OrderLine.sku_id.in_(sorted(skus))
+                )
+            ):
+                shared.setdefault(order_id, set()).add(code)
+        priors = [
+            Prior(kind=KeyKind(r.kind), number=r.number, at=r.at, live=r.status not in _DEAD,
+                  skus=frozenset(shared.get(r.order_id, ())))
+            for r in rows
+        ]
+    blacklisted = ()
+    if any(r.enabled and r.kind == RuleKind.BLACKLIST for r in rules.rules):
+        listed = {
+            BlacklistKind.ACCOUNT: keys.get(KeyKind.ACCOUNT), BlacklistKind.PHONE: keys.get(KeyKind.PHONE),
+            BlacklistKind.ADDRESS: keys.get(KeyKind.ADDRESS), BlacklistKind.EMAIL: keys.get(KeyKind.EMAIL),
+        }
+        hits = session.scalars(
+            select(BlacklistEntry).where(
+                BlacklistEntry.removed_at.is_(None),
+                or_(*(and_(BlacklistEntry.kind == k.value, BlacklistEntry.digest == d)
+                      for k, d in listed.items() if d)),
+            ).order_by(BlacklistEntry.id)
+        ).all()
+        blacklisted = tuple(Listed(kind=BlacklistKind(h.kind), reason=h.reason, entry_id=h.id) for h in hits)
+    return History(priors=tuple(priors), blacklisted=blacklisted)
+
+
+def subject_of(session: Session, order: Order, keys: dict[KeyKind, str]) -> Subject:
+    traits: set[str] = set()
+    for row in session.scalars(select(Sku.traits).where(Sku.id.in_([line.sku_id for line in order.lines]))):
+        traits.update(row or ())
+    return Subject(
+        number=order.number, at=order.created_at, total=order.total, order_class=order.order_class,
+        service_type=order.service_type, payment_method=order.payment_method, remote_area=order.remote_area,
+        phone=order.phone, remark=order.remark, skus=frozenset(line.sku_code for line in order.lines),
+        traits=frozenset(traits), keys=keys,
+    )
+
+
+# --- screening ------------------------------------------------------------------------------------
+
+
+def screen(uow: UnitOfWork, order: Order) -> Decision:
+    """Run the rules, record new findings, apply the decision. Findings a person has settled stay
+    settled even if their rule fires again; the decision counts only the open ones."""
+    session, now = uow.session, uow.clock.now()
+    rules = current_rules(uow)
+    keys = order_keys(uow, order)
+    _index(session, order, keys)
+    history = _history(session, order, keys, rules, {line.sku_id for line in order.lines})
+    fired = pure.evaluate(subject_of(session, order, keys), history, rules)
+    stored = {f.rule: f for f in session.scalars(select(ReviewFinding).where(ReviewFinding.order_id == order.id))}
+    for f in fired:
+        if f.rule not in stored:
+            row = _store(order, f, rules.version, now)
+            session.add(row)
+            stored[f.rule] = row
+            if f.notify_customer:
+                lifecycle.note(uow, order, "review.intercepted", actor=SYSTEM, reason=f.rule)
+    open_findings = [_as_finding(r) for r in stored.values() if r.cleared_at is None]
+    decision = pure.decide(open_findings)
+    apply(uow, order, decision, version=rules.version)
+    return decision
+
+
+def _store(order: Order, f: Finding, version: int, now: datetime) -> ReviewFinding:
+    return ReviewFinding(
+        order_id=order.id, customer_id=order.customer_id, rule=f.rule, kind=f.kind.value, outcome=f.outcome.value,
+        hold_reason=f.hold_reason.value if f.hold_reason else None, score=f.score, message=f.message,
+        evidence=f.evidence, cleared_by_contact=f.cleared_by_contact, rule_set_version=version, found_at=now,
+    )
+
+
+def _as_finding(row: ReviewFinding) -> Finding:
+    return Finding(
+        rule=row.rule, kind=RuleKind(row.kind), outcome=Outcome(row.outcome), score=row.score, message=row.message,
+        evidence=row.evidence, hold_reason=HoldReason(row.hold_reason) if row.hold_reason else None,
+        cleared_by_contact=row.cleared_by_contact,
+    )
+
+
+def open_decision(uow: UnitOfWork, order: Order) -> Decision:
+    rows = uow.session.scalars(
+        select(ReviewFinding).where(ReviewFinding.order_id == order.id, ReviewFinding.cleared_at.is_(None))
+    )
+    return pure.decide(_as_finding(r) for r in rows)
+
+
+def apply(uow: UnitOfWork, order: Order, decision: Decision, *, version: int) -> None:
+    """Bring the order in line with the decision: reject, place or lift the rules' holds, open or
+    close the review case."""
+    if order.status not in _SCREENED:
+        return
+    data = {"rules": list(decision.rules), "score": decision.score, "rule_set_version": version}
+    if decision.outcome == Outcome.REJECT:
+        lifecycle.release_holds(order, at=uow.clock.now(), actor=SYSTEM)
+        lifecycle.transition(uow, order, OrderTrigger.REJECT, actor=SYSTEM, reason=", ".join(decision.rules), data=data)
+        order.status_before_hold = None
+        close_case(uow, order, status="rejected", by=SYSTEM, note=", ".join(decision.rules))
+        return
+    for reason in decision.hold_reasons:
+        lifecycle.place_hold(uow, order, reason, actor=SYSTEM, comment=", ".join(decision.rules))
+    for hold in list(order.holds):
+        if (
+            hold.released_at is None and hold.placed_by == SYSTEM and hold.reason in REVIEW_HOLDS
+            and hold.reason not in decision.hold_reasons and hold.reason != HoldReason.AWAITING_CUSTOMER
+        ):
+            lifecycle.lift_hold(uow, order, HoldReason(hold.reason), actor=SYSTEM, comment="findings settled")
+    if decision.levels:
+        open_case(uow, order, decision)
+    else:
+        close_case(uow, order, status="approved", by=SYSTEM, note="automatic review")
+
+
+def class_rank(uow: UnitOfWork, order_class: str) -> int:
+    order = uow.policy.review.class_priority
+    return order.index(order_class) if order_class in order else len(order)
+
+
+def open_case(uow: UnitOfWork, order: Order, decision: Decision) -> ReviewCase:
+    session, now = uow.session, uow.clock.now()
+    case = session.scalars(select(ReviewCase).where(ReviewCase.order_id == order.id)).one_or_none()
+    rules = ",".join(decision.rules)
+    if case is None:
+        case = ReviewCase(
+            order_id=order.id, shop_id=order.shop_id, status="open", vip_level=order.vip_level,
+            class_rank=class_rank(uow, order.order_class), levels=decision.levels, rules=rules,
+            score=decision.score, opened_at=now,
+        )
+        session.add(case)
+        session.flush()
+        lifecycle.note(uow, order, "review.queued", actor=SYSTEM, reason=rules,
+                       data={"levels": decision.levels, "score": decision.score})
+        return case
+    if case.status != "open":
+        case.status, case.opened_at, case.decided_at, case.decided_by = "open", now, None, None
+        case.claimed_by = case.claimed_at = None
+        case.first_approved_by = case.first_approved_at = None
+        lifecycle.note(uow, order, "review.queued", actor=SYSTEM, reason=rules,
+                       data={"levels": decision.levels, "score": decision.score})
+    case.levels, case.rules, case.score = max(case.levels, decision.levels), rules, decision.score
+    return case
+
+
+def close_case(uow: UnitOfWork, order: Order, *, status: str, by: str, note: str | None) -> None:
+    uow.session.execute(
+        update(ReviewCase)
+        .where(ReviewCase.order_id == order.id, ReviewCase.status == "open")
+        .values(status=status, decided_by=by, decided_at=uow.clock.now(), decision_note=note,
+                claimed_by=None, claimed_at=None)
+    )
+
