@@ -17,7 +17,8 @@ EXPECTED: dict[str, set[str]] = {
         "order.read", "order.create", "order.review", "order.hold", "order.cancel", "order.complete",
         "reference.read", "stock.read",
     },
-    "reviewer": {"order.read", "order.review", "order.hold", "order.cancel", "reference.read"},
+    "reviewer": {"order.read", "order.review", "order.review_second", "order.hold", "order.cancel", "risk.blacklist",
+                 "reference.read"},
     "warehouse": {
         "order.read", "order.allocate", "shipment.pick", "shipment.check", "shipment.pack", "shipment.hand_over",
         "reference.read", "stock.read", "stock.write",
@@ -34,9 +35,9 @@ def test_every_role_has_exactly_the_expected_permissions():
     assert {role.value: {p.value for p in perms} for role, perms in ROLE_PERMISSIONS.items()} == EXPECTED
 
 
-def test_only_the_admin_administers_users_and_reference_data():
+def test_only_the_admin_administers_users_reference_data_and_review_rules():
     others = set().union(*(perms for role, perms in ROLE_PERMISSIONS.items() if role != Role.ADMIN))
-    assert set(Permission) - others == {Permission.USER_ADMIN, Permission.REFERENCE_WRITE}
+    assert set(Permission) - others == {Permission.USER_ADMIN, Permission.REFERENCE_WRITE, Permission.REVIEW_ADMIN}
 
 
 def test_permissions_of_several_roles_is_the_union():

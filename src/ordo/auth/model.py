@@ -23,6 +23,10 @@ class Permission(StrEnum):
     ORDER_READ = "order.read"
     ORDER_CREATE = "order.create"
     ORDER_REVIEW = "order.review"
+    # The second level of a two-level review (the department head, 002).
+    ORDER_REVIEW_SECOND = "order.review_second"
+    REVIEW_ADMIN = "review.admin"
+    RISK_BLACKLIST = "risk.blacklist"
     ORDER_HOLD = "order.hold"
     ORDER_CANCEL = "order.cancel"
     ORDER_PAY = "order.pay"
@@ -50,7 +54,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {P.ORDER_READ, P.ORDER_CREATE, P.ORDER_REVIEW, P.ORDER_HOLD, P.ORDER_CANCEL, P.ORDER_COMPLETE,
          P.REFERENCE_READ, P.STOCK_READ}
     ),
-    Role.REVIEWER: frozenset({P.ORDER_READ, P.ORDER_REVIEW, P.ORDER_HOLD, P.ORDER_CANCEL, P.REFERENCE_READ}),
+    Role.REVIEWER: frozenset(
+        {P.ORDER_READ, P.ORDER_REVIEW, P.ORDER_REVIEW_SECOND, P.ORDER_HOLD, P.ORDER_CANCEL, P.RISK_BLACKLIST,
+         P.REFERENCE_READ}
+    ),
     Role.WAREHOUSE: frozenset(
         {P.ORDER_READ, P.ORDER_ALLOCATE, P.SHIPMENT_PICK, P.SHIPMENT_CHECK, P.SHIPMENT_PACK,
          P.SHIPMENT_HAND_OVER, P.REFERENCE_READ, P.STOCK_READ, P.STOCK_WRITE}

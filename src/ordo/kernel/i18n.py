@@ -171,6 +171,80 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "店铺“{shop}”外部单号“{external_id}”的订单已存在（{number}），但内容不同：{fields}。",
     },
     # Lifecycle
+    # Review and risk
+    "review_not_open": {
+        "en": "Order {number} is not waiting for review.",
+        "zh-CN": "订单 {number} 不在待审核状态。",
+    },
+    "review_claimed": {
+        "en": "Order {number} is being reviewed by {by}.",
+        "zh-CN": "订单 {number} 正由 {by} 审核。",
+    },
+    "second_review_same_person": {
+        "en": "Order {number}: {by} gave the first approval and cannot also give the second.",
+        "zh-CN": "订单 {number}：{by} 已做一级审核，不能再做二级审核。",
+    },
+    "no_contact_waiting": {
+        "en": "Order {number} has no contact attempt waiting for an answer.",
+        "zh-CN": "订单 {number} 没有等待客户回复的联系记录。",
+    },
+    "review_rules_changed": {
+        "en": "The review rules were changed by someone else (version {version}); reload and try again.",
+        "zh-CN": "审核规则已被他人修改（版本 {version}），请刷新后重试。",
+    },
+    "in_future": {
+        "en": "{path} must not be in the future, got {value}.",
+        "zh-CN": "{path} 不能晚于当前时间，实际为 {value}。",
+    },
+    "too_many": {
+        "en": "{path} has {count} items; at most {max} are allowed.",
+        "zh-CN": "{path} 有 {count} 项，最多允许 {max} 项。",
+    },
+    "account_format": {
+        "en": '{path}: "{value}" must be written channel:account (or customer:id).',
+        "zh-CN": "{path}：“{value}”应写作 渠道:账号（或 customer:客户编号）。",
+    },
+    "risk.blacklisted": {
+        "en": "The {what} is on the blacklist (entry {entry}): {reason}.",
+        "zh-CN": "该{what}在黑名单中（条目 {entry}）：{reason}。",
+    },
+    "risk.abusive_remark": {
+        "en": "The remark contains abusive or threatening words: {words}.",
+        "zh-CN": "订单备注含辱骂或威胁性词语：{words}。",
+    },
+    "risk.virtual_phone": {
+        "en": "The phone number {phone} belongs to a virtual operator.",
+        "zh-CN": "手机号 {phone} 属于虚拟运营商号段。",
+    },
+    "risk.cancel_reorder": {
+        "en": "The account cancelled {count} orders in the last {window}: {orders}.",
+        "zh-CN": "该账号在最近 {window} 内取消了 {count} 个订单：{orders}。",
+    },
+    "risk.same_phone": {
+        "en": "The same phone placed {count} orders in the last {window}: {orders}.",
+        "zh-CN": "同一手机号在最近 {window} 内下了 {count} 个订单：{orders}。",
+    },
+    "risk.same_address": {
+        "en": "The same delivery address received {count} orders in the last {window}: {orders}.",
+        "zh-CN": "同一收货地址在最近 {window} 内有 {count} 个订单：{orders}。",
+    },
+    "risk.duplicate": {
+        "en": "Same {by} ordered the same goods ({skus}) within {window}: {orders}.",
+        "zh-CN": "同一{by}在 {window} 内重复购买相同商品（{skus}）：{orders}。",
+    },
+    "risk.second_review": {
+        "en": "Needs the department head's second review: {why}.",
+        "zh-CN": "需部门主管二级审核：{why}。",
+    },
+    "risk.remote_address": {"en": "The address is in a remote area.", "zh-CN": "收货地址属于偏远地区。"},
+    "risk.payment_verification": {
+        "en": "Payment by {method}: confirm the order with the customer.",
+        "zh-CN": "付款方式为 {method}：需与客户核实订单。",
+    },
+    "risk.promotion_approve": {
+        "en": "Promotion order of {amount} (limit {limit}) with a good address: approved automatically.",
+        "zh-CN": "促销订单金额 {amount}（上限 {limit}），地址无问题：自动通过。",
+    },
     "hold_exists": {
         "en": 'Order {number} is already on hold for "{reason}".',
         "zh-CN": "订单 {number} 已因“{reason}”挂起。",

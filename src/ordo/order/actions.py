@@ -23,6 +23,7 @@ from ordo.order.states import (
     PaymentTrigger,
 )
 from ordo.order.tables import Order
+from ordo.review import handlers as review
 
 
 class OrderAction(StrEnum):
@@ -138,8 +139,9 @@ def perform(uow: UnitOfWork, *, number: str, action: OrderAction, body: ActionIn
         )
     simple: dict[OrderAction, Callable[[], Order]] = {
         OrderAction.PAY: lambda: handlers.pay(uow, number=number, actor=actor, reference=body.reference),
-        OrderAction.CONFIRM: lambda: handlers.confirm(uow, number=number, actor=actor, note=body.note),
-        OrderAction.REJECT: lambda: handlers.reject(uow, number=number, actor=actor, reason=str(body.reason)),
+        # Confirming and rejecting go through the review, which honours claims and the two levels.
+        OrderAction.CONFIRM: lambda: review.approve(uow, number=number, actor=actor, note=body.note),
+        OrderAction.REJECT: lambda: review.reject(uow, number=number, actor=actor, reason=str(body.reason)),
         OrderAction.ALLOCATE: lambda: handlers.allocate(uow, number=number, actor=actor),
         OrderAction.HOLD: lambda: handlers.hold(
             uow, number=number, actor=actor, reason=HoldReason(str(body.hold_reason)), note=body.note

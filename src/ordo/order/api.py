@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from ordo.entrypoints.api.deps import CurrentActor, OrdoApp, Reading
+from ordo.entrypoints.api.deps import CurrentActor, Locale, OrdoApp, Reading
 from ordo.order import queries
 from ordo.order.actions import ActionIn, OrderAction, perform
 from ordo.order.handlers import intake
@@ -27,12 +27,14 @@ router = APIRouter(tags=["orders"])
         422: {"description": "Invalid order; every problem is listed by field"},
     },
 )
-def create_order(body: OrderSubmission, ordo: OrdoApp, actor: CurrentActor, response: Response) -> OrderDetail:
+def create_order(
+    body: OrderSubmission, ordo: OrdoApp, actor: CurrentActor, response: Response, locale: Locale
+) -> OrderDetail:
     number, created = intake(ordo, submission=body, actor=actor)
     if not created:
         response.status_code = status.HTTP_200_OK
     with ordo.reading() as uow:
-        return queries.order_detail(uow.session, number, actor)
+        return queries.order_detail(uow.session, number, actor, locale)
 
 
 @router.get("/orders", response_model=OrderPage)
@@ -66,15 +68,16 @@ def list_orders(
 
 
 @router.get("/orders/{number}", response_model=OrderDetail)
-def get_order(number: str, uow: Reading, actor: CurrentActor) -> OrderDetail:
-    return queries.order_detail(uow.session, number, actor)
+def get_order(number: str, uow: Reading, actor: CurrentActor, locale: Locale) -> OrderDetail:
+    return queries.order_detail(uow.session, number, actor, locale)
 
 
 @router.post("/orders/{number}/{action}", response_model=OrderDetail)
 def act_on_order(
-    number: str, action: OrderAction, ordo: OrdoApp, actor: CurrentActor, body: ActionIn | None = None
+    number: str, action: OrderAction, ordo: OrdoApp, actor: CurrentActor, locale: Locale,
+    body: ActionIn | None = None,
 ) -> OrderDetail:
     with ordo.transaction() as uow:
         perform(uow, number=number, action=action, body=body or ActionIn(), actor=actor)
     with ordo.reading() as uow:
-        return queries.order_detail(uow.session, number, actor)
+        return queries.order_detail(uow.session, number, actor, locale)

@@ -32,6 +32,7 @@ from ordo.order.schemas import (
     ShipmentRead,
 )
 from ordo.order.tables import Order, OrderLine
+from ordo.review.queries import review_of
 from ordo.sla.queries import clocks_of_order
 
 MAX_PAGE = 200
@@ -55,7 +56,7 @@ def _summary(order: Order, shop_code: str) -> dict[str, object]:
     }
 
 
-def order_detail(session: Session, number: str, actor: Actor) -> OrderDetail:
+def order_detail(session: Session, number: str, actor: Actor, locale: str = "en") -> OrderDetail:
     order = load_order(session, number, actor)
     shop_code = session.scalar(select(Shop.code).where(Shop.id == order.shop_id)) or ""
     shipment_rows = session.execute(
@@ -147,6 +148,7 @@ def order_detail(session: Session, number: str, actor: Actor) -> OrderDetail:
             for e in events
         ],
         clocks=clocks_of_order(session, order.id),
+        review=review_of(session, order.id, locale),
     )
 
 

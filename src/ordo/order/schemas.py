@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ordo.review.schemas import ReviewRead
 from ordo.sla.schemas import ClockRead
 
 
@@ -98,6 +99,7 @@ class OrderDetail(OrderSummary):
     shipments: list[ShipmentRead]
     events: list[EventRead]
     clocks: list[ClockRead] = []
+    review: ReviewRead | None = None
 
 
 class OrderPage(BaseModel):

@@ -17,6 +17,7 @@ from ordo.inventory import api as inventory_api
 from ordo.notify import api as notify_api
 from ordo.notify import public_api as tracking_api
 from ordo.order import api as order_api
+from ordo.review import api as review_api
 from ordo.sla import api as sla_api
 
 MAX_BODY_BYTES = 1_048_576
@@ -44,7 +45,9 @@ def create_app(ordo: Ordo | None = None) -> FastAPI:
     app.include_router(tracking_api.router, prefix="/api/v1", responses=problems.STANDARD_RESPONSES)
     # Every other router needs a token, even for a route whose author forgot to ask for the actor
     # (FastAPI resolves the dependency once per request, so routes that do ask pay nothing more).
-    for module in (order_api, channel_api, catalog_api, customer_api, inventory_api, sla_api, notify_api):
+    for module in (
+        order_api, review_api, channel_api, catalog_api, customer_api, inventory_api, sla_api, notify_api
+    ):
         app.include_router(
             module.router,
             prefix="/api/v1",
