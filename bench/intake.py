@@ -99,7 +99,7 @@ def payload(worker: int, i: int, lines: int = 2) -> dict[str, Any]:
         "shop": "bench", "external_id": f"W{worker}-{i}",
         "customer": {"name": "张伟", "phone": f"138{(worker * 1_000_000 + i) % 100_000_000:08d}"},
         "address": {"country": "CN", "province": "上海市", "city": "上海市", "district": "浦东新区",
-                    "street": f"世纪大道{i % 500 + 1}号", "postcode": "200120"},
+                    "street": f"世纪大道{i + 1}号{worker + 1}室", "postcode": "200120"},
         "lines": [{"sku": f"B-{s:03d}", "quantity": 1, "unit_price": "10.00"} for s in skus],
         "total": f"{10 * lines}.00", "currency": "CNY",
         "payment": {"method": "alipay", "status": "paid", "amount_paid": f"{10 * lines}.00"},

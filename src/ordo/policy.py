@@ -333,6 +333,12 @@ def _clock_rules() -> tuple[ClockRule, ...]:
         ClockRule(step="manual_review", entity="order", start=("order.created", "order.pay"),
                   stop=("order.confirm",), cancel=_ORDER_END, department="customer_service", pauses_on_hold=True,
                   start_states=("pending_review",)),
+        # An order queued for people (003: waiting longer than 2 h raises an alert); the second
+        # level of a two-level review has its own limit after the first approval (002).
+        ClockRule(step="review_waiting_alert", entity="order", start=("review.queued",),
+                  stop=("review.approved", "order.confirm"), cancel=_ORDER_END, department="customer_service"),
+        ClockRule(step="second_review", entity="order", start=("review.first_approved",),
+                  stop=("review.approved",), cancel=_ORDER_END, department="reviewer"),
         ClockRule(step="ship_normal", entity="order", start=("order.created",), stop=("order.ship",),
                   cancel=_ORDER_END,
                   department="warehouse", order_classes=("normal", "urgent", "cross_border"), pauses_on_hold=True),
@@ -401,6 +407,8 @@ class NotifyPolicy(_Section):
             "shipment.out_for_delivery": "out_for_delivery",
             "shipment.deliver": "delivered",
             "order.cancel": "cancelled",
+            "order.reject": "cancelled",
+            "review.intercepted": "under_review",
             "payment.refunded": "refunded",
             "sla.delayed": "delayed",
         }

@@ -233,7 +233,7 @@ def test_every_template_speaks_both_languages_and_names_its_facts():
 
     assert sorted(TEMPLATES) == sorted(
         ["confirmed", "out_of_stock", "shipped", "customs_cleared", "out_for_delivery", "delivered", "delayed",
-         "cancelled", "refunded"]
+         "cancelled", "refunded", "under_review"]
     )
     assert all(sorted(texts) == sorted(LANGUAGES) for texts in TEMPLATES.values())
     shipped = render("shipped", "en", {"order": "20260315001", "carrier": "SF Express", "tracking": "SF1"})

@@ -35,6 +35,11 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Order {order} delivered", "Your order {order} has been delivered. Thank you!"),
         "zh-CN": ("订单 {order} 已签收", "您的订单 {order} 已签收，感谢您的惠顾！"),
     },
+    "under_review": {
+        "en": ("Order {order} needs a manual review",
+               "Your order {order} needs a short manual review before we ship it. We will contact you if needed."),
+        "zh-CN": ("订单 {order} 需人工审核", "您的订单 {order} 需要人工审核后才能发货，如有需要我们会与您联系。"),
+    },
     "delayed": {
         "en": ("Order {order} delayed", "Your order {order} is delayed. We are on it and will keep you informed."),
         "zh-CN": ("订单 {order} 延误", "很抱歉，您的订单 {order} 出现延误，我们正在处理并会及时通知您。"),

@@ -239,15 +239,15 @@ def auto_progress(uow: UnitOfWork, order: Order) -> None:
     payment received → to process automatically). The review rules run first (``review.screening``):
     they may reject the order, hold it or queue it for people; only a clear order is confirmed here."""
     policy = uow.policy.review
+    screened = False
     if order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.PENDING_REVIEW) and policy.auto_screen:
-        decision = screening.screen(uow, order)
-        if not decision.clear:
+        if not screening.screen(uow, order).clear:
             return
-    if (
-        order.status == OrderStatus.PENDING_REVIEW
-        and order.payment_status == PaymentStatus.PAID
-        and policy.auto_confirm_paid
-    ):
+        screened = True
+    # Pending review means paid or cash on delivery; with the rules on, a cash-on-delivery order is
+    # confirmed once its verification finding is settled (or if an admin turned that rule off).
+    secured = order.payment_status == PaymentStatus.PAID or screened
+    if order.status == OrderStatus.PENDING_REVIEW and secured and policy.auto_confirm_paid:
         transition(uow, order, OrderTrigger.CONFIRM, actor=SYSTEM, reason="automatic review: complete and paid")
     if order.status == OrderStatus.CONFIRMED and policy.auto_allocate:
         allocate_order(uow, order, actor=SYSTEM)

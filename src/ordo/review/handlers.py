@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import Ordo, UnitOfWork
+from ordo.kernel.checks import problems_of
 from ordo.kernel.errors import Conflict, IllegalTransition, NotFound, OrdoError, Problem, ValidationFailed
 from ordo.order import handlers as orders
 from ordo.order import lifecycle
@@ -21,7 +23,7 @@ from ordo.order.states import ORDER, HoldReason, OrderStatus, OrderTrigger
 from ordo.order.tables import Order
 from ordo.review import rules as pure
 from ordo.review import screening
-from ordo.review.model import BlacklistKind, KeyKind, Rule, RuleParams
+from ordo.review.model import BlacklistKind, KeyKind, RuleParams
 from ordo.review.tables import BlacklistEntry, ReviewCase, ReviewContact, ReviewRuleSet
 
 # --- the case ------------------------------------------------------------------------------------
@@ -193,11 +195,10 @@ def answer(uow: UnitOfWork, *, number: str, actor: Actor, note: str | None = Non
         row.state, row.answered_at, row.answered_by, row.answer = "answered", now, actor.name, note
     orders.settle_findings(uow, order, actor=actor.name, by_contact=True)
     lifecycle.note(uow, order, "review.answered", actor=actor.name, data={"note": note})
-    resumed = True
     if any(h.reason == HoldReason.AWAITING_CUSTOMER and h.released_at is None for h in order.holds):
-        resumed = lifecycle.lift_hold(uow, order, HoldReason.AWAITING_CUSTOMER, actor=actor.name, comment=note)
-    if order.status == OrderStatus.ON_HOLD and not resumed:
-        # Rules' holds whose findings the answer settled are lifted by the automatic review.
+        lifecycle.lift_hold(uow, order, HoldReason.AWAITING_CUSTOMER, actor=actor.name, comment=note)
+    if order.status == OrderStatus.ON_HOLD:
+        # The rules' holds whose findings the answer settled are lifted by the automatic review.
         screening.apply(uow, order, screening.open_decision(uow, order), version=screening.current_rules(uow).version)
     if order.status != OrderStatus.ON_HOLD:
         orders.auto_progress(uow, order)
@@ -272,7 +273,7 @@ def batch(
                 results.append(BatchResult(number=number, ok=True, status=order.status))
         except OrdoError as exc:
             results.append(BatchResult(number=number, ok=False, code=exc.code,
-                                       detail=translate(exc.code, language, exc.params)))
+                                       detail=translate(exc.key, language, exc.params)))
     return results
 
 
@@ -295,10 +296,18 @@ def update_rule(
     if score is not None:
         changes["score"] = score
     if params:
-        merged = rule.params.model_dump() | params
-        changes["params"] = RuleParams.model_validate(merged)
+        unknown = sorted(set(params) - set(RuleParams.model_fields))
+        try:
+            changes["params"] = RuleParams.model_validate(rule.params.model_dump() | params)
+        except ValidationError as exc:
+            problems = problems_of(exc, "params")
+        else:
+            problems = []
+        problems += [Problem(f"params.{k}", "unknown_field", {"path": f"params.{k}"}) for k in unknown
+                     if not any(p.path == f"params.{k}" for p in problems)]
+        if problems:
+            raise ValidationFailed(problems)
     updated = rule.model_copy(update=changes)
-    Rule.model_validate(updated.model_dump())
     version = current.version + 1
     uow.session.add(ReviewRuleSet(
         version=version,

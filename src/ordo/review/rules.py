@@ -140,7 +140,7 @@ def default_rules(policy: Policy) -> RuleSet:
 
 def _window_label(window: timedelta) -> str:
     minutes = int(window.total_seconds() // 60)
-    if minutes % (24 * 60) == 0:
+    if minutes % (24 * 60) == 0 and minutes >= 2 * 24 * 60:
         return f"{minutes // (24 * 60)} d"
     if minutes % 60 == 0:
         return f"{minutes // 60} h"

@@ -14,6 +14,7 @@ from ordo.auth.model import Role
 from ordo.auth.tables import User
 from ordo.entrypoints.cli import inventory, orders, reference, users
 from ordo.entrypoints.cli import notify as notify_cli
+from ordo.entrypoints.cli import review as review_cli
 from ordo.entrypoints.cli import sla as sla_cli
 from ordo.entrypoints.cli.common import console, ordo
 from ordo.entrypoints.cli.worker import worker
@@ -25,6 +26,7 @@ app.add_typer(orders.app, name="orders")
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(users.users, name="users")
 app.add_typer(users.tokens, name="tokens")
+app.add_typer(review_cli.app, name="review")
 app.add_typer(sla_cli.app, name="sla")
 app.add_typer(notify_cli.app, name="notify")
 app.command()(worker)

@@ -1,4 +1,5 @@
-"""`ordo worker`: delivers the outbox and runs the SLA scan and the progress checks.
+"""`ordo worker`: delivers the outbox and runs the SLA scan, the progress checks and the
+silent-customer scan of the review.
 
 Every job is safe with several workers at once (conditional updates, SKIP LOCKED on PostgreSQL,
 alerts keyed once), so no leader election is needed for them.
@@ -18,6 +19,7 @@ from ordo.adapters.messaging.sms import FileSmsProvider, SmsChannel
 from ordo.adapters.messaging.webhook import WebhookChannel
 from ordo.bootstrap import Ordo
 from ordo.notify.worker import deliver_due
+from ordo.review.handlers import scan_silent
 from ordo.sla.handlers import progress_check, scan
 
 
@@ -41,6 +43,7 @@ class Round:
     delivered: int
     retried: int
     dead: int
+    held: int = 0  # orders put on hold because the customer did not answer in time
 
 
 def run_round(ordo: Ordo, channels: Mapping[str, Channel]) -> Round:
@@ -48,8 +51,10 @@ def run_round(ordo: Ordo, channels: Mapping[str, Channel]) -> Round:
         result = scan(uow)
     with ordo.transaction() as uow:
         progress_check(uow)
+    with ordo.transaction() as uow:
+        held = scan_silent(uow)
     delivered = deliver_due(ordo, channels)
-    return Round(len(result.breached), len(delivered.sent), len(delivered.retried), len(delivered.dead))
+    return Round(len(result.breached), len(delivered.sent), len(delivered.retried), len(delivered.dead), len(held))
 
 
 def run(ordo: Ordo, channels: Mapping[str, Channel], *, interval: float, once: bool,

@@ -1,0 +1,413 @@
+"""Review and risk control through the API, on SQLite and PostgreSQL: automatic decisions with
+their evidence, the queue, claims, batch decisions, customer contact, two levels, rules, blacklist."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from ordo.auth.model import Actor
+from ordo.entrypoints.api.app import create_app
+from ordo.kernel.errors import Conflict
+from ordo.notify.tables import OutboxMessage
+from ordo.review import handlers as review
+from tests.factories import BASE_ORDER, order_payload, seed, user_token
+
+ORDERS, REVIEW = "/api/v1/orders", "/api/v1/review"
+ADDRESS = BASE_ORDER["address"]
+CUSTOMER = BASE_ORDER["customer"]
+
+
+@pytest.fixture
+def client(ordo):
+    seed(ordo)
+    with TestClient(create_app(ordo)) as c:
+        c.headers["Authorization"] = f"Bearer {user_token(ordo, 'root', ['admin'])}"
+        yield c
+
+
+@pytest.fixture
+def people(ordo, client):
+    return {
+        name: {"Authorization": f"Bearer {user_token(ordo, name, [role])}"}
+        for name, role in (("cs1", "customer_service"), ("cs2", "customer_service"), ("head1", "reviewer"),
+                           ("head2", "reviewer"), ("picker", "warehouse"))
+    }
+
+
+def post(client, **changes):
+    r = client.post(ORDERS, json=order_payload(**changes))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def cod(**changes):
+    return {"payment": {"method": "cash_on_delivery", "status": "unpaid", "amount_paid": "0"}, **changes}
+
+
+def queue(client, **params):
+    r = client.get(f"{REVIEW}/queue", params=params)
+    assert r.status_code == 200, r.text
+    return [i["number"] for i in r.json()["items"]]
+
+
+# --- automatic decisions -------------------------------------------------------------------------
+
+
+def test_clean_paid_order_flows_through_without_a_case(client):
+    order = post(client, external_id="C-1")
+    assert order["status"] == "allocated"
+    assert order["review"] == {"case": None, "findings": [], "contacts": []}
+
+
+def test_duplicate_within_30_minutes_is_held_with_evidence_then_the_customers_answer_releases_it(client, clock):
+    first = post(client, external_id="D-1", customer=CUSTOMER, address=ADDRESS)
+    clock.advance(timedelta(minutes=30))
+    second = post(client, external_id="D-2", customer=CUSTOMER, address=ADDRESS)
+    assert first["status"] == "allocated"
+    assert second["status"] == "on_hold"
+    assert [h["reason"] for h in second["holds"]] == ["duplicate_suspected"]
+    [finding] = second["review"]["findings"]
+    assert finding["message"] == (
+        f"Same account, address ordered the same goods (TEA-001) within 30 min: {first['number']}."
+    )
+    assert (finding["rule"], finding["outcome"], finding["rule_set_version"]) == ("duplicate", "hold", 0)
+    assert queue(client) == [second["number"]]
+    zh = client.get(f"{ORDERS}/{second['number']}", headers={"Accept-Language": "zh-CN"}).json()
+    assert zh["review"]["findings"][0]["message"] == (
+        f"同一account, address在 30 min 内重复购买相同商品（TEA-001）：{first['number']}。"
+    )
+
+    contacted = client.post(f"{REVIEW}/orders/{second['number']}/contacts", json={"channel": "phone", "note": "打电话"})
+    assert contacted.status_code == 201, contacted.text
+    answered = client.post(f"{REVIEW}/orders/{second['number']}/answer", json={"note": "客户确认要两单"})
+    assert answered.status_code == 200, answered.text
+    after = client.get(f"{ORDERS}/{second['number']}").json()
+    assert after["status"] == "allocated"
+    assert after["review"]["findings"][0]["cleared_by"] == "root"
+    assert after["review"]["case"]["status"] == "approved"
+    assert queue(client) == []
+
+
+def test_duplicate_31_minutes_later_is_not_held(client, clock):
+    post(client, external_id="D-1", customer=CUSTOMER, address=ADDRESS)
+    clock.advance(timedelta(minutes=30, seconds=1))
+    assert post(client, external_id="D-2", customer=CUSTOMER, address=ADDRESS)["status"] == "allocated"
+
+
+def test_third_order_from_one_phone_is_intercepted_and_the_customer_told(client, clock, ordo):
+    skus = [("TEA-001", "25.00"), ("MUG-002", "39.90"), ("OIL-004", "59.00")]
+    numbers = []
+    for i, (sku, price) in enumerate(skus):
+        clock.advance(timedelta(hours=3))
+        goods = float(price)
+        numbers.append(post(
+            client, external_id=f"P-{i}", customer={"name": "李雷", "phone": "１３９ ００００ １１１１"},
+            lines=[{"sku": sku, "quantity": 1, "unit_price": price}], total=f"{goods + 5:.2f}",
+            payment={"method": "alipay", "status": "paid", "amount_paid": f"{goods + 5:.2f}"},
+        ))
+    assert [o["status"] for o in numbers] == ["allocated", "allocated", "on_hold"]
+    third = numbers[2]
+    assert [h["reason"] for h in third["holds"]] == ["risk_intercepted"]
+    assert third["review"]["findings"][0]["message"] == (
+        "The same phone placed 3 orders in the last 24 h: " + ", ".join(o["number"] for o in numbers) + "."
+    )
+    with ordo.reading() as uow:
+        topics = uow.session.scalars(
+            select(OutboxMessage.topic).where(OutboxMessage.key.like(f"notice:under_review:{third['number']}:%"))
+        ).all()
+    assert topics == ["customer.under_review"]
+
+
+def test_abusive_remark_is_intercepted_until_a_reviewer_approves(client, people):
+    order = post(client, external_id="A-1", remark="再不发货就 杀 了 你")
+    assert (order["status"], order["holds"][0]["reason"]) == ("on_hold", "risk_intercepted")
+    r = client.post(f"{REVIEW}/orders/{order['number']}/approve", json={"note": "已核实"}, headers=people["cs1"])
+    assert r.status_code == 200, r.text
+    after = client.get(f"{ORDERS}/{order['number']}").json()
+    assert after["status"] == "allocated"
+    names = [e["name"] for e in after["events"]]
+    assert names.index("review.approved") < names.index("order.released") < names.index("order.confirm")
+
+
+def test_blacklisted_phone_is_rejected_with_the_reason(client):
+    r = client.post(f"{REVIEW}/blacklist",
+                    json={"kind": "phone", "value": "１３８-1234-5678", "reason": "chargeback fraud"})
+    assert r.status_code == 201, r.text
+    assert r.json()["value"] == "+8613812345678"
+    order = post(client)
+    assert order["status"] == "cancelled"
+    reject = next(e for e in order["events"] if e["name"] == "order.reject")
+    assert reject["reason"] == "blacklist"
+    assert order["review"]["findings"][0]["message"] == (
+        f"The phone is on the blacklist (entry {r.json()['id']}): chargeback fraud."
+    )
+    assert client.delete(f"{REVIEW}/blacklist/{r.json()['id']}").status_code == 200
+    assert post(client, external_id="AFTER")["status"] == "allocated"
+    assert client.get(f"{REVIEW}/blacklist").json() == []
+
+
+def test_blacklisted_address_matches_another_spelling(client):
+    r = client.post(f"{REVIEW}/blacklist", json={
+        "kind": "address", "reason": "package theft",
+        "address": {"country": "CN", "province": "上海", "city": "上海", "district": "浦东新区",
+                    "street": "世纪大道 １００号"},
+    })
+    assert r.status_code == 201, r.text
+    assert post(client, external_id="X-1", address=ADDRESS)["status"] == "cancelled"
+
+
+def test_rejecting_a_malicious_order_blacklists_the_account(client, people):
+    order = post(client, external_id="M-1", remark="fuck you")
+    r = client.post(f"{REVIEW}/orders/{order['number']}/reject", json={"reason": "恶意订单", "blacklist": True},
+                    headers=people["head1"])
+    assert r.status_code == 200, r.text
+    assert client.get(f"{ORDERS}/{order['number']}").json()["status"] == "cancelled"
+    assert [(e["kind"], e["added_by"]) for e in client.get(f"{REVIEW}/blacklist").json()] == [
+        ("account", "head1"), ("phone", "head1"),
+    ]
+    again = post(client, external_id="M-2", customer=order_payload(external_id="M-1")["customer"])
+    assert again["status"] == "cancelled"
+    # Customer service may not blacklist.
+    other = post(client, external_id="M-3", remark="idiot")
+    refused = client.post(f"{REVIEW}/orders/{other['number']}/reject", json={"reason": "x", "blacklist": True},
+                          headers=people["cs1"])
+    assert refused.status_code == 403
+
+
+# --- the queue, claims, batch -------------------------------------------------------------------
+
+
+def test_queue_puts_vip_first_then_order_class_then_age_and_filters(client, clock):
+    vip = client.post("/api/v1/customers", json={"name": "VIP", "phone": "13700000009", "vip_level": 3})
+    assert vip.status_code == 201, vip.text
+    normal_old = post(client, external_id="Q-1", **cod())
+    clock.advance(timedelta(minutes=5))
+    urgent = post(client, external_id="Q-2", order_class="urgent", **cod())
+    clock.advance(timedelta(minutes=5))
+    vip_order = post(client, external_id="Q-3", customer={"name": "VIP", "phone": "13700000009"}, **cod())
+    clock.advance(timedelta(minutes=5))
+    tmall = post(client, external_id="Q-4", shop="tmall", **cod())
+    assert {o["status"] for o in (normal_old, urgent, vip_order, tmall)} == {"pending_review"}
+    assert queue(client) == [vip_order["number"], urgent["number"], normal_old["number"], tmall["number"]]
+    assert queue(client, shop="tmall") == [tmall["number"]]
+    assert queue(client, reason="payment_verification", limit=2) == [vip_order["number"], urgent["number"]]
+    assert queue(client, reason="duplicate") == []
+    client.post(f"{REVIEW}/orders/{urgent['number']}/claim")
+    assert queue(client, reviewer="root") == [urgent["number"]]
+    item = client.get(f"{REVIEW}/queue", params={"reviewer": "root"}).json()["items"][0]
+    assert (item["claimed_by"], item["rules"], item["level"]) == ("root", ["payment_verification"], 1)
+
+
+def test_a_claimed_order_belongs_to_its_reviewer_until_the_claim_lapses(client, people, clock):
+    order = post(client, external_id="K-1", **cod())
+    number = order["number"]
+    assert client.post(f"{REVIEW}/orders/{number}/claim", headers=people["cs1"]).status_code == 200
+    taken = client.post(f"{REVIEW}/orders/{number}/claim", headers=people["cs2"])
+    assert (taken.status_code, taken.json()["detail"]) == (409, f"Order {number} is being reviewed by cs1.")
+    zh = client.post(f"{REVIEW}/orders/{number}/approve", headers={**people["cs2"], "Accept-Language": "zh-CN"})
+    assert (zh.status_code, zh.json()["detail"]) == (409, f"订单 {number} 正由 cs1 审核。")
+    clock.advance(timedelta(minutes=30))
+    assert client.post(f"{REVIEW}/orders/{number}/claim", headers=people["cs2"]).status_code == 200
+    assert client.post(f"{REVIEW}/orders/{number}/approve", headers=people["cs2"]).status_code == 200
+    assert client.get(f"{ORDERS}/{number}").json()["status"] == "allocated"
+
+
+def test_two_reviewers_racing_for_one_order_exactly_one_wins(client, ordo):
+    number = post(client, external_id="R-1", **cod())["number"]
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def race(name: str) -> None:
+        actor = Actor(name=name, roles=frozenset({"customer_service"}))
+        barrier.wait()
+        try:
+            with ordo.transaction() as uow:
+                review.claim(uow, number=number, actor=actor)
+            results.append(f"won:{name}")
+        except Conflict as exc:
+            results.append(f"lost:{exc.params['by']}")
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in ("cs1", "cs2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    winners = [r for r in results if r.startswith("won:")]
+    assert len(results) == 2 and len(winners) == 1
+    assert results.count(f"lost:{winners[0][4:]}") == 1
+
+
+def test_batch_approve_and_reject_report_per_order(client):
+    a = post(client, external_id="B-1", **cod())["number"]
+    b = post(client, external_id="B-2", **cod())["number"]
+    clean = post(client, external_id="B-3")["number"]
+    r = client.post(f"{REVIEW}/batch", json={"action": "approve", "numbers": [a, clean, "20991231001", b]})
+    assert r.status_code == 200, r.text
+    assert [(i["number"], i["ok"], i["status"], i["code"]) for i in r.json()] == [
+        (a, True, "allocated", None),
+        (clean, False, None, "illegal_transition"),
+        ("20991231001", False, None, "not_found"),
+        (b, True, "allocated", None),
+    ]
+    c = post(client, external_id="B-4", **cod())["number"]
+    r = client.post(f"{REVIEW}/batch", json={"action": "reject", "numbers": [c], "reason": "地址无法核实"})
+    assert [(i["number"], i["ok"], i["status"]) for i in r.json()] == [(c, True, "cancelled")]
+    missing = client.post(f"{REVIEW}/batch", json={"action": "reject", "numbers": [c]})
+    assert (missing.status_code, missing.json()["detail"]) == (422, "The request has invalid fields.")
+    assert missing.json()["errors"][0]["field"] == "reason"
+
+
+# --- customer contact -----------------------------------------------------------------------------
+
+
+def test_silent_customer_is_held_after_two_hours_once_and_the_answer_resumes(client, clock):
+    number = post(client, external_id="S-1", **cod())["number"]
+    assert client.post(f"{REVIEW}/orders/{number}/contacts", json={"channel": "phone"}).status_code == 201
+    clock.advance(timedelta(hours=2) - timedelta(seconds=1))
+    assert client.post(f"{REVIEW}/scan").json() == {"held": []}
+    clock.advance(timedelta(seconds=1))
+    assert client.post(f"{REVIEW}/scan").json() == {"held": [number]}
+    assert client.post(f"{REVIEW}/scan").json() == {"held": []}
+    held = client.get(f"{ORDERS}/{number}").json()
+    assert (held["status"], [h["reason"] for h in held["holds"]]) == ("on_hold", ["awaiting_customer"])
+    assert held["review"]["contacts"][0]["state"] == "held"
+    r = client.post(f"{REVIEW}/orders/{number}/answer", json={"note": "客户确认货到付款"})
+    assert r.status_code == 200, r.text
+    after = client.get(f"{ORDERS}/{number}").json()
+    assert after["status"] == "allocated"
+    assert after["review"]["contacts"][0]["state"] == "answered"
+
+
+def test_ask_the_customer_holds_at_once_and_an_answer_without_a_contact_is_refused(client):
+    number = post(client, external_id="S-2", **cod())["number"]
+    refused = client.post(f"{REVIEW}/orders/{number}/answer")
+    assert (refused.status_code, refused.json()["detail"]) == (
+        409, f"Order {number} has no contact attempt waiting for an answer."
+    )
+    r = client.post(f"{REVIEW}/orders/{number}/contacts", json={"channel": "sms", "hold": True, "note": "请确认"})
+    assert r.status_code == 201
+    assert client.get(f"{ORDERS}/{number}").json()["status"] == "on_hold"
+    bad = client.post(f"{REVIEW}/orders/{number}/contacts", json={"channel": "pigeon"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "channel"
+
+
+# --- two levels -----------------------------------------------------------------------------------
+
+
+def test_second_review_needs_another_person_with_the_reviewer_role(client, people):
+    big = post(client, external_id="T-1", lines=[{"sku": "PHONE-006", "quantity": 2, "unit_price": "4999.00"}],
+               total="10003.00", payment={"method": "alipay", "status": "paid", "amount_paid": "10003.00"})
+    number = big["number"]
+    assert big["status"] == "pending_review"
+    assert big["review"]["case"]["levels"] == 2
+    assert big["review"]["findings"][0]["message"] == (
+        "Needs the department head's second review: amount 10003.00 > 5000."
+    )
+    first = client.post(f"{REVIEW}/orders/{number}/approve", headers=people["head1"])
+    assert first.status_code == 200, first.text
+    assert first.json()["case"]["first_approved_by"] == "head1"
+    waiting = client.get(f"{ORDERS}/{number}").json()
+    assert waiting["status"] == "pending_review"
+    clocks = {c["step"]: (c["status"], c["deadline"]) for c in waiting["clocks"]}
+    assert clocks["review_waiting_alert"] == ("open", "2026-03-15T04:00:00Z")
+    assert clocks["second_review"] == ("open", "2026-03-15T06:00:00Z")
+    assert queue(client, level=2) == [number]
+    same = client.post(f"{REVIEW}/orders/{number}/approve", headers=people["head1"])
+    assert (same.status_code, same.json()["detail"]) == (
+        409, f"Order {number}: head1 gave the first approval and cannot also give the second."
+    )
+    assert client.post(f"{REVIEW}/orders/{number}/approve", headers=people["cs1"]).status_code == 403
+    # The order action "confirm" goes through the same review and is refused the same way.
+    assert client.post(f"{ORDERS}/{number}/confirm", headers=people["head1"]).status_code == 409
+    done = client.post(f"{REVIEW}/orders/{number}/approve", headers=people["head2"])
+    assert done.status_code == 200, done.text
+    after = client.get(f"{ORDERS}/{number}").json()
+    assert after["status"] == "allocated"
+    assert after["review"]["case"]["decided_by"] == "head2"
+    clocks = {c["step"]: c["status"] for c in after["clocks"]}
+    assert (clocks["review_waiting_alert"], clocks["second_review"]) == ("stopped", "stopped")
+
+
+# --- rules as data --------------------------------------------------------------------------------
+
+
+def test_rules_are_listed_edited_and_versioned(client, people):
+    listed = client.get(f"{REVIEW}/rules").json()
+    assert listed["version"] == 0
+    assert [r["code"] for r in listed["rules"]][:3] == ["blacklist", "abusive_remark", "same_contact"]
+    dup = next(r for r in listed["rules"] if r["code"] == "duplicate")
+    assert dup["params"] == {"window": "PT30M"}
+
+    remote = {"province": "西藏", "city": "拉萨", "district": "城关区", "street": "北京中路1号", "country": "CN",
+              "postcode": "850000"}
+    before = post(client, external_id="V-1", address=remote)
+    assert (before["status"], before["review"]["findings"][0]["rule_set_version"]) == ("pending_review", 0)
+
+    r = client.patch(f"{REVIEW}/rules/remote_address", json={"enabled": False, "note": "peak season"})
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 1
+    r = client.patch(f"{REVIEW}/rules/duplicate", json={"params": {"window": "PT45M"}})
+    assert r.json()["version"] == 2
+    assert next(x for x in r.json()["rules"] if x["code"] == "duplicate")["params"] == {"window": "PT45M"}
+    versions = client.get(f"{REVIEW}/rules/versions").json()
+    assert [(v["version"], v["created_by"], v["note"]) for v in versions] == [
+        (2, "root", "duplicate: params"), (1, "root", "peak season"),
+    ]
+    assert post(client, external_id="V-2", address={**remote, "street": "北京中路2号"})["status"] == "allocated"
+
+    bad = client.patch(f"{REVIEW}/rules/duplicate", json={"params": {"window": "soon", "colour": "red"}})
+    assert bad.status_code == 422, bad.text
+    assert sorted(e["field"] for e in bad.json()["errors"]) == ["params.colour", "params.window"]
+    assert client.patch(f"{REVIEW}/rules/nope", json={"enabled": False}).status_code == 404
+    refused = client.patch(f"{REVIEW}/rules/duplicate", json={"enabled": False}, headers=people["head1"])
+    assert refused.status_code == 403
+    assert client.get(f"{REVIEW}/rules").json()["version"] == 2
+
+
+# --- the CLI --------------------------------------------------------------------------------------
+
+
+def test_cli_queue_decisions_rules_and_blacklist(client, ordo, monkeypatch):
+    from typer.testing import CliRunner
+
+    from ordo.entrypoints.cli import common, main
+    from ordo.entrypoints.cli import review as review_cli
+
+    for module in (common, review_cli):
+        monkeypatch.setattr(module, "ordo", lambda: ordo)
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(main.app, ["review", *args], env={"ORDO_LOCALE": "en", "COLUMNS": "200"})
+        assert result.exit_code == code, result.output
+        return result.output
+
+    a = post(client, external_id="CLI-1", **cod())["number"]
+    b = post(client, external_id="CLI-2", **cod())["number"]
+    listed = run("queue")
+    assert "2 waiting" in listed and a in listed and "Payment by cash_on_delivery" in listed
+    assert run("claim", a) == f"{a}: claimed by system\n"
+    assert run("approve", a) == f"{a}: allocated\n"
+    assert run("batch", "reject", b, "20991231001", "--reason", "fake", code=1) == (
+        f"{b}: cancelled\n20991231001: order 20991231001 not found.\n"
+    )
+    assert run("rules", "disable", "remote_address") == "review rules: version 1\n"
+    assert run("rules", "set", "same_contact", "--param", "count=4", "--param", "window=PT12H") == (
+        "review rules: version 2\n"
+    )
+    bad = run("rules", "set", "same_contact", "--param", "count=zero", code=2)
+    assert "params.count" in bad
+    assert "version 2" in run("rules", "list")
+    assert run("blacklist", "add", "phone", "13900001111", "--reason", "fraud") == (
+        "blacklist entry 1: +8613900001111\n"
+    )
+    assert 'value: "nocolon" must be written channel:account' in run(
+        "blacklist", "add", "account", "nocolon", "--reason", "x", code=2)
+    assert "+8613900001111" in run("blacklist", "list")
+    assert run("blacklist", "remove", "1") == "blacklist entry 1 removed\n"
