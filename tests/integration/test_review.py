@@ -14,6 +14,7 @@ from ordo.auth.model import Actor
 from ordo.entrypoints.api.app import create_app
 from ordo.kernel.errors import Conflict
 from ordo.notify.tables import OutboxMessage
+from ordo.order.tables import Order
 from ordo.review import handlers as review
 from tests.factories import BASE_ORDER, order_payload, seed, user_token
 
@@ -411,3 +412,44 @@ def test_cli_queue_decisions_rules_and_blacklist(client, ordo, monkeypatch):
         "blacklist", "add", "account", "nocolon", "--reason", "x", code=2)
     assert "+8613900001111" in run("blacklist", "list")
     assert run("blacklist", "remove", "1") == "blacklist entry 1 removed\n"
+
+
+def test_cancel_and_reorder_three_times_in_a_week_sends_the_next_order_to_review(client, clock):
+    customer = {"name": "韩梅梅", "phone": "13600001234"}
+    cancelled = []
+    for i in range(3):
+        clock.advance(timedelta(days=2))
+        order = post(client, external_id=f"CR-{i}", customer=customer,
+                     address={**ADDRESS, "street": f"淮海路{i}号"})
+        assert client.post(f"{ORDERS}/{order['number']}/cancel", json={"reason": "买家取消"}).status_code == 200
+        cancelled.append(order["number"])
+    clock.advance(timedelta(hours=1))
+    fourth = post(client, external_id="CR-3", customer=customer, address={**ADDRESS, "street": "淮海路9号"})
+    assert fourth["status"] == "pending_review"
+    assert [f["message"] for f in fourth["review"]["findings"]] == [
+        f"The account cancelled 3 orders in the last 7 d: {', '.join(cancelled)}."
+    ]
+
+
+def test_concurrent_duplicates_are_still_caught(client, ordo):
+    """Two orders of the same buyer and goods at the same moment: the second sees the first."""
+    from ordo.order.handlers import intake
+    from ordo.order.model import OrderSubmission
+
+    barrier = threading.Barrier(2)
+    statuses: list[str] = []
+
+    def submit(external_id: str) -> None:
+        submission = OrderSubmission.model_validate(
+            order_payload(external_id=external_id, customer=CUSTOMER, address=ADDRESS))
+        barrier.wait()
+        number, _ = intake(ordo, submission=submission, actor=Actor.system())
+        with ordo.reading() as uow:
+            statuses.append(uow.session.scalars(select(Order.status).where(Order.number == number)).one())
+
+    threads = [threading.Thread(target=submit, args=(e,)) for e in ("CC-1", "CC-2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(statuses) == ["allocated", "on_hold"]
