@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
@@ -50,7 +51,26 @@ def policy_of(session: Session) -> Policy:
 # --- the event hook -------------------------------------------------------------------------------
 
 
+# Clocks of entities created in this session: they have no rows from before, so the clocks the
+# session started are all of them and the look-ups below need no query. Any rollback (a savepoint
+# too) forgets this, and the look-ups query again.
+_FRESH = "sla_fresh_clocks"
+_CREATED = frozenset({"order.created", "shipment.created"})
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_fresh(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_FRESH, None)
+
+
+def _known(session: Session, event: Event) -> list[SlaClock] | None:
+    fresh: dict[tuple[str, int], list[SlaClock]] | None = session.info.get(_FRESH)
+    return None if fresh is None else fresh.get((event.entity, event.entity_id))
+
+
 def on_event(session: Session, event: Event) -> None:
+    if event.name in _CREATED:
+        session.info.setdefault(_FRESH, {})[(event.entity, event.entity_id)] = []
     policy = policy_of(session)
     index = rule_index(policy)
     if not index.concerns(event.name):
@@ -89,12 +109,16 @@ def _facts(session: Session, event: Event) -> Facts:
 def _start(
     session: Session, policy: Policy, index: rules.RuleIndex, rule: ClockRule, event: Event, at: datetime
 ) -> None:
-    already = session.scalar(
-        select(exists().where(
-            SlaClock.entity == event.entity, SlaClock.entity_id == event.entity_id, SlaClock.step == rule.step,
-            SlaClock.status.in_(RUNNING),
+    known = _known(session, event)
+    if known is not None:
+        already = any(c.step == rule.step and c.status in RUNNING for c in known)
+    else:
+        already = bool(session.scalar(
+            select(exists().where(
+                SlaClock.entity == event.entity, SlaClock.entity_id == event.entity_id, SlaClock.step == rule.step,
+                SlaClock.status.in_(RUNNING),
+            ))
         ))
-    )
     if already:
         return
     limit = policy.time_limits[rule.step]
@@ -104,18 +128,22 @@ def _start(
     except CalendarUnknown:
         # Refuse to guess; the scan tells the admins and schedules it once the days are entered.
         due, status = None, ClockStatus.UNSCHEDULED
-    session.add(
-        SlaClock(
-            step=rule.step, department=rule.department, entity=event.entity, entity_id=event.entity_id,
-            order_id=event.order_id, status=status, calendar=limit.calendar,
-            limit_seconds=int(limit.limit.total_seconds()), started_at=at, deadline=due, paused_seconds=0,
-        )
+    clock = SlaClock(
+        step=rule.step, department=rule.department, entity=event.entity, entity_id=event.entity_id,
+        order_id=event.order_id, status=status, calendar=limit.calendar,
+        limit_seconds=int(limit.limit.total_seconds()), started_at=at, deadline=due, paused_seconds=0,
     )
+    session.add(clock)
+    if known is not None:
+        known.append(clock)
 
 
 def _running(session: Session, event: Event, steps: list[str] | frozenset[str], statuses: tuple[str, ...]) -> list[
     SlaClock
 ]:
+    known = _known(session, event)
+    if known is not None:
+        return [c for c in known if c.step in steps and c.status in statuses]
     return list(
         session.scalars(
             select(SlaClock).where(
@@ -146,12 +174,14 @@ def _pause(session: Session, event: Event, steps: frozenset[str], at: datetime) 
 
 
 def _resume(session: Session, event: Event, at: datetime) -> None:
-    for clock in session.scalars(
+    known = _known(session, event)
+    paused = [c for c in known if c.status == ClockStatus.PAUSED] if known is not None else session.scalars(
         select(SlaClock).where(
             SlaClock.entity == event.entity, SlaClock.entity_id == event.entity_id,
             SlaClock.status == ClockStatus.PAUSED,
         )
-    ):
+    )
+    for clock in paused:
         assert clock.paused_at is not None
         held = at - clock.paused_at
         # The hold does not count: the deadline moves by the time held.
