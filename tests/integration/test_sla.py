@@ -206,3 +206,39 @@ def test_two_scanners_racing_mark_each_breach_once(ordo, database, clock):
     breached = sorted(results[0] + results[1])
     assert len(breached) == len(numbers) == len(set(breached))
     assert len(alerts(ordo, "sla.breached")) == len(numbers)
+
+
+DEFAULT_CLOCKS = Policy().sla.clocks
+
+
+@pytest.mark.parametrize("rule", DEFAULT_CLOCKS, ids=[r.step for r in DEFAULT_CLOCKS])
+def test_every_default_clock_starts_with_its_event_and_stops_on_time_with_the_next(ordo, clock, rule):
+    """Each row of the policy's clock table, driven by its own start and stop events: the deadline
+    is the start plus the policy limit, the stop records the elapsed time and whether it was on time,
+    and a clock of the same step is never started twice for one entity."""
+    seed(ordo)
+    changes = {}
+    if rule.order_classes:
+        changes["order_class"] = rule.order_classes[0]
+    number = place(ordo, external_id=f"CLOCK-{rule.step}", **changes)
+    with ordo.transaction() as uow:
+        uow.session.execute(SlaClock.__table__.delete())  # only the clocks of this rule below
+        order = uow.session.scalars(select(handlers.Order).where(handlers.Order.number == number)).one()
+        if rule.service_types:
+            order.service_type = rule.service_types[0]
+        shipment = handlers._shipments(uow.session, order)[0]
+        entity_id = order.id if rule.entity == "order" else shipment.id
+        started = clock.now()
+        for _ in range(2):
+            record(uow.session, at=started, actor="test", entity=rule.entity, entity_id=entity_id,
+                   order_id=order.id, name=rule.start[0],
+                   to_state=rule.start_states[0] if rule.start_states else None)
+    limit = Policy().time_limits[rule.step].limit
+    with ordo.reading() as uow:
+        rows = uow.session.scalars(select(SlaClock).where(SlaClock.step == rule.step)).all()
+        assert [(c.status, c.deadline, c.entity_id) for c in rows] == [("open", started + limit, entity_id)]
+    clock.advance(limit)
+    with ordo.transaction() as uow:
+        record(uow.session, at=clock.now(), actor="test", entity=rule.entity, entity_id=entity_id,
+               order_id=order.id, name=rule.stop[0])
+    assert clocks(ordo)[rule.step] == ("stopped", started + limit, int(limit.total_seconds()), True)

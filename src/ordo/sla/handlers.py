@@ -70,7 +70,7 @@ def _known(session: Session, event: Event) -> list[SlaClock] | None:
 
 def on_event(session: Session, event: Event) -> None:
     if event.name in _CREATED:
-        session.info.setdefault(_FRESH, {})[(event.entity, event.entity_id)] = []
+        session.info.setdefault(_FRESH, {}).setdefault((event.entity, event.entity_id), [])
     policy = policy_of(session)
     index = rule_index(policy)
     if not index.concerns(event.name):
