@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Section(BaseModel):
@@ -421,6 +421,17 @@ class NotifyPolicy(_Section):
     staff_email: str = "ops@ordo.local"
     staff_routes: dict[str, str] = Field(default_factory=dict)
     sms_outbox_file: str = "var/sms.log"
+    # The public order-status query, per client address (a `limits` rate such as "20/minute"):
+    # enough for a customer, too few to guess order numbers and phone digits.
+    track_rate_limit: str = "20/minute"
+
+    @field_validator("track_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # raises ValueError on a malformed rate
+        return value
 
 
 class Policy(_Section):

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     default_locale: str = "en"
     sql_echo: bool = False
+    # Where rate-limit counters live: per process by default; redis://host:6379 shares them between
+    # the workers of `ordo serve` (any storage URI of the `limits` package).
+    rate_limit_storage: str = "memory://"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

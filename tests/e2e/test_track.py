@@ -56,3 +56,33 @@ def test_wrong_digits_and_unknown_numbers_get_the_same_404(client, ordo):
     # Both bodies only echo the number asked for.
     assert wrong.text.replace(number, "20990101001") == unknown.text
     assert client.get(f"/api/v1/track/{number}", params={"phone_last4": "56789"}).status_code == 404
+
+
+def test_too_many_queries_from_one_address_are_refused_with_retry_after(database, clock):
+    from ordo.bootstrap import Ordo
+    from ordo.policy import NotifyPolicy, Policy
+    from ordo.settings import Settings
+
+    database.empty()
+    policy = Policy(notify=NotifyPolicy(track_rate_limit="3/minute"))
+    app = Ordo(Settings(database_url=database.url), clock=clock, policy=policy, engine=database.engine)
+    with TestClient(create_app(app)) as c:
+        answers = [c.get("/api/v1/track/20260315001", params={"phone_last4": "5678"}).status_code for _ in range(3)]
+        assert answers == [404, 404, 404]
+        refused = c.get("/api/v1/track/20260315001", params={"phone_last4": "5678"},
+                        headers={"Accept-Language": "zh-CN"})
+        assert refused.status_code == 429
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert refused.json()["detail"] == f"请求过于频繁，请在 {refused.headers['Retry-After']} 秒后重试。"
+    with TestClient(create_app(app)) as fresh:  # counters belong to the app (or the shared storage)
+        assert fresh.get("/api/v1/track/20260315001", params={"phone_last4": "5678"}).status_code == 404
+
+
+def test_a_malformed_rate_in_the_policy_is_refused():
+    from pydantic import ValidationError
+
+    from ordo.policy import NotifyPolicy
+
+    with pytest.raises(ValidationError, match="track_rate_limit"):
+        NotifyPolicy(track_rate_limit="lots")

@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    RATE_LIMITED = "rate_limited"
 
 
 @dataclass(frozen=True)
@@ -94,3 +95,10 @@ class Unauthenticated(OrdoError):
 class Forbidden(OrdoError):
     code = ErrorCode.FORBIDDEN
     status = 403
+
+
+class RateLimited(OrdoError):
+    """Too many requests from one client; ``retry_after`` seconds until the next is allowed."""
+
+    code = ErrorCode.RATE_LIMITED
+    status = 429

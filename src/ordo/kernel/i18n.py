@@ -36,6 +36,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The request body could not be read: it must be JSON in UTF-8.",
         "zh-CN": "无法读取请求体：必须是 UTF-8 编码的 JSON。",
     },
+    "rate_limited": {
+        "en": "Too many requests; try again in {retry_after} seconds.",
+        "zh-CN": "请求过于频繁，请在 {retry_after} 秒后重试。",
+    },
     "internal_error": {"en": "Internal error; the change was not saved.", "zh-CN": "内部错误，操作未保存。"},
     # Field problems: generic shapes
     "required": {"en": "{path} is required.", "zh-CN": "{path} 为必填项。"},

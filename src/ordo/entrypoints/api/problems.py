@@ -105,6 +105,8 @@ def install(app: FastAPI) -> None:
         response = problem(exc.status, exc.code, translate(exc.key, locale_of(request), exc.params))
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
+        if exc.status == 429:
+            response.headers["Retry-After"] = str(exc.params.get("retry_after", 1))
         return response
 
     @app.exception_handler(RequestValidationError)
