@@ -133,6 +133,14 @@ class RiskPolicy(_Section):
 class InventoryPolicy(_Section):
     reorder_point: int = 50
     apology_coupon: Decimal = Decimal("5")
+    # How eligible warehouses are ordered (001: by location, preferring one that holds enough):
+    # "region" (same province as the destination first), "priority" (lower first), "stock" (more
+    # of the order's goods first). The first key decides, the next break ties.
+    allocation_strategy: tuple[Literal["region", "priority", "stock"], ...] = ("region", "priority", "stock")
+    # Goods with these traits always ship on their own (cold-chain goods separately, 001).
+    separate_traits: tuple[str, ...] = ("perishable",)
+    # Above this many eligible warehouses the minimal split is searched greedily instead of exactly.
+    exact_split_limit: int = 12
 
 
 class QualityPolicy(_Section):

@@ -29,6 +29,7 @@ def warehouse_views(session: Session) -> list[WarehouseView]:
             serves=frozenset(w.serves or ()),
             capabilities=frozenset(w.capabilities or ()),
             priority=w.priority,
+            region=w.region or "",
         )
         for w in rows
     ]

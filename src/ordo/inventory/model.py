@@ -29,3 +29,4 @@ class WarehouseView:
     serves: frozenset[str]
     capabilities: frozenset[str]
     priority: int
+    region: str = ""

@@ -1,9 +1,14 @@
-"""Allocating an order: rank the warehouses (pure), reserve in the best one, create the shipment,
-move the order — or backorder it. One transaction, the caller's."""
+"""Allocating an order: plan with the pure pipeline (``inventory.allocation``), reserve every planned
+shipment, create the shipments, move the order — or backorder it with the shortage per line.
+One transaction, the caller's.
+
+Reservations are conditional UPDATEs taken in one global order (warehouse id, then SKU id), so two
+orders never wait on each other in a cycle; if stock went to someone else between planning and
+reserving, everything reserved so far is undone (savepoint) and the order is planned once more
+against the new figures.
+"""
 
 from __future__ import annotations
-
-from collections import defaultdict
 
 from sqlalchemy import select
 
@@ -12,53 +17,74 @@ from ordo.catalog.tables import Sku
 from ordo.fulfillment import handlers as shipments
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory import handlers as inventory
-from ordo.inventory.allocation import rank_warehouses, required_capabilities
+from ordo.inventory.allocation import AllocationRequest, Need, Pipeline, Plan
 from ordo.order.lifecycle import transition
 from ordo.order.states import OrderStatus, OrderTrigger
 from ordo.order.tables import Order
 
+ATTEMPTS = 2
 
-def allocate_order(uow: UnitOfWork, order: Order, *, actor: str) -> Shipment | None:
-    """Reserve everything in one warehouse that holds it all; otherwise the order is backordered."""
-    session, now = uow.session, uow.clock.now()
-    needs: dict[int, int] = defaultdict(int)
-    for line in order.lines:
-        needs[line.sku_id] += line.quantity
-    traits = session.scalars(select(Sku.traits).where(Sku.id.in_(needs))).all()
-    service = uow.policy.intake.service_types[order.service_type]
-    candidates = rank_warehouses(
-        inventory.warehouse_views(session),
-        needs=needs,
-        available=inventory.available(session, sorted(needs)),
+
+class _Taken(Exception):
+    """Stock planned for this order was reserved by another one meanwhile."""
+
+
+def plan_order(uow: UnitOfWork, order: Order) -> Plan:
+    session = uow.session
+    skus = sorted({line.sku_id for line in order.lines})
+    traits = dict(session.execute(select(Sku.id, Sku.traits).where(Sku.id.in_(skus))).all())
+    request = AllocationRequest(
         destination=order.country,
-        service=service,
-        capabilities=required_capabilities(service, [frozenset(t or ()) for t in traits]),
+        region=order.province,
+        service=uow.policy.intake.service_types[order.service_type],
+        needs=tuple(Need(line_id=line.id, sku_id=line.sku_id, quantity=line.quantity,
+                         traits=frozenset(traits.get(line.sku_id) or ())) for line in order.lines),
     )
-    for warehouse in candidates:
-        if inventory.try_reserve(
-            session, warehouse_id=warehouse.id, needs=needs, actor=actor, at=now, reference=order.number
-        ):
-            shipment = shipments.create_shipment(
-                session,
-                order_id=order.id,
-                order_number=order.number,
-                warehouse_id=warehouse.id,
-                lines={line.id: (line.sku_id, line.quantity) for line in order.lines},
-                actor=actor,
-                at=now,
-                reason=f"{warehouse.code}: priority {warehouse.priority}, holds every line",
+    return Pipeline(uow.policy.inventory).plan(inventory.warehouse_views(session), request,
+                                               inventory.available(session, skus))
+
+
+def allocate_order(uow: UnitOfWork, order: Order, *, actor: str) -> list[Shipment]:
+    """Reserve and create the planned shipments; otherwise the order is backordered."""
+    session, now = uow.session, uow.clock.now()
+    for _ in range(ATTEMPTS):
+        plan = plan_order(uow, order)
+        if not plan.complete:
+            break
+        try:
+            with session.begin_nested():
+                for planned in sorted(plan.shipments, key=lambda p: p.warehouse.id):
+                    if not inventory.try_reserve(session, warehouse_id=planned.warehouse.id,
+                                                 needs=planned.sku_totals(), actor=actor, at=now,
+                                                 reference=order.number):
+                        raise _Taken
+        except _Taken:
+            continue
+        created = [
+            shipments.create_shipment(
+                session, order_id=order.id, order_number=order.number, warehouse_id=planned.warehouse.id,
+                lines=_lines(planned.lines), actor=actor, at=now, reason=planned.reason,
             )
-            transition(uow, order, OrderTrigger.ALLOCATE, actor=actor, data={"warehouse": warehouse.code})
-            return shipment
+            for planned in plan.shipments
+        ]
+        transition(uow, order, OrderTrigger.ALLOCATE, actor=actor, data={
+            "warehouse": plan.shipments[0].warehouse.code if len(plan.shipments) == 1 else None,
+            "shipments": [{"warehouse": p.warehouse.code, "reason": p.reason} for p in plan.shipments],
+        })
+        return created
     if order.status != OrderStatus.BACKORDERED:
-        transition(
-            uow,
-            order,
-            OrderTrigger.BACKORDER,
-            actor=actor,
-            reason="no single warehouse holds every line",
-            data={"needs": {str(k): v for k, v in needs.items()}},
-        )
-    return None
+        transition(uow, order, OrderTrigger.BACKORDER, actor=actor, reason="not enough stock in the warehouses",
+                   data={"shortage": {_line_no(order, k): v for k, v in plan.shortage.items()}})
+    return []
 
 
+def _lines(planned: tuple[tuple[int, int, int], ...]) -> dict[int, tuple[int, int]]:
+    lines: dict[int, tuple[int, int]] = {}
+    for line_id, sku_id, quantity in planned:
+        lines[line_id] = (sku_id, lines.get(line_id, (sku_id, 0))[1] + quantity)
+    return lines
+
+
+def _line_no(order: Order, line_id: int) -> str:
+    line = next(line for line in order.lines if line.id == line_id)
+    return f"{line.line_no}:{line.sku_code}"
