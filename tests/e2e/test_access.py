@@ -332,6 +332,8 @@ MATRIX: dict[str, tuple[set[str], str]] = {
     "out-for-delivery": (LOGISTICS, "shipment.deliver"),
     "deliver": (LOGISTICS, "shipment.deliver"),
     "complete": ({"customer_service", "admin"}, "order.complete"),
+    "wait": (REVIEWERS, "order.hold"),
+    "substitute": (REVIEWERS, "order.hold"),
 }
 
 UNPAID = {"payment": {"method": "alipay", "status": "unpaid", "amount_paid": "0"}}
@@ -365,6 +367,8 @@ SCENARIOS: dict[str, tuple[dict[str, Any], list[str], dict[str, Any], str, str |
     "out-for-delivery": ({}, before_walk("deliver"), {}, "shipped", "out_for_delivery"),
     "deliver": ({}, before_walk("deliver"), {}, "delivered", "delivered"),
     "complete": ({}, before_walk("complete"), {}, "completed", "delivered"),
+    "wait": (BACKORDER, [], {"note": "the customer waits"}, "backordered", None),
+    "substitute": (BACKORDER, [], {"line_no": 1, "sku": "MUG-002"}, "backordered", None),
 }
 BODIES = {"hold": {"hold_reason": "awaiting_customer"}, "ship": SHIP}
 
@@ -389,8 +393,9 @@ def order_ready_for(client: TestClient, ordo: Any, admin: dict[str, str], action
                     headers=admin)
     assert r.status_code == 201, r.text
     number = r.json()["number"]
-    if action == "allocate":
+    if action in ("allocate", "wait", "substitute"):
         assert r.json()["status"] == "backordered"
+    if action == "allocate":
         with ordo.transaction() as uow:
             sku = uow.session.scalar(select(Sku.id).where(Sku.code == "TEA-001"))
             wh = uow.session.scalar(select(Warehouse.id).where(Warehouse.code == "WH-SH"))

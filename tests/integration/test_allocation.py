@@ -3,6 +3,8 @@ cold-chain goods apart, the shortage per line when nothing fits; the ledger adds
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -11,6 +13,7 @@ from ordo.entrypoints.api.app import create_app
 from ordo.inventory.handlers import receive
 from ordo.inventory.queries import verify
 from ordo.inventory.tables import Stock, Warehouse
+from ordo.notify.tables import OutboxMessage
 from tests.factories import order_payload, seed, user_token
 
 
@@ -80,3 +83,93 @@ def test_short_stock_backorders_with_the_shortage_per_line(ordo):
     event = next(e for e in order["events"] if e["name"] == "order.backorder")
     assert event["data"] == {"shortage": {"1:TEA-001": 50}}
     assert levels(ordo, "TEA-001")["WH-SH"] == (100, 0)
+
+
+# --- backorders -----------------------------------------------------------------------------------
+
+
+def tea(client, external_id: str, quantity: int, **changes):
+    total = f"{quantity * 25 + 5:.2f}"
+    payment = changes.pop("payment", {"method": "alipay", "status": "paid", "amount_paid": total})
+    r = client.post("/api/v1/orders", json=order_payload(
+        external_id=external_id, lines=[{"sku": "TEA-001", "quantity": quantity, "unit_price": "25.00"}],
+        total=total, payment=payment, **changes))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def status_of(client, number: str) -> str:
+    return client.get(f"/api/v1/orders/{number}").json()["status"]
+
+
+def receive_tea(client, quantity: int) -> None:
+    r = client.post("/api/v1/stock/receipts", json={"warehouse": "WH-SH", "sku": "TEA-001", "quantity": quantity})
+    assert r.status_code in (200, 201), r.text
+
+
+def test_restock_serves_backorders_paid_then_vip_then_first_come_and_never_skips_ahead(ordo, clock):
+    client = client_for(ordo)
+    vip_customer = {"name": "VIP", "phone": "13700000009", "vip_level": 2}
+    assert client.post("/api/v1/customers", json=vip_customer).status_code == 201
+    a = tea(client, "BO-A", 80)
+    clock.advance(timedelta(minutes=1))
+    b = tea(client, "BO-B", 30)
+    clock.advance(timedelta(minutes=1))
+    cod = tea(client, "BO-C", 15, payment={"method": "cash_on_delivery", "status": "unpaid", "amount_paid": "0"})
+    assert client.post(f"/api/v1/review/orders/{cod['number']}/approve").status_code == 200
+    clock.advance(timedelta(minutes=1))
+    vip = tea(client, "BO-D", 25, customer={"name": "VIP", "phone": "13700000009"})
+    clock.advance(timedelta(minutes=1))
+    small = tea(client, "BO-E", 5)  # would fit in the 20 left, but earlier orders wait for the same goods
+    assert [status_of(client, o["number"]) for o in (a, b, cod, vip, small)] == [
+        "allocated", "backordered", "backordered", "backordered", "backordered",
+    ]
+    behind = next(e for e in client.get(f"/api/v1/orders/{small['number']}").json()["events"]
+                  if e["name"] == "order.backorder")
+    assert behind["data"] == {"behind": [b["number"], cod["number"], vip["number"]]}
+
+    receive_tea(client, 40)  # 60 available: paid first (VIP 25, then B 30, then the small 5), COD last
+    assert [status_of(client, o["number"]) for o in (b, cod, vip, small)] == [
+        "allocated", "backordered", "allocated", "allocated",
+    ]
+    assert levels(ordo, "TEA-001")["WH-SH"] == (140, 140)
+    late = tea(client, "BO-F", 20)  # paid, so ahead of the COD order, but needs 20
+    assert status_of(client, late["number"]) == "backordered"
+    receive_tea(client, 16)  # the COD order (15) would fit, but the paid one ahead of it waits: nobody is served
+    assert [status_of(client, o["number"]) for o in (late, cod)] == ["backordered", "backordered"]
+    receive_tea(client, 4)
+    assert [status_of(client, o["number"]) for o in (late, cod)] == ["allocated", "backordered"]
+    receive_tea(client, 15)
+    assert status_of(client, cod["number"]) == "allocated"
+    assert levels(ordo, "TEA-001")["WH-SH"] == (175, 175)
+    with ordo.reading() as uow:
+        assert verify(uow.session) == []
+        notices = uow.session.scalars(select(OutboxMessage.key).where(OutboxMessage.topic == "order.backordered")
+                                      .order_by(OutboxMessage.id)).all()
+    assert notices == [f"order.backordered:{o['number']}" for o in (b, cod, vip, small, late)]
+
+
+def test_the_customer_waits_or_takes_a_substitute(ordo):
+    client = client_for(ordo)
+    stock(ordo, "WH-SH", "MUG-002", 100)  # 200 mugs
+    order = tea(client, "SUB-1", 150)
+    number = order["number"]
+    assert order["status"] == "backordered"
+    assert order["allowed_actions"][-2:] == ["wait", "substitute"]
+    waited = client.post(f"/api/v1/orders/{number}/wait", json={"note": "客户愿意等待"})
+    assert (waited.status_code, waited.json()["status"]) == (200, "backordered")
+    assert waited.json()["events"][-1]["name"] == "order.wait"
+    bad = client.post(f"/api/v1/orders/{number}/substitute", json={"line_no": 9, "sku": "NOPE"})
+    assert bad.status_code == 422
+    assert sorted(e["field"] for e in bad.json()["errors"]) == ["line_no", "sku"]
+    missing = client.post(f"/api/v1/orders/{number}/substitute", json={})
+    assert sorted(e["field"] for e in missing.json()["errors"]) == ["line_no", "sku"]
+    took = client.post(f"/api/v1/orders/{number}/substitute", json={"line_no": 1, "sku": "MUG-002"})
+    assert took.status_code == 200, took.text
+    body = took.json()
+    assert (body["status"], body["lines"][0]["sku"]) == ("allocated", "MUG-002")
+    assert [(s["warehouse"], s["lines"]) for s in body["shipments"]] == [
+        ("WH-SH", [{"sku": "MUG-002", "quantity": 150}])
+    ]
+    again = client.post(f"/api/v1/orders/{number}/wait")
+    assert (again.status_code, again.json()["detail"]) == (409, f"Order {number} is allocated, not waiting for stock.")

@@ -4,8 +4,9 @@ on each other's rows in opposite order."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -16,6 +17,23 @@ from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
 
 class _NotEnough(Exception):
     pass
+
+
+# Called after goods arrive (receipts, transfers in) with the SKUs that grew, in the same
+# transaction; the order package registers the backorder service here (bootstrap), so inventory
+# needs no import of orders.
+RestockObserver = Callable[[Any, list[int]], None]
+restock_observers: list[RestockObserver] = []
+
+
+def on_restock(observer: RestockObserver) -> None:
+    if observer not in restock_observers:
+        restock_observers.append(observer)
+
+
+def restocked(uow: Any, sku_ids: list[int]) -> None:
+    for observer in restock_observers:
+        observer(uow, sorted(set(sku_ids)))
 
 
 def warehouse_views(session: Session) -> list[WarehouseView]:

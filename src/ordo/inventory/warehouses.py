@@ -17,7 +17,7 @@ from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.tables import Sku
-from ordo.inventory.handlers import adjust, receive
+from ordo.inventory.handlers import adjust, receive, restocked
 from ordo.inventory.handlers import transfer as transfer_units
 from ordo.inventory.model import ReservationStatus
 from ordo.inventory.schemas import (
@@ -264,6 +264,7 @@ def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> 
         reason=receipt.reason,
         reference=receipt.reference,
     )
+    restocked(uow, [sku.id])
     return _level(warehouse, sku, stock)
 
 

@@ -249,6 +249,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Promotion order of {amount} (limit {limit}) with a good address: approved automatically.",
         "zh-CN": "促销订单金额 {amount}（上限 {limit}），地址无问题：自动通过。",
     },
+    "not_backordered": {
+        "en": "Order {number} is {status}, not waiting for stock.",
+        "zh-CN": "订单 {number} 当前为 {status}，不在缺货等待中。",
+    },
+    "unknown_line": {"en": "{path}: the order has no line {value}.", "zh-CN": "{path}：订单没有第 {value} 行。"},
     "hold_exists": {
         "en": 'Order {number} is already on hold for "{reason}".',
         "zh-CN": "订单 {number} 已因“{reason}”挂起。",

@@ -12,7 +12,7 @@ from ordo.bootstrap import UnitOfWork
 from ordo.fulfillment.states import SHIPMENT, ShipmentTrigger
 from ordo.kernel.checks import In
 from ordo.kernel.errors import Problem, ValidationFailed
-from ordo.order import handlers
+from ordo.order import backorders, handlers
 from ordo.order.states import (
     ORDER,
     PAYMENT,
@@ -44,6 +44,9 @@ class OrderAction(StrEnum):
     OUT_FOR_DELIVERY = "out-for-delivery"
     DELIVER = "deliver"
     COMPLETE = "complete"
+    # A backordered order: the customer waits, or takes another SKU for a line.
+    WAIT = "wait"
+    SUBSTITUTE = "substitute"
 
 
 class ActionIn(In):
@@ -54,6 +57,8 @@ class ActionIn(In):
     carrier: str | None = Field(default=None, max_length=64, description="For ship")
     tracking_number: str | None = Field(default=None, max_length=64, description="For ship")
     reference: str | None = Field(default=None, max_length=128, description="Payment reference, for pay")
+    line_no: int | None = Field(default=None, ge=1, le=10_000, description="For substitute: the order line")
+    sku: str | None = Field(default=None, max_length=64, description="For substitute: the SKU taking its place")
 
 
 REQUIRED: dict[OrderAction, tuple[str, ...]] = {
@@ -63,6 +68,7 @@ REQUIRED: dict[OrderAction, tuple[str, ...]] = {
     OrderAction.HOLD: ("hold_reason",),
     OrderAction.RELEASE: ("hold_reason",),
     OrderAction.SHIP: ("carrier", "tracking_number"),
+    OrderAction.SUBSTITUTE: ("line_no", "sku"),
 }
 
 _SHIPMENT_STEPS: dict[OrderAction, ShipmentTrigger] = {
@@ -88,6 +94,8 @@ PERMISSIONS: dict[OrderAction, Permission] = {
     OrderAction.CANCEL: Permission.ORDER_CANCEL,
     OrderAction.CLOSE: Permission.ORDER_CANCEL,
     OrderAction.COMPLETE: Permission.ORDER_COMPLETE,
+    OrderAction.WAIT: Permission.ORDER_HOLD,
+    OrderAction.SUBSTITUTE: Permission.ORDER_HOLD,
     **{action: handlers.SHIPMENT_PERMISSIONS[trigger] for action, trigger in _SHIPMENT_STEPS.items()},
 }
 
@@ -112,6 +120,8 @@ def available(*, status: str, payment_status: str, shipment_statuses: list[str],
             return PAYMENT.can(payment_status, PaymentTrigger.PAY)
         if action == OrderAction.RELEASE:
             return status == OrderStatus.ON_HOLD
+        if action in (OrderAction.WAIT, OrderAction.SUBSTITUTE):
+            return status == OrderStatus.BACKORDERED
         if action == OrderAction.HOLD and status == OrderStatus.ON_HOLD:
             return True
         if action == OrderAction.CLOSE and payment_status != PaymentStatus.UNPAID:
@@ -152,5 +162,9 @@ def perform(uow: UnitOfWork, *, number: str, action: OrderAction, body: ActionIn
         OrderAction.CANCEL: lambda: handlers.cancel(uow, number=number, actor=actor, reason=str(body.reason)),
         OrderAction.CLOSE: lambda: handlers.close(uow, number=number, actor=actor, reason=str(body.reason)),
         OrderAction.COMPLETE: lambda: handlers.complete(uow, number=number, actor=actor),
+        OrderAction.WAIT: lambda: backorders.wait(uow, number=number, actor=actor, note=body.note),
+        OrderAction.SUBSTITUTE: lambda: backorders.substitute(
+            uow, number=number, actor=actor, line_no=int(body.line_no or 0), sku=str(body.sku), note=body.note
+        ),
     }
     return simple[action]()

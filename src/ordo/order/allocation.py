@@ -18,9 +18,10 @@ from ordo.fulfillment import handlers as shipments
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory import handlers as inventory
 from ordo.inventory.allocation import AllocationRequest, Need, Pipeline, Plan
+from ordo.notify.outbox import enqueue
 from ordo.order.lifecycle import transition
 from ordo.order.states import OrderStatus, OrderTrigger
-from ordo.order.tables import Order
+from ordo.order.tables import Order, OrderLine
 
 ATTEMPTS = 2
 
@@ -47,6 +48,12 @@ def plan_order(uow: UnitOfWork, order: Order) -> Plan:
 def allocate_order(uow: UnitOfWork, order: Order, *, actor: str) -> list[Shipment]:
     """Reserve and create the planned shipments; otherwise the order is backordered."""
     session, now = uow.session, uow.clock.now()
+    ahead = [] if order.status == OrderStatus.BACKORDERED else _waiting_ahead(uow, order)
+    if ahead:
+        # Scarce goods go first come, first served: a new order does not take stock that earlier
+        # backordered orders wait for; it joins the queue behind them.
+        _backorder(uow, order, actor=actor, reason="earlier orders wait for the same goods", data={"behind": ahead})
+        return []
     for _ in range(ATTEMPTS):
         plan = plan_order(uow, order)
         if not plan.complete:
@@ -73,9 +80,28 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str) -> list[Shipmen
         })
         return created
     if order.status != OrderStatus.BACKORDERED:
-        transition(uow, order, OrderTrigger.BACKORDER, actor=actor, reason="not enough stock in the warehouses",
+        _backorder(uow, order, actor=actor, reason="not enough stock in the warehouses",
                    data={"shortage": {_line_no(order, k): v for k, v in plan.shortage.items()}})
     return []
+
+
+def _backorder(uow: UnitOfWork, order: Order, *, actor: str, reason: str, data: dict[str, object]) -> None:
+    """Backorder the order and ask customer service to offer waiting, a substitute or cancellation
+    (each an order action); the customer is told by the out-of-stock notice."""
+    transition(uow, order, OrderTrigger.BACKORDER, actor=actor, reason=reason, data=data)
+    enqueue(uow.session, topic="order.backordered", key=f"order.backordered:{order.number}",
+            audience="customer_service", at=uow.clock.now(), order_id=order.id,
+            payload={"order": order.number, "reason": reason, **data, "choices": ["wait", "substitute", "cancel"]})
+
+
+def _waiting_ahead(uow: UnitOfWork, order: Order) -> list[str]:
+    skus = sorted({line.sku_id for line in order.lines})
+    return list(uow.session.scalars(
+        select(Order.number).where(
+            Order.status == OrderStatus.BACKORDERED, Order.id != order.id,
+            Order.id.in_(select(OrderLine.order_id).where(OrderLine.sku_id.in_(skus))),
+        ).order_by(Order.id).limit(5)
+    ))
 
 
 def _lines(planned: tuple[tuple[int, int, int], ...]) -> dict[int, tuple[int, int]]:

@@ -133,14 +133,16 @@ def act(
     carrier: str | None = None,
     tracking_number: str | None = None,
     reference: str | None = None,
+    line_no: Annotated[int | None, typer.Option(help="For substitute: the order line")] = None,
+    sku: Annotated[str | None, typer.Option(help="For substitute: the SKU taking its place")] = None,
     as_user: AsUser = None,
 ) -> None:
     """Perform an action: pay, confirm, reject, allocate, hold, release, cancel, close, pick, finish-pick,
-    check, pack, hand-over, ship, out-for-delivery, deliver, complete."""
+    check, pack, hand-over, ship, out-for-delivery, deliver, complete, wait, substitute."""
     actor = acting_user(as_user)
     given = {
         "reason": reason, "note": note, "hold_reason": hold_reason, "shipment": shipment, "carrier": carrier,
-        "tracking_number": tracking_number, "reference": reference,
+        "tracking_number": tracking_number, "reference": reference, "line_no": line_no, "sku": sku,
     }
     with reported(), ordo().transaction() as uow:
         body = parse(ActionIn, {k: v for k, v in given.items() if v is not None})
