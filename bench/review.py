@@ -23,7 +23,7 @@ from typing import Any
 
 import typer
 from intake import Result, scratch_database, seed
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from ordo.adapters.db.engine import make_engine
 from ordo.auth.model import Actor
@@ -104,6 +104,10 @@ def load_history(url: str, existing: int) -> None:
                              for k, d in digests.items())
             conn.execute(insert(OrderLine), [x for x in lines if "_key" not in x])
             conn.execute(insert(RiskKey), [{k: v for k, v in x.items() if k != "_key"} for x in lines if "_key" in x])
+    # A bulk load leaves the planner without statistics until autovacuum comes by; give it them now,
+    # as a database that grew over a year would have them.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
     engine.dispose()
     ordo.dispose()
 

@@ -131,7 +131,14 @@ class RiskPolicy(_Section):
 
 
 class InventoryPolicy(_Section):
+    # A replenishment alert when available stock falls below this (001, 003), per SKU code
+    # overridable; counted over all warehouses ("total") or in each warehouse ("warehouse").
     reorder_point: int = 50
+    reorder_points: dict[str, int] = Field(default_factory=dict)
+    reorder_scope: Literal["total", "warehouse"] = "total"
+    # Units kept back from what each sales channel is told it may sell (channel kind → units).
+    safety_stock: dict[str, int] = Field(default_factory=lambda: {"marketplace": 5})
+    default_safety_stock: int = 0
     apology_coupon: Decimal = Decimal("5")
     # How eligible warehouses are ordered (001: by location, preferring one that holds enough):
     # "region" (same province as the destination first), "priority" (lower first), "stock" (more

@@ -8,12 +8,15 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ordo.bootstrap import Ordo
 from ordo.catalog.tables import Sku
 from ordo.entrypoints.api.app import create_app
 from ordo.inventory.handlers import receive
 from ordo.inventory.queries import verify
 from ordo.inventory.tables import Stock, Warehouse
 from ordo.notify.tables import OutboxMessage
+from ordo.policy import InventoryPolicy, Policy
+from ordo.settings import Settings
 from tests.factories import order_payload, seed, user_token
 
 
@@ -173,3 +176,59 @@ def test_the_customer_waits_or_takes_a_substitute(ordo):
     ]
     again = client.post(f"/api/v1/orders/{number}/wait")
     assert (again.status_code, again.json()["detail"]) == (409, f"Order {number} is allocated, not waiting for stock.")
+
+
+# --- reorder alerts, channel availability, the ledger, returns ------------------------------------
+
+
+def test_reorder_alert_once_per_crossing_and_cleared_when_stock_recovers(database, clock):
+    policy = Policy(inventory=InventoryPolicy(reorder_scope="warehouse"))
+    database.empty()
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, policy=policy, engine=database.engine)
+    client = client_for(ordo)
+    tea(client, "RO-1", 45)  # WH-SH: 100 → 55 available, above the point (50)
+    assert client.get("/api/v1/inventory/alerts").json() == []
+    second = tea(client, "RO-2", 10)  # 45: below
+    tea(client, "RO-3", 5)  # 40: still below, no second alert
+    alerts = client.get("/api/v1/inventory/alerts").json()
+    assert [(a["sku"], a["warehouse"], a["available"], a["reorder_point"]) for a in alerts] == [
+        ("TEA-001", "WH-SH", 45, 50),
+    ]
+    with ordo.reading() as uow:
+        sent = uow.session.scalars(select(OutboxMessage.topic).where(OutboxMessage.topic == "stock.reorder")).all()
+    assert sent == ["stock.reorder"]
+    assert client.post(f"/api/v1/orders/{second['number']}/cancel", json={"reason": "x"}).status_code == 200
+    assert client.get("/api/v1/inventory/alerts").json() == []  # back to 50
+    cleared = client.get("/api/v1/inventory/alerts", params={"include_cleared": True}).json()
+    assert [(a["warehouse"], a["cleared_at"] is not None) for a in cleared] == [("WH-SH", True)]
+
+
+def test_available_to_promise_per_channel_keeps_safety_stock_and_waiting_orders_back(ordo):
+    client = client_for(ordo)
+    tea(client, "ATP-1", 30)  # reserved 30 of 200 (WH-SH and WH-LA)
+    tea(client, "ATP-2", 175)  # more than is left: backordered, 175 wait
+    web = client.get("/api/v1/inventory/availability", params={"channel": "web", "sku": ["TEA-001", "MUG-002"]})
+    assert web.status_code == 200, web.text
+    assert [(a["sku"], a["on_hand"], a["reserved"], a["backordered"], a["safety_stock"], a["available_to_promise"])
+            for a in web.json()] == [("MUG-002", 100, 0, 0, 0, 100), ("TEA-001", 200, 30, 175, 0, 0)]
+    market = client.get("/api/v1/inventory/availability", params={"channel": "marketplace", "sku": "MUG-002"})
+    assert [a["available_to_promise"] for a in market.json()] == [95]
+    assert client.get("/api/v1/inventory/availability").status_code == 422
+
+
+def test_ledger_view_and_return_to_stock(ordo):
+    client = client_for(ordo)
+    r = client.post("/api/v1/stock/receipts", json={"warehouse": "WH-SH", "sku": "MUG-002", "quantity": 2,
+                                                     "kind": "return", "reference": "20260315001",
+                                                     "reason": "customer return, inspected"})
+    assert r.status_code in (200, 201), r.text
+    assert r.json()["on_hand"] == 102
+    rows = client.get("/api/v1/stock/ledger", params={"sku": "MUG-002", "warehouse": "WH-SH"}).json()
+    assert [(x["kind"], x["on_hand"], x["reserved"], x["reference"]) for x in rows] == [
+        ("return", 2, 0, "20260315001"), ("receipt", 100, 0, None),
+    ]
+    bad = client.post("/api/v1/stock/receipts", json={"warehouse": "WH-SH", "sku": "MUG-002", "quantity": 1,
+                                                       "kind": "gift"})
+    assert (bad.status_code, bad.json()["errors"][0]["field"]) == (422, "kind")
+    with ordo.reading() as uow:
+        assert verify(uow.session) == []

@@ -6,9 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from ordo.auth.model import Permission
 from ordo.entrypoints.api.deps import CurrentActor, OrdoApp, Reading
+from ordo.inventory import queries
 from ordo.inventory import warehouses as handlers
 from ordo.inventory.schemas import (
+    Availability,
+    LedgerRead,
+    ReorderAlertRead,
     StockAdjustmentIn,
     StockLevel,
     StockList,
@@ -105,3 +110,37 @@ def stock_levels(
     limit: Annotated[int, Query(ge=1, le=handlers.MAX_STOCK_ROWS)] = handlers.MAX_STOCK_ROWS,
 ) -> StockList:
     return handlers.stock_levels(uow, actor=actor, sku=sku, warehouse=warehouse, limit=limit)
+
+
+@router.get("/stock/ledger", response_model=list[LedgerRead])
+def stock_ledger(
+    uow: Reading,
+    actor: CurrentActor,
+    sku: str,
+    warehouse: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> list[LedgerRead]:
+    """The newest movements of a SKU (receipts, returns, adjustments, transfers, reservations,
+    releases, shipments), newest first."""
+    actor.require(Permission.STOCK_READ)
+    return [LedgerRead(**row.__dict__) for row in queries.ledger(uow.session, sku=sku, warehouse=warehouse,
+                                                                  limit=limit)]
+
+
+@router.get("/inventory/availability", response_model=list[Availability])
+def available_to_promise(
+    uow: Reading,
+    actor: CurrentActor,
+    channel: Annotated[str, Query(min_length=1, max_length=32, description="Channel kind, e.g. marketplace")],
+    sku: Annotated[list[str] | None, Query(max_length=200)] = None,
+) -> list[Availability]:
+    """What each channel may sell per SKU (safety stock per channel kept back)."""
+    actor.require(Permission.STOCK_READ)
+    return queries.availability(uow.session, uow.policy.inventory, channel=channel, skus=sku)
+
+
+@router.get("/inventory/alerts", response_model=list[ReorderAlertRead])
+def reorder_alerts(uow: Reading, actor: CurrentActor, include_cleared: bool = False) -> list[ReorderAlertRead]:
+    """Replenishment alerts: SKUs below their reorder point (open until the stock recovers)."""
+    actor.require(Permission.STOCK_READ)
+    return queries.reorder_alerts(uow.session, open_only=not include_cleared)

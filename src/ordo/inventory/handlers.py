@@ -4,15 +4,18 @@ on each other's rows in opposite order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
+from ordo.catalog.tables import Sku
 from ordo.inventory.model import MovementKind, ReservationStatus, WarehouseView
-from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
+from ordo.inventory.tables import ReorderAlert, Reservation, Stock, StockMovement, Warehouse
+from ordo.notify.outbox import enqueue
+from ordo.policy import InventoryPolicy
 
 
 class _NotEnough(Exception):
@@ -285,3 +288,41 @@ def transfer(
         reason=reason, reference=reference, kind=MovementKind.TRANSFER_IN,
     )
     return True
+
+
+def check_reorder(session: Session, policy: InventoryPolicy, sku_ids: Iterable[int], at: datetime) -> list[int]:
+    """Raise a replenishment alert when a SKU's available stock falls below its reorder point —
+    once per crossing — and clear it when the stock is back. Returns the ids of new alerts."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return []
+    available = Stock.on_hand - Stock.reserved
+    if policy.reorder_scope == "total":
+        levels = session.execute(
+            select(Stock.sku_id, literal(None).label("warehouse_id"), func.sum(available))
+            .where(Stock.sku_id.in_(ids)).group_by(Stock.sku_id)
+        ).all()
+    else:
+        levels = session.execute(select(Stock.sku_id, Stock.warehouse_id, available).where(Stock.sku_id.in_(ids))).all()
+    codes = dict(session.execute(select(Sku.id, Sku.code).where(Sku.id.in_(ids))).all())
+    open_alerts = {
+        (a.sku_id, a.warehouse_id): a
+        for a in session.scalars(select(ReorderAlert).where(ReorderAlert.sku_id.in_(ids),
+                                                            ReorderAlert.cleared_at.is_(None)))
+    }
+    raised: list[int] = []
+    for sku_id, warehouse_id, units in levels:
+        point = policy.reorder_points.get(codes.get(sku_id, ""), policy.reorder_point)
+        alert = open_alerts.get((sku_id, warehouse_id))
+        if units < point and alert is None:
+            alert = ReorderAlert(sku_id=sku_id, warehouse_id=warehouse_id, available=int(units), reorder_point=point,
+                                 raised_at=at)
+            session.add(alert)
+            session.flush()
+            enqueue(session, topic="stock.reorder", key=f"stock.reorder:{alert.id}", audience="warehouse", at=at,
+                    payload={"sku": codes.get(sku_id), "warehouse_id": warehouse_id, "available": int(units),
+                             "reorder_point": point})
+            raised.append(alert.id)
+        elif units >= point and alert is not None:
+            alert.cleared_at = at
+    return raised

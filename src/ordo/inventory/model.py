@@ -12,6 +12,7 @@ class MovementKind(StrEnum):
     SHIPMENT = "shipment"
     TRANSFER_OUT = "transfer_out"
     TRANSFER_IN = "transfer_in"
+    RETURN = "return"  # goods a customer sent back, put on the shelf again
 
 
 class ReservationStatus(StrEnum):

@@ -10,7 +10,10 @@ from sqlalchemy.orm import Session
 
 from ordo.catalog.tables import Sku
 from ordo.inventory.model import ReservationStatus
-from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
+from ordo.inventory.schemas import Availability, ReorderAlertRead
+from ordo.inventory.tables import ReorderAlert, Reservation, Stock, StockMovement, Warehouse
+from ordo.order.tables import Order, OrderLine
+from ordo.policy import InventoryPolicy
 
 
 @dataclass(frozen=True)
@@ -93,3 +96,50 @@ def verify(session: Session) -> list[Mismatch]:
         if (w, s) not in seen and (ledger_on_hand or ledger_reserved):
             found.append(Mismatch(names[w], skus[s], "on_hand", 0, int(ledger_on_hand)))
     return sorted(found, key=lambda m: (m.warehouse, m.sku, m.figure))
+
+
+def availability(session: Session, policy: InventoryPolicy, *, channel: str, skus: list[str] | None = None,
+                 limit: int = 200) -> list[Availability]:
+    """Available to promise per SKU for one sales channel: on hand − reserved − what backordered
+    orders still wait for − the channel's safety stock, never below zero. Feeding marketplaces this
+    figure cannot lead to oversell."""
+    safety = policy.safety_stock.get(channel, policy.default_safety_stock)
+    statement = (
+        select(Sku.id, Sku.code, func.coalesce(func.sum(Stock.on_hand), 0), func.coalesce(func.sum(Stock.reserved), 0))
+        .outerjoin(Stock, Stock.sku_id == Sku.id)
+        .where(Sku.active.is_(True))
+        .group_by(Sku.id, Sku.code)
+        .order_by(Sku.code)
+        .limit(limit)
+    )
+    if skus:
+        statement = statement.where(Sku.code.in_(skus))
+    rows = session.execute(statement).all()
+    waiting = dict(session.execute(
+        select(OrderLine.sku_id, func.sum(OrderLine.quantity))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.status == "backordered", OrderLine.sku_id.in_([r[0] for r in rows]))
+        .group_by(OrderLine.sku_id)
+    ).all()) if rows else {}
+    return [
+        Availability(sku=code, channel=channel, on_hand=int(on_hand), reserved=int(reserved),
+                     backordered=int(waiting.get(sku_id, 0)), safety_stock=safety,
+                     available_to_promise=max(0, int(on_hand) - int(reserved) - int(waiting.get(sku_id, 0)) - safety))
+        for sku_id, code, on_hand, reserved in rows
+    ]
+
+
+def reorder_alerts(session: Session, *, open_only: bool = True) -> list[ReorderAlertRead]:
+    statement = (
+        select(ReorderAlert, Sku.code, Warehouse.code)
+        .join(Sku, Sku.id == ReorderAlert.sku_id)
+        .outerjoin(Warehouse, Warehouse.id == ReorderAlert.warehouse_id)
+        .order_by(ReorderAlert.id)
+    )
+    if open_only:
+        statement = statement.where(ReorderAlert.cleared_at.is_(None))
+    return [
+        ReorderAlertRead(sku=sku, warehouse=warehouse, available=a.available, reorder_point=a.reorder_point,
+                         raised_at=a.raised_at, cleared_at=a.cleared_at)
+        for a, sku, warehouse in session.execute(statement)
+    ]

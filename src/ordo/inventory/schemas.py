@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ordo.kernel.checks import In
@@ -53,6 +56,8 @@ class StockReceiptIn(In):
     quantity: int | None = Field(default=None, description="Units received, at least 1")
     reason: str | None = Field(default=None, max_length=500, description="e.g. purchase order, return to stock")
     reference: str | None = Field(default=None, max_length=64, description="e.g. the purchase order number")
+    kind: Literal["receipt", "return"] = Field(default="receipt",
+                                               description="A purchase receipt, or a return to stock")
 
 
 class StockAdjustmentIn(In):
@@ -87,3 +92,34 @@ class StockTransferOut(BaseModel):
 
 class StockList(BaseModel):
     items: list[StockLevel]
+
+
+class LedgerRead(BaseModel):
+    at: datetime
+    warehouse: str
+    sku: str
+    kind: str
+    on_hand: int = Field(description="Change of on hand")
+    reserved: int = Field(description="Change of reserved")
+    reference: str | None
+    reason: str | None
+    actor: str
+
+
+class Availability(BaseModel):
+    sku: str
+    channel: str
+    on_hand: int
+    reserved: int
+    backordered: int = Field(description="Units waiting orders still need")
+    safety_stock: int
+    available_to_promise: int = Field(description="What this channel may sell: never below 0")
+
+
+class ReorderAlertRead(BaseModel):
+    sku: str
+    warehouse: str | None = Field(description="None: the total over all warehouses")
+    available: int
+    reorder_point: int
+    raised_at: datetime
+    cleared_at: datetime | None

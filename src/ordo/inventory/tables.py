@@ -66,3 +66,18 @@ class Reservation(Base):
     quantity: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | released | consumed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReorderAlert(Base):
+    """A SKU's available stock fell below its reorder point (in one warehouse, or in total when
+    ``warehouse_id`` is empty); open until the stock is back at or above the point."""
+
+    __tablename__ = "reorder_alerts"
+    __table_args__ = (Index("ix_reorder_alerts_open", "sku_id", "cleared_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    available: Mapped[int]
+    reorder_point: Mapped[int]
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

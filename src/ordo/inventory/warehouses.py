@@ -17,9 +17,9 @@ from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.tables import Sku
-from ordo.inventory.handlers import adjust, receive, restocked
+from ordo.inventory.handlers import adjust, check_reorder, receive, restocked
 from ordo.inventory.handlers import transfer as transfer_units
-from ordo.inventory.model import ReservationStatus
+from ordo.inventory.model import MovementKind, ReservationStatus
 from ordo.inventory.schemas import (
     StockAdjustmentIn,
     StockLevel,
@@ -263,8 +263,10 @@ def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> 
         at=uow.clock.now(),
         reason=receipt.reason,
         reference=receipt.reference,
+        kind=MovementKind(receipt.kind),
     )
     restocked(uow, [sku.id])
+    check_reorder(session, uow.policy.inventory, [sku.id], uow.clock.now())
     return _level(warehouse, sku, stock)
 
 
@@ -305,6 +307,7 @@ def adjust_stock(uow: UnitOfWork, *, adjustment: StockAdjustmentIn, actor: Actor
             on_hand=current.on_hand if current else 0,
             reserved=current.reserved if current else 0,
         )
+    check_reorder(session, uow.policy.inventory, [sku.id], uow.clock.now())
     return _level(warehouse, sku, stock)
 
 
@@ -355,6 +358,8 @@ def transfer_stock(uow: UnitOfWork, *, transfer: StockTransferIn, actor: Actor) 
             requested=transfer.quantity,
             available=(current.on_hand - current.reserved) if current else 0,
         )
+    restocked(uow, [sku.id])  # the destination may serve waiting orders its source could not
+    check_reorder(session, uow.policy.inventory, [sku.id], uow.clock.now())
     return StockTransferOut(
         source=_level(source, sku, levels[source.id]), destination=_level(destination, sku, levels[destination.id])
     )

@@ -74,6 +74,7 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str) -> list[Shipmen
             )
             for planned in plan.shipments
         ]
+        inventory.check_reorder(session, uow.policy.inventory, [line.sku_id for line in order.lines], now)
         transition(uow, order, OrderTrigger.ALLOCATE, actor=actor, data={
             "warehouse": plan.shipments[0].warehouse.code if len(plan.shipments) == 1 else None,
             "shipments": [{"warehouse": p.warehouse.code, "reason": p.reason} for p in plan.shipments],

@@ -358,6 +358,7 @@ def cancel(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
         inventory.release_shipment(
             uow.session, shipment_id=shipment.id, actor=actor.name, at=now, reference=order.number
         )
+        inventory.check_reorder(uow.session, uow.policy.inventory, [line.sku_id for line in shipment.lines], now)
     release_holds(order, at=now, actor=actor.name)
     transition(uow, order, OrderTrigger.CANCEL, actor=actor.name, reason=reason)
     order.status_before_hold = None
