@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from sqlalchemy import text
 
 from ordo.adapters.db.engine import make_engine
 from ordo.adapters.db.migrate import upgrade
@@ -37,7 +38,8 @@ def server(tmp_path):
     engine.dispose()
     port = free_port()
     env = {**os.environ, "ORDO_DATABASE_URL": url, "ORDO_PORT": str(port), "ORDO_HOST": "127.0.0.1"}
-    proc = subprocess.Popen([str(ORDO), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([str(ORDO), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=tmp_path)
     lines: list[str] = []
     token = None
     deadline = time.monotonic() + 30
@@ -58,13 +60,13 @@ def server(tmp_path):
             break
         except httpx.TransportError:
             time.sleep(0.1)
-    yield base, token
+    yield base, token, url, tmp_path
     proc.terminate()
     proc.wait(timeout=10)
 
 
 def test_serve_answers_health_docs_and_orders_with_the_printed_token(server):
-    base, token = server
+    base, token, _, _ = server
     assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
     docs = httpx.get(f"{base}/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
@@ -73,3 +75,25 @@ def test_serve_answers_health_docs_and_orders_with_the_printed_token(server):
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "allocated"
     assert re.fullmatch(r"\d{8}001", created.json()["number"])
+
+
+def test_serve_on_the_embedded_database_delivers_the_outbox_itself(server):
+    """No `ordo worker` beside it: the order's SMS notice is delivered by the server process."""
+    base, token, url, home = server
+    created = httpx.post(f"{base}/api/v1/orders", json=order_payload(), headers={"Authorization": f"Bearer {token}"})
+    number = created.json()["number"]
+    engine = make_engine(url)
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            with engine.connect() as conn:
+                sent = conn.execute(text(
+                    "SELECT status FROM outbox WHERE key = :k"), {"k": f"notice:confirmed:{number}:sms"}
+                ).scalar()
+            if sent == "sent":
+                break
+            assert time.monotonic() < deadline, sent
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    assert number in (home / "var" / "sms.log").read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ from ordo.entrypoints.cli import review as review_cli
 from ordo.entrypoints.cli import sla as sla_cli
 from ordo.entrypoints.cli.common import console, ordo
 from ordo.entrypoints.cli.worker import worker
+from ordo.entrypoints.worker.runner import start_in_background
 
 app = typer.Typer(help="Ordo — order management.", no_args_is_help=True, pretty_exceptions_enable=False)
 db = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -69,16 +70,30 @@ def serve(
     port: int = typer.Option(None, help="Default: ORDO_PORT or 8000"),
     workers: int = typer.Option(None, help="Default: ORDO_WORKERS or 1"),
     print_admin_token: bool = typer.Option(True, help="Print a fresh admin token at start"),
+    with_worker: bool = typer.Option(
+        None, help="Run the outbox and SLA worker in this process (default: on for the embedded SQLite "
+                   "database with one process; run `ordo worker` beside PostgreSQL)"),
 ) -> None:
-    """Run the HTTP API."""
-    settings = ordo().settings
+    """Run the HTTP API (and, on the embedded default, the background worker)."""
+    app_ = ordo()
+    settings = app_.settings
     host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
+    if with_worker is None:
+        with_worker = app_.engine.dialect.name == "sqlite" and workers == 1
     if print_admin_token:
         token = admin_token()
         console.print(f"Ordo at [bold]http://{host}:{port}[/bold]  (docs: http://{host}:{port}/docs)")
         console.print(f"admin token (24 h): [bold]{token}[/bold]", highlight=False)
-    uvicorn.run("ordo.entrypoints.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+    stop = None
+    if with_worker:
+        _, stop = start_in_background(app_, interval=2.0)
+        console.print("worker: running in this process (outbox, SLA scan, progress checks)")
+    try:
+        uvicorn.run("ordo.entrypoints.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="info")
+    finally:
+        if stop is not None:
+            stop.set()
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ alerts keyed once), so no leader election is needed for them.
 
 from __future__ import annotations
 
+import logging
 import os
-import time
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,9 @@ def build_channels(ordo: Ordo) -> dict[str, Channel]:
     return channels
 
 
+log = logging.getLogger(__name__)
+
+
 @dataclass(frozen=True)
 class Round:
     breached: int
@@ -58,11 +62,28 @@ def run_round(ordo: Ordo, channels: Mapping[str, Channel]) -> Round:
 
 
 def run(ordo: Ordo, channels: Mapping[str, Channel], *, interval: float, once: bool,
-        report: Callable[[Round], None] = lambda r: None) -> None:
-    while True:
-        outcome = run_round(ordo, channels)
+        report: Callable[[Round], None] = lambda r: None, stop: threading.Event | None = None) -> None:
+    """Rounds until ``stop`` is set (never, for `ordo worker`); idle rounds wait ``interval``."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            outcome = run_round(ordo, channels)
+        except Exception:  # a broken round (database away) must not end the loop
+            log.exception("worker round failed")
+            stop.wait(interval)
+            continue
         report(outcome)
         if once:
             return
         if not (outcome.delivered or outcome.retried):
-            time.sleep(interval)  # idle: wait for new work (production loop only; tests call run_round)
+            stop.wait(interval)  # idle: wait for new work
+
+
+def start_in_background(ordo: Ordo, *, interval: float) -> tuple[threading.Thread, threading.Event]:
+    """The worker as a daemon thread of `ordo serve` (the embedded SQLite default, one process)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(ordo, build_channels(ordo)),
+                              kwargs={"interval": interval, "once": False, "stop": stop}, name="ordo-worker",
+                              daemon=True)
+    thread.start()
+    return thread, stop
