@@ -105,3 +105,22 @@ def submit_variant(url: str, at: datetime, payload: dict[str, Any], worker: int,
         return ("created" if created else "same", number)
     finally:
         ordo.dispose()
+
+
+def allocate_each(url: str, at: datetime, numbers: dict[int, list[str]], worker: int,
+                  barrier: Any) -> list[tuple[str, str]]:
+    """Allocate this worker's orders (multi-line, several warehouses) one transaction each;
+    returns (number, status). Any error (a deadlock would be one) fails the test."""
+    from ordo.order.handlers import allocate
+
+    ordo = _app(url, at)
+    try:
+        barrier.wait(BARRIER_TIMEOUT)
+        outcomes = []
+        for number in numbers[worker]:
+            with ordo.transaction() as uow:
+                order = allocate(uow, number=number, actor=Actor.system())
+                outcomes.append((number, order.status))
+        return outcomes
+    finally:
+        ordo.dispose()

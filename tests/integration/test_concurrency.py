@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from decimal import Decimal
 from multiprocessing import get_context
 from multiprocessing.managers import SyncManager
 from typing import Any
@@ -248,3 +249,50 @@ def test_cli_create_racing_its_twin_reports_the_existing_order(ordo, database, t
     assert rows(database, "SELECT number FROM orders") == [("20260315001",)]
     [result] = results
     assert (result.exit_code, result.stdout) == (0, "already exists: 20260315001 (allocated)\n"), result.exception
+
+
+@pytest.mark.postgres_only
+def test_multi_line_orders_allocated_by_eight_processes_never_deadlock_or_oversell(pool, ordo, database):
+    """Orders of three SKUs each, lines in random order, served from two warehouses: allocated
+    concurrently (as a restock would), no error reaches anyone and the ledger adds up."""
+    import random
+
+    from ordo.inventory.queries import verify
+
+    seed(ordo, stock=0)
+    rng = random.Random(7)
+    prices = {"TEA-001": Decimal("25.00"), "MUG-002": Decimal("39.90"), "OIL-004": Decimal("59.00")}
+    numbers: dict[int, list[str]] = {w: [] for w in range(WRITERS)}
+    for i in range(WRITERS * 5):
+        skus = rng.sample(sorted(prices), 3)
+        lines = [{"sku": s, "quantity": rng.randint(1, 3), "unit_price": str(prices[s])} for s in skus]
+        total = str(sum(prices[x["sku"]] * x["quantity"] for x in lines) + Decimal("5.00"))
+        with ordo.transaction() as uow:
+            order, _ = submit_order(uow, submission=OrderSubmission.model_validate(order_payload(
+                external_id=f"ML-{i}", lines=lines, total=total,
+                payment={"method": "alipay", "status": "paid", "amount_paid": total})), actor=Actor.system())
+            assert order.status == "backordered"
+            numbers[i % WRITERS].append(order.number)
+    with ordo.transaction() as uow:
+        ids = dict(uow.session.execute(text("SELECT code, id FROM skus")).all())
+        whs = dict(uow.session.execute(text("SELECT code, id FROM warehouses")).all())
+        for code in prices:
+            for wh, quantity in (("WH-SH", 25), ("WH-BJ", 15)):
+                receive(uow.session, warehouse_id=whs[wh], sku_id=ids[code], quantity=quantity, actor="test",
+                        at=uow.clock.now())
+
+    outcomes = [o for batch in pool.run(_workers.allocate_each, database.url, T0, numbers) for o in batch]
+
+    assert len(outcomes) == WRITERS * 5
+    allocated = {n for n, s in outcomes if s == "allocated"}
+    assert allocated and len(allocated) < WRITERS * 5  # stock ran out part-way: a real contest
+    assert rows(database, "SELECT count(*) FROM stock WHERE reserved > on_hand OR reserved < 0") == [(0,)]
+    with ordo.reading() as uow:
+        assert verify(uow.session) == []
+    reserved = rows(database, """
+        SELECT o.number, sum(r.quantity) FROM reservations r JOIN orders o ON o.id = r.order_id
+        WHERE r.status = 'open' GROUP BY o.number""")
+    wanted = dict(rows(database, """
+        SELECT o.number, sum(l.quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id GROUP BY o.number"""))
+    assert {n for n, _ in reserved} == allocated
+    assert all(q == wanted[n] for n, q in reserved)
