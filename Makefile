@@ -32,6 +32,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/intake.py raw --orders 2000 --procs 2 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/intake.py oversell --stock 5 --attempts 40 --procs 8 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/routes.py
+	$(BIN)/python bench/allocation.py plan --orders 20000
+	$(BIN)/python bench/allocation.py run --orders 600 $(if $(BENCH_DB),--database-url $(BENCH_DB))
+	$(BIN)/python bench/review.py run --existing 10000 --orders 500 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 
 migrate: $(STAMP)
 	$(BIN)/ordo db upgrade

@@ -180,6 +180,7 @@ def compare(small: int = 10_000, large: int = 1_000_000, orders: int = 1_000, da
         print(line, flush=True)
         results.append(json.loads(line))
     print(json.dumps({"bench": "review_scaling", "database": results[0]["database"], "small": small, "large": large,
+                      "p50_ratio": round(results[1]["p50_ms"] / results[0]["p50_ms"], 3),
                       "mean_ratio": round(results[1]["mean_ms"] / results[0]["mean_ms"], 3),
                       "p95_ratio": round(results[1]["p95_ms"] / results[0]["p95_ms"], 3)}), flush=True)
 
