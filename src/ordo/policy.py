@@ -139,7 +139,9 @@ class InventoryPolicy(_Section):
     # Units kept back from what each sales channel is told it may sell (channel kind → units).
     safety_stock: dict[str, int] = Field(default_factory=lambda: {"marketplace": 5})
     default_safety_stock: int = 0
+    # An unpaid order closed because paid orders took the scarce stock gets this apology coupon.
     apology_coupon: Decimal = Decimal("5")
+    apology_coupon_currency: str = "CNY"
     # How eligible warehouses are ordered (001: by location, preferring one that holds enough):
     # "region" (same province as the destination first), "priority" (lower first), "stock" (more
     # of the order's goods first). The first key decides, the next break ties.

@@ -10,11 +10,13 @@ from sqlalchemy import select
 
 from ordo.bootstrap import Ordo
 from ordo.catalog.tables import Sku
+from ordo.customer.tables import Coupon
 from ordo.entrypoints.api.app import create_app
 from ordo.inventory.handlers import receive
 from ordo.inventory.queries import verify
 from ordo.inventory.tables import Stock, Warehouse
 from ordo.notify.tables import OutboxMessage
+from ordo.order.tables import Order
 from ordo.policy import InventoryPolicy, Policy
 from ordo.settings import Settings
 from tests.factories import order_payload, seed, user_token
@@ -118,38 +120,55 @@ def test_restock_serves_backorders_paid_then_vip_then_first_come_and_never_skips
     clock.advance(timedelta(minutes=1))
     b = tea(client, "BO-B", 30)
     clock.advance(timedelta(minutes=1))
-    cod = tea(client, "BO-C", 15, payment={"method": "cash_on_delivery", "status": "unpaid", "amount_paid": "0"})
-    assert client.post(f"/api/v1/review/orders/{cod['number']}/approve").status_code == 200
-    clock.advance(timedelta(minutes=1))
     vip = tea(client, "BO-D", 25, customer={"name": "VIP", "phone": "13700000009"})
     clock.advance(timedelta(minutes=1))
     small = tea(client, "BO-E", 5)  # would fit in the 20 left, but earlier orders wait for the same goods
-    assert [status_of(client, o["number"]) for o in (a, b, cod, vip, small)] == [
-        "allocated", "backordered", "backordered", "backordered", "backordered",
+    assert [status_of(client, o["number"]) for o in (a, b, vip, small)] == [
+        "allocated", "backordered", "backordered", "backordered",
     ]
     behind = next(e for e in client.get(f"/api/v1/orders/{small['number']}").json()["events"]
                   if e["name"] == "order.backorder")
-    assert behind["data"] == {"behind": [b["number"], cod["number"], vip["number"]]}
+    assert behind["data"] == {"behind": [b["number"], vip["number"]]}
 
-    receive_tea(client, 40)  # 60 available: paid first (VIP 25, then B 30, then the small 5), COD last
-    assert [status_of(client, o["number"]) for o in (b, cod, vip, small)] == [
-        "allocated", "backordered", "allocated", "allocated",
-    ]
+    receive_tea(client, 40)  # 60 available: VIP 25 first, then B 30, then the small 5
+    assert [status_of(client, o["number"]) for o in (b, vip, small)] == ["allocated", "allocated", "allocated"]
     assert levels(ordo, "TEA-001")["WH-SH"] == (140, 140)
-    late = tea(client, "BO-F", 20)  # paid, so ahead of the COD order, but needs 20
-    assert status_of(client, late["number"]) == "backordered"
-    receive_tea(client, 16)  # the COD order (15) would fit, but the paid one ahead of it waits: nobody is served
-    assert [status_of(client, o["number"]) for o in (late, cod)] == ["backordered", "backordered"]
+    clock.advance(timedelta(minutes=1))
+    late = tea(client, "BO-F", 20)
+    clock.advance(timedelta(minutes=1))
+    later = tea(client, "BO-G", 5)
+    receive_tea(client, 16)  # the 5 of the later order would fit, but the earlier one waits for 20: nobody
+    assert [status_of(client, o["number"]) for o in (late, later)] == ["backordered", "backordered"]
     receive_tea(client, 4)
-    assert [status_of(client, o["number"]) for o in (late, cod)] == ["allocated", "backordered"]
-    receive_tea(client, 15)
-    assert status_of(client, cod["number"]) == "allocated"
-    assert levels(ordo, "TEA-001")["WH-SH"] == (175, 175)
+    assert [status_of(client, o["number"]) for o in (late, later)] == ["allocated", "backordered"]
+    receive_tea(client, 5)
+    assert status_of(client, later["number"]) == "allocated"
+    assert levels(ordo, "TEA-001")["WH-SH"] == (165, 165)
     with ordo.reading() as uow:
         assert verify(uow.session) == []
         notices = uow.session.scalars(select(OutboxMessage.key).where(OutboxMessage.topic == "order.backordered")
                                       .order_by(OutboxMessage.id)).all()
-    assert notices == [f"order.backordered:{o['number']}" for o in (b, cod, vip, small, late)]
+    assert notices == [f"order.backordered:{o['number']}" for o in (b, vip, small, late, later)]
+
+
+def test_unpaid_orders_do_not_wait_for_scarce_stock_they_are_closed_with_an_apology_coupon(ordo, clock):
+    client = client_for(ordo)
+    tea(client, "SC-A", 90)  # 10 left
+    paid = tea(client, "SC-B", 30)  # backordered: paid and waiting
+    unpaid = {"payment": {"method": "cash_on_delivery", "status": "unpaid", "amount_paid": "0"}}
+    cod = tea(client, "SC-C", 5, **unpaid)
+    r = client.post(f"/api/v1/review/orders/{cod['number']}/approve")  # verified with the customer
+    assert r.status_code == 200, r.text
+    closed = client.get(f"/api/v1/orders/{cod['number']}").json()
+    assert closed["status"] == "cancelled"
+    event = closed["events"][-1]
+    assert (event["name"], event["reason"], event["data"]) == (
+        "order.cancel", "scarce stock: paid orders first", {"apology_coupon": "5", "currency": "CNY"}
+    )
+    with ordo.reading() as uow:
+        coupons = uow.session.execute(select(Coupon.amount, Coupon.currency, Coupon.order_id)).all()
+    assert [(str(a), c) for a, c, _ in coupons] == [("5", "CNY")]
+    assert status_of(client, paid["number"]) == "backordered"
 
 
 def test_the_customer_waits_or_takes_a_substitute(ordo):
@@ -232,3 +251,41 @@ def test_ledger_view_and_return_to_stock(ordo):
     assert (bad.status_code, bad.json()["errors"][0]["field"]) == (422, "kind")
     with ordo.reading() as uow:
         assert verify(uow.session) == []
+
+
+def test_bin_locations_are_set_shown_and_checked(ordo):
+    client = client_for(ordo)
+    r = client.put("/api/v1/stock/bins", json={"warehouse": "WH-SH", "sku": "TEA-001", "bin": "a-03-12-l"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["bin"], r.json()["on_hand"]) == ("A-03-12-L", 100)
+    listed = client.get("/api/v1/stock", params={"sku": "TEA-001", "warehouse": "WH-SH"}).json()["items"]
+    assert [x["bin"] for x in listed] == ["A-03-12-L"]
+    bad = client.put("/api/v1/stock/bins", json={"warehouse": "WH-XX", "sku": "TEA-001", "bin": "A 3/12"},
+                     headers={"Accept-Language": "zh-CN"})
+    assert bad.status_code == 422
+    assert [(e["field"], e["message"]) for e in bad.json()["errors"]] == [
+        ("warehouse", "warehouse：未知仓库“WH-XX”。"),
+        ("bin", "bin：“A 3/12”不是有效的库位（字母、数字和连字符，如 A-03-12-L）。"),
+    ]
+    cleared = client.put("/api/v1/stock/bins", json={"warehouse": "WH-SH", "sku": "TEA-001", "bin": ""})
+    assert cleared.json()["bin"] is None
+
+
+def test_a_restock_that_cannot_serve_a_paid_order_closes_the_unpaid_ones_behind_it(ordo, clock):
+    client = client_for(ordo)
+    tea(client, "SR-A", 90)  # 10 left
+    unpaid = {"payment": {"method": "cash_on_delivery", "status": "unpaid", "amount_paid": "0"}}
+    cod = tea(client, "SR-C", 30, **unpaid)
+    assert client.post(f"/api/v1/review/orders/{cod['number']}/approve").status_code == 200
+    assert status_of(client, cod["number"]) == "backordered"  # nobody paid was waiting yet
+    clock.advance(timedelta(minutes=1))
+    paid = tea(client, "SR-P", 40)
+    assert status_of(client, paid["number"]) == "backordered"
+    receive_tea(client, 20)  # 30 available: not enough for the paid 40, so the unpaid order is closed
+    assert [status_of(client, o["number"]) for o in (paid, cod)] == ["backordered", "cancelled"]
+    with ordo.reading() as uow:
+        assert uow.session.scalars(select(Coupon.order_id)).all() == [
+            uow.session.scalars(select(Order.id).where(Order.number == cod["number"])).one()
+        ]
+    receive_tea(client, 10)
+    assert status_of(client, paid["number"]) == "allocated"

@@ -296,3 +296,17 @@ def test_multi_line_orders_allocated_by_eight_processes_never_deadlock_or_overse
         SELECT o.number, sum(l.quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id GROUP BY o.number"""))
     assert {n for n, _ in reserved} == allocated
     assert all(q == wanted[n] for n, q in reserved)
+
+
+@pytest.mark.postgres_only
+def test_one_hot_sku_under_sustained_load_from_eight_processes(pool, ordo, database):
+    """200 orders for the one SKU with 100 units, 25 in a row from each of eight processes."""
+    seed(ordo)
+
+    outcomes = [o for batch in pool.run(_workers.reserve_one_each, database.url, T0, 25) for o in batch]
+
+    assert Counter(status for _, status in outcomes) == {"allocated": 100, "backordered": 100}
+    assert rows(database, """
+        SELECT s.on_hand, s.reserved FROM stock s JOIN warehouses w ON w.id = s.warehouse_id
+        JOIN skus k ON k.id = s.sku_id WHERE k.code = 'TEA-001' AND w.code = 'WH-SH'""") == [(100, 100)]
+    assert rows(database, "SELECT count(*), sum(quantity) FROM reservations WHERE status = 'open'") == [(100, 100)]

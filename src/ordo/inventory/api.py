@@ -15,6 +15,7 @@ from ordo.inventory.schemas import (
     LedgerRead,
     ReorderAlertRead,
     StockAdjustmentIn,
+    StockBinIn,
     StockLevel,
     StockList,
     StockReceiptIn,
@@ -110,6 +111,13 @@ def stock_levels(
     limit: Annotated[int, Query(ge=1, le=handlers.MAX_STOCK_ROWS)] = handlers.MAX_STOCK_ROWS,
 ) -> StockList:
     return handlers.stock_levels(uow, actor=actor, sku=sku, warehouse=warehouse, limit=limit)
+
+
+@router.put("/stock/bins", response_model=StockLevel)
+def set_bin(body: StockBinIn, ordo: OrdoApp, actor: CurrentActor) -> StockLevel:
+    """Set (or clear) the bin location of a SKU in a warehouse."""
+    with ordo.transaction() as uow:
+        return handlers.set_bin(uow, body=body, actor=actor)
 
 
 @router.get("/stock/ledger", response_model=list[LedgerRead])

@@ -83,6 +83,14 @@ class StockLevel(BaseModel):
     on_hand: int
     reserved: int
     available: int
+    bin: str | None = Field(default=None, description="Bin location in the warehouse, if set")
+
+
+class StockBinIn(In):
+    warehouse: str | None = Field(default=None, max_length=64, description="Warehouse code")
+    sku: str | None = Field(default=None, max_length=64, description="SKU code")
+    bin: str | None = Field(default=None, max_length=32,
+                            description="Bin address, e.g. A-03-12-L (aisle, position, side); empty clears it")
 
 
 class StockTransferOut(BaseModel):

@@ -6,6 +6,7 @@ shipments would have nowhere to be picked from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from ordo.inventory.handlers import transfer as transfer_units
 from ordo.inventory.model import MovementKind, ReservationStatus
 from ordo.inventory.schemas import (
     StockAdjustmentIn,
+    StockBinIn,
     StockLevel,
     StockList,
     StockReceiptIn,
@@ -237,7 +239,34 @@ def _level(warehouse: Warehouse, sku: Sku, stock: Stock) -> StockLevel:
         on_hand=stock.on_hand,
         reserved=stock.reserved,
         available=stock.on_hand - stock.reserved,
+        bin=stock.bin,
     )
+
+
+BIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
+
+
+def set_bin(uow: UnitOfWork, *, body: StockBinIn, actor: Actor) -> StockLevel:
+    """Where a SKU lies in a warehouse (pick routes walk to it); an empty bin clears it."""
+    actor.require(Permission.STOCK_WRITE)
+    session, values = uow.session, body.model_dump()
+    checks = Checks()
+    warehouse, sku = _stock_target(session, checks, values)
+    place = (body.bin or "").strip().upper() or None
+    if place is not None and not BIN.fullmatch(place):
+        checks.add("bin", "bin_invalid", value=body.bin)
+    checks.raise_any()
+    assert warehouse is not None and sku is not None
+    if not _in_scope(actor, warehouse.code):
+        raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"set bins in {warehouse.code}")
+    stock = session.scalars(select(Stock).where(Stock.warehouse_id == warehouse.id, Stock.sku_id == sku.id)
+                            .with_for_update()).one_or_none()
+    if stock is None:
+        stock = Stock(warehouse_id=warehouse.id, sku_id=sku.id, on_hand=0, reserved=0)
+        session.add(stock)
+    stock.bin = place
+    session.flush()
+    return _level(warehouse, sku, stock)
 
 
 def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> StockLevel:
@@ -388,7 +417,7 @@ def stock_levels(
     if warehouse and _find(session, warehouse) is None:
         raise NotFound(WAREHOUSE, warehouse)
     statement = (
-        select(Warehouse.code, Sku.code, Stock.on_hand, Stock.reserved)
+        select(Warehouse.code, Sku.code, Stock.on_hand, Stock.reserved, Stock.bin)
         .join(Warehouse, Warehouse.id == Stock.warehouse_id)
         .join(Sku, Sku.id == Stock.sku_id)
     )
@@ -399,7 +428,7 @@ def stock_levels(
     if actor.warehouses:
         statement = statement.where(Warehouse.code.in_(sorted(actor.warehouses)))
     rows = session.execute(statement.order_by(Warehouse.code, Sku.code).limit(max(1, min(limit, MAX_STOCK_ROWS))))
-    items = [StockLevel(warehouse=w, sku=s, on_hand=h, reserved=r, available=h - r) for w, s, h, r in rows]
+    items = [StockLevel(warehouse=w, sku=s, on_hand=h, reserved=r, available=h - r, bin=b) for w, s, h, r, b in rows]
     if not items and sku and warehouse and _in_scope(actor, warehouse):
         items = [StockLevel(warehouse=warehouse, sku=sku, on_hand=0, reserved=0, available=0)]
     return StockList(items=items)

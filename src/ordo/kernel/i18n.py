@@ -249,6 +249,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Promotion order of {amount} (limit {limit}) with a good address: approved automatically.",
         "zh-CN": "促销订单金额 {amount}（上限 {limit}），地址无问题：自动通过。",
     },
+    "bin_invalid": {
+        "en": '{path}: "{value}" is not a bin address (letters, digits and dashes, e.g. A-03-12-L).',
+        "zh-CN": "{path}：“{value}”不是有效的库位（字母、数字和连字符，如 A-03-12-L）。",
+    },
     "not_backordered": {
         "en": "Order {number} is {status}, not waiting for stock.",
         "zh-CN": "订单 {number} 当前为 {status}，不在缺货等待中。",

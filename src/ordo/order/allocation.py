@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.tables import Sku
+from ordo.customer.tables import Coupon
 from ordo.fulfillment import handlers as shipments
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory import handlers as inventory
@@ -49,6 +50,10 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str) -> list[Shipmen
     """Reserve and create the planned shipments; otherwise the order is backordered."""
     session, now = uow.session, uow.clock.now()
     ahead = [] if order.status == OrderStatus.BACKORDERED else _waiting_ahead(uow, order)
+    if ahead and order.payment_status != "paid" and _waiting_ahead(uow, order, paid_only=True):
+        # Paid orders already wait for these goods: the unpaid one does not join the queue.
+        close_for_scarcity(uow, order, actor=actor)
+        return []
     if ahead:
         # Scarce goods go first come, first served: a new order does not take stock that earlier
         # backordered orders wait for; it joins the queue behind them.
@@ -95,14 +100,25 @@ def _backorder(uow: UnitOfWork, order: Order, *, actor: str, reason: str, data: 
             payload={"order": order.number, "reason": reason, **data, "choices": ["wait", "substitute", "cancel"]})
 
 
-def _waiting_ahead(uow: UnitOfWork, order: Order) -> list[str]:
+def _waiting_ahead(uow: UnitOfWork, order: Order, *, paid_only: bool = False) -> list[str]:
     skus = sorted({line.sku_id for line in order.lines})
-    return list(uow.session.scalars(
-        select(Order.number).where(
-            Order.status == OrderStatus.BACKORDERED, Order.id != order.id,
-            Order.id.in_(select(OrderLine.order_id).where(OrderLine.sku_id.in_(skus))),
-        ).order_by(Order.id).limit(5)
-    ))
+    statement = select(Order.number).where(
+        Order.status == OrderStatus.BACKORDERED, Order.id != order.id,
+        Order.id.in_(select(OrderLine.order_id).where(OrderLine.sku_id.in_(skus))),
+    )
+    if paid_only:
+        statement = statement.where(Order.payment_status == "paid")
+    return list(uow.session.scalars(statement.order_by(Order.id).limit(5)))
+
+
+def close_for_scarcity(uow: UnitOfWork, order: Order, *, actor: str) -> None:
+    """Scarce goods go to paid orders first; an unpaid order (cash on delivery) that would wait for
+    them is cancelled with an apology coupon (policy ``inventory.apology_coupon``)."""
+    amount, currency = uow.policy.inventory.apology_coupon, uow.policy.inventory.apology_coupon_currency
+    uow.session.add(Coupon(customer_id=order.customer_id, order_id=order.id, amount=amount, currency=currency,
+                           reason="scarce stock: unpaid order closed", issued_at=uow.clock.now()))
+    transition(uow, order, OrderTrigger.CANCEL, actor=actor, reason="scarce stock: paid orders first",
+               data={"apology_coupon": str(amount), "currency": currency})
 
 
 def _lines(planned: tuple[tuple[int, int, int], ...]) -> dict[int, tuple[int, int]]:

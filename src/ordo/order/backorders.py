@@ -10,7 +10,7 @@ from ordo.bootstrap import UnitOfWork
 from ordo.catalog.tables import Sku
 from ordo.kernel.errors import Conflict, Problem, ValidationFailed
 from ordo.order import lifecycle
-from ordo.order.allocation import allocate_order
+from ordo.order.allocation import allocate_order, close_for_scarcity
 from ordo.order.lifecycle import SYSTEM, load_order
 from ordo.order.states import OrderStatus
 from ordo.order.tables import Order, OrderLine
@@ -34,8 +34,14 @@ def serve_backorders(uow: UnitOfWork, sku_ids: list[int]) -> list[str]:
     """Allocate waiting orders in priority order. The first one that still cannot be served in full
     stops the round: stock that arrived is not handed to a later order while an earlier one waits."""
     served: list[str] = []
-    for order in waiting_for(uow, sku_ids):
+    queue = waiting_for(uow, sku_ids)
+    for position, order in enumerate(queue):
         if not allocate_order(uow, order, actor=SYSTEM):
+            if order.payment_status == "paid":
+                # Scarce: paid orders still wait, so the unpaid ones behind them are closed.
+                for later in queue[position + 1:]:
+                    if later.payment_status != "paid":
+                        close_for_scarcity(uow, later, actor=SYSTEM)
             break
         served.append(order.number)
     return served

@@ -25,7 +25,14 @@ from ordo.customer.schemas import CustomerCreate, CustomerUpdate
 from ordo.entrypoints.cli import common
 from ordo.entrypoints.cli.common import acting_user, console, fail, parse, read_json, reported
 from ordo.inventory import warehouses as warehouse_handlers
-from ordo.inventory.schemas import StockAdjustmentIn, StockReceiptIn, StockTransferIn, WarehouseCreate, WarehouseUpdate
+from ordo.inventory.schemas import (
+    StockAdjustmentIn,
+    StockBinIn,
+    StockReceiptIn,
+    StockTransferIn,
+    WarehouseCreate,
+    WarehouseUpdate,
+)
 from ordo.kernel.checks import In, Outcome
 
 shops = typer.Typer(help="Shops: the sales channels orders come from.", no_args_is_help=True)
@@ -367,6 +374,19 @@ def stock_receive(warehouse: str, sku: str, quantity: int, reason: str | None = 
     with reported(), common.ordo().transaction() as uow:
         level = warehouse_handlers.receive_stock(uow, receipt=_model(StockReceiptIn, values), actor=actor)
     _table([level], ("warehouse", "sku", "on_hand", "reserved", "available"))
+
+
+@stock.command("bin")
+def stock_bin(
+    warehouse: str, sku: str, bin_: Annotated[str, typer.Argument(metavar="BIN", help="e.g. A-03-12-L; '' clears")],
+    as_user: AsUser = None,
+) -> None:
+    """Set the bin location of SKU in WAREHOUSE."""
+    actor = acting_user(as_user)
+    values = {"warehouse": warehouse, "sku": sku, "bin": bin_}
+    with reported(), common.ordo().transaction() as uow:
+        level = warehouse_handlers.set_bin(uow, body=_model(StockBinIn, values), actor=actor)
+    _table([level], ("warehouse", "sku", "on_hand", "reserved", "available", "bin"))
 
 
 @stock.command("adjust")
