@@ -148,6 +148,8 @@ class InventoryPolicy(_Section):
     allocation_strategy: tuple[Literal["region", "priority", "stock"], ...] = ("region", "priority", "stock")
     # Goods with these traits always ship on their own (cold-chain goods separately, 001).
     separate_traits: tuple[str, ...] = ("perishable",)
+    # Category rules that force a split, e.g. ("furniture",) to ship bulky furniture by freight apart.
+    separate_categories: tuple[str, ...] = ()
     # Above this many eligible warehouses the minimal split is searched greedily instead of exactly.
     exact_split_limit: int = 12
 

@@ -142,3 +142,11 @@ def test_warehouses_that_cannot_serve_are_filtered_out():
     plan = Pipeline(POLICY).plan([abroad, no_cold], request(Need(1, 1, 1, frozenset({"perishable"})), service=COLD),
                                  {(1, 1): 9, (2, 1): 9})
     assert (plan.complete, plan.shortage) == (False, {1: 1})
+
+
+def test_a_category_rule_forces_a_split():
+    needs = (Need(1, 1, 1, category="furniture"), Need(2, 2, 1, category="tea"), Need(3, 3, 1, category="tea"))
+    assert [tuple(n.line_id for n in g) for g in groups(needs, (), ("furniture",))] == [(2, 3), (1,)]
+    policy = POLICY.model_copy(update={"separate_categories": ("furniture",)})
+    plan = Pipeline(policy).plan([wh(1)], request(*needs), {(1, 1): 1, (1, 2): 1, (1, 3): 1})
+    assert [tuple(line[0] for line in s.lines) for s in plan.shipments] == [(2, 3), (1,)]

@@ -1,7 +1,7 @@
 """Allocation as a pipeline of pure, swappable steps: the handler reserves for real.
 
-1. ``groups``: lines that must ship on their own (cold-chain goods, policy ``separate_traits``)
-   form their own group; the rest ship together if they can.
+1. ``groups``: lines that must ship on their own (cold-chain goods, policy ``separate_traits``,
+   or categories in ``separate_categories``) form their own group; the rest ship together.
 2. ``eligible``: warehouses that can serve a group — destination served, warehouse kind of the
    service type, capabilities (cold chain for perishable goods), some stock of the group's goods.
 3. ``rank``: the configured strategy (region match, priority, stock level).
@@ -30,6 +30,7 @@ class Need:
     sku_id: int
     quantity: int
     traits: frozenset[str] = frozenset()
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,16 @@ Available = Mapping[tuple[int, int], int]  # (warehouse id, sku id) → units av
 # --- step 1: groups -------------------------------------------------------------------------------
 
 
-def groups(needs: Sequence[Need], separate_traits: Iterable[str]) -> list[tuple[Need, ...]]:
-    """Lines with a separating trait ship apart (one group per trait), the others together."""
-    apart = tuple(separate_traits)
+def groups(
+    needs: Sequence[Need], separate_traits: Iterable[str], separate_categories: Iterable[str] = ()
+) -> list[tuple[Need, ...]]:
+    """Lines with a separating trait or category ship apart (one group for each), the rest together."""
+    traits, categories = tuple(separate_traits), frozenset(separate_categories)
     grouped: dict[str, list[Need]] = {}
     for need in needs:
-        key = next((t for t in apart if t in need.traits), "")
+        key = next((f"trait:{t}" for t in traits if t in need.traits), "")
+        if not key and need.category in categories:
+            key = f"category:{need.category}"
         grouped.setdefault(key, []).append(need)
     return [tuple(grouped[k]) for k in sorted(grouped)]
 
@@ -211,7 +216,7 @@ class Pipeline:
     """The steps, each replaceable (a seller with its own ranking passes its own ``rank``)."""
 
     policy: InventoryPolicy
-    group: Callable[[Sequence[Need], Iterable[str]], list[tuple[Need, ...]]] = groups
+    group: Callable[..., list[tuple[Need, ...]]] = groups
     filter: Callable[[Iterable[WarehouseView], AllocationRequest, Sequence[Need], Available],
                      list[WarehouseView]] = eligible
     rank: Callable[..., list[WarehouseView]] = rank
@@ -219,7 +224,7 @@ class Pipeline:
     def plan(self, warehouses: Sequence[WarehouseView], request: AllocationRequest, available: Available) -> Plan:
         shipments: list[PlannedShipment] = []
         shortage: dict[int, int] = {}
-        for group in self.group(request.needs, self.policy.separate_traits):
+        for group in self.group(request.needs, self.policy.separate_traits, self.policy.separate_categories):
             candidates = self.filter(warehouses, request, group, available)
             ranked = self.rank(candidates, request, group, available, self.policy.allocation_strategy)
             planned = split(ranked, group, available, exact_limit=self.policy.exact_split_limit,

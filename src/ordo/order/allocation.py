@@ -34,13 +34,15 @@ class _Taken(Exception):
 def plan_order(uow: UnitOfWork, order: Order) -> Plan:
     session = uow.session
     skus = sorted({line.sku_id for line in order.lines})
-    traits = dict(session.execute(select(Sku.id, Sku.traits).where(Sku.id.in_(skus))).all())
+    facts = {sku_id: (traits, category) for sku_id, traits, category in
+             session.execute(select(Sku.id, Sku.traits, Sku.category).where(Sku.id.in_(skus)))}
     request = AllocationRequest(
         destination=order.country,
         region=order.province,
         service=uow.policy.intake.service_types[order.service_type],
         needs=tuple(Need(line_id=line.id, sku_id=line.sku_id, quantity=line.quantity,
-                         traits=frozenset(traits.get(line.sku_id) or ())) for line in order.lines),
+                         traits=frozenset(facts[line.sku_id][0] or ()), category=facts[line.sku_id][1] or "")
+                    for line in order.lines),
     )
     return Pipeline(uow.policy.inventory).plan(inventory.warehouse_views(session), request,
                                                inventory.available(session, skus))

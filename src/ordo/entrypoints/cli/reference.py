@@ -367,10 +367,12 @@ def customers_update(customer_id: int, name: str | None = None, phone: str | Non
 
 @stock.command("receive")
 def stock_receive(warehouse: str, sku: str, quantity: int, reason: str | None = None, reference: str | None = None,
+                  kind: Annotated[str, typer.Option(help="receipt, or return (goods sent back)")] = "receipt",
                   as_user: AsUser = None) -> None:
-    """Goods in: add QUANTITY of SKU to on hand in WAREHOUSE."""
+    """Goods in: add QUANTITY of SKU to on hand in WAREHOUSE (waiting backorders are served)."""
     actor = acting_user(as_user)
-    values = {"warehouse": warehouse, "sku": sku, "quantity": quantity, "reason": reason, "reference": reference}
+    values = {"warehouse": warehouse, "sku": sku, "quantity": quantity, "reason": reason, "reference": reference,
+              "kind": kind}
     with reported(), common.ordo().transaction() as uow:
         level = warehouse_handlers.receive_stock(uow, receipt=_model(StockReceiptIn, values), actor=actor)
     _table([level], ("warehouse", "sku", "on_hand", "reserved", "available"))
