@@ -18,7 +18,7 @@ from ordo.catalog.tables import Sku
 from ordo.order import lifecycle
 from ordo.order.lifecycle import SYSTEM
 from ordo.order.states import HoldReason, OrderStatus, OrderTrigger
-from ordo.order.tables import Order
+from ordo.order.tables import Order, OrderLine
 from ordo.review import rules as pure
 from ordo.review.model import (
     BlacklistKind,
@@ -125,8 +125,6 @@ def _history(session: Session, order: Order, keys: dict[KeyKind, str], rules: Ru
         ids = sorted({r.order_id for r in rows if r.kind != KeyKind.CANCEL})
         shared: dict[int, set[str]] = {}
         if ids and skus:
-            from ordo.order.tables import OrderLine
-
             for order_id, code in session.execute(
                 select(OrderLine.order_id, OrderLine.sku_code).where(
                     OrderLine.order_id.in_(ids), OrderLine.sku_id.in_(sorted(skus))
