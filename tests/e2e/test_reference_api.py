@@ -310,11 +310,12 @@ def test_stock_receipt_and_levels(client):
         "warehouse": "WH-SH", "sku": "TEA-001", "quantity": 20, "reason": "purchase", "reference": "PO-77",
     })
     assert received.status_code == 201, received.text
-    assert received.json() == {"warehouse": "WH-SH", "sku": "TEA-001", "on_hand": 120, "reserved": 0, "available": 120}
+    assert received.json() == {"warehouse": "WH-SH", "sku": "TEA-001", "on_hand": 120, "reserved": 0, "available": 120,
+                               "bin": None}
     client.post(f"{API}/orders", json=order_payload())
     assert client.get(f"{API}/stock", params={"sku": "TEA-001"}).json() == {"items": [
-        {"warehouse": "WH-LA", "sku": "TEA-001", "on_hand": 100, "reserved": 0, "available": 100},
-        {"warehouse": "WH-SH", "sku": "TEA-001", "on_hand": 120, "reserved": 2, "available": 118},
+        {"warehouse": "WH-LA", "sku": "TEA-001", "on_hand": 100, "reserved": 0, "available": 100, "bin": None},
+        {"warehouse": "WH-SH", "sku": "TEA-001", "on_hand": 120, "reserved": 2, "available": 118, "bin": None},
     ]}
     assert [(s["warehouse"], s["sku"]) for s in client.get(f"{API}/stock", params={"warehouse": "WH-BJ"}).json()[
         "items"]] == [("WH-BJ", "LYC-003")]

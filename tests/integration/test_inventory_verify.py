@@ -82,7 +82,7 @@ def test_adjustments_are_ledger_rows_and_never_go_below_reserved(traffic):
         )
         assert (down.status_code, down.json()) == (
             201,
-            {"warehouse": "WH-SH", "sku": "TEA-001", "on_hand": 8, "reserved": 4, "available": 4},
+            {"warehouse": "WH-SH", "sku": "TEA-001", "on_hand": 8, "reserved": 4, "available": 4, "bin": None},
         )
         refused = client.post(
             "/api/v1/stock/adjustments", json={"warehouse": "WH-SH", "sku": "TEA-001", "delta": -5, "reason": "damage"}
@@ -118,8 +118,10 @@ def test_transfers_move_available_units_with_two_ledger_rows(traffic):
         assert (moved.status_code, moved.json()) == (
             201,
             {
-                "source": {"warehouse": "WH-SH", "sku": "TEA-001", "on_hand": 8, "reserved": 4, "available": 4},
-                "destination": {"warehouse": "WH-BJ", "sku": "TEA-001", "on_hand": 90, "reserved": 0, "available": 90},
+                "source": {"warehouse": "WH-SH", "sku": "TEA-001", "on_hand": 8, "reserved": 4, "available": 4,
+                           "bin": None},
+                "destination": {"warehouse": "WH-BJ", "sku": "TEA-001", "on_hand": 90, "reserved": 0, "available": 90,
+                                "bin": None},
             },
         )
         short = client.post(
