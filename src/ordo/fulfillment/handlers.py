@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +56,23 @@ def create_shipment(
     return shipment
 
 
+# What a step must satisfy before it may happen (every item scanned, a second person checking,
+# packing confirmed, …). Each guard raises a domain error naming what is missing; the package that
+# owns the step registers it (``@guard(ShipmentTrigger.FINISH_PICK)``), so every path that moves a
+# shipment — order actions, scans, tracking — passes the same checks.
+Guard = Callable[[Session, Shipment, str], None]
+GUARDS: dict[str, list[Guard]] = defaultdict(list)
+
+
+def guard(trigger: str) -> Callable[[Guard], Guard]:
+    def register(check: Guard) -> Guard:
+        if check not in GUARDS[trigger]:
+            GUARDS[trigger].append(check)
+        return check
+
+    return register
+
+
 def fire(
     session: Session,
     shipment: Shipment,
@@ -66,6 +84,9 @@ def fire(
     data: dict[str, Any] | None = None,
 ) -> None:
     before = shipment.status
+    SHIPMENT.fire(before, trigger)  # an illegal step is refused before any guard is asked
+    for check in GUARDS.get(trigger, ()):
+        check(session, shipment, actor)
     shipment.status = SHIPMENT.fire(before, trigger)
     shipment.updated_at = at
     record(
