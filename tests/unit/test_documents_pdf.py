@@ -225,6 +225,5 @@ def test_the_font_is_configured_by_ordo_pdf_font(monkeypatch, tmp_path):
     monkeypatch.setenv("ORDO_PDF_FONT_INDEX", "1")
     settings = Settings()
     assert (settings.pdf_font, settings.pdf_font_index) == (tmp_path / "font.ttc", 1)
-    assert Settings(_env_file=None).pdf_font == tmp_path / "font.ttc"
     monkeypatch.delenv("ORDO_PDF_FONT")
     assert Settings().pdf_font is None

@@ -7,6 +7,8 @@ happens after the read transaction.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -232,13 +234,12 @@ class PickListView(Protocol):
 
 
 def _pick_list_source() -> Callable[[Session, str], PickListView] | None:
-    """Where pick lists come from: the warehouse package's read side once it exists (imported at
-    call time, so this package does not depend on it)."""
-    try:
-        from ordo.fulfillment.queries import pick_list_view  # type: ignore[attr-defined]
-    except ImportError:
+    """Where pick lists come from: the warehouse package's read side once it exists (looked up at
+    call time, so this package does not depend on it; an error inside that module still raises)."""
+    if importlib.util.find_spec("ordo.fulfillment.queries") is None:
         return None
-    return pick_list_view  # type: ignore[no-any-return]
+    module = importlib.import_module("ordo.fulfillment.queries")
+    return getattr(module, "pick_list_view", None)
 
 
 def load_pick_list_view(session: Session, number: str) -> PickListView:
