@@ -453,6 +453,30 @@ class NotifyPolicy(_Section):
         return value
 
 
+# --- documents (issue 5, "Documents") -------------------------------------------------------------
+
+
+class DocumentsPolicy(_Section):
+    # The "expected times" of the customer order confirmation (002: 预计时效): the order's clocks of
+    # these steps, in this order, with the label printed beside each deadline.
+    confirmation_steps: dict[str, str] = Field(
+        default_factory=lambda: {
+            "ship_normal": "预计发货 Ships by",
+            "ship_promotion": "预计发货 Ships by",
+            "ship_fresh": "预计发货 Ships by",
+            "warehouse_preparation_cross_border": "出库备货 Leaves the warehouse by",
+            "warehouse_preparation_overseas": "出库备货 Leaves the warehouse by",
+            "booking_and_declaration": "订舱报关 Export declared by",
+            "customs_clearance": "清关 Customs cleared by",
+            "last_mile_start": "末端派送 Out for delivery by",
+        }
+    )
+    # How the customer follows the order (002: 提供订单查询方式); {number} is the order number.
+    confirmation_query_hint: str = (
+        "订单查询 Track your order: GET /api/v1/track/{number} (订单号 order number + 手机后四位 last 4 phone digits)"
+    )
+
+
 class Policy(_Section):
     intake: IntakePolicy = Field(default_factory=IntakePolicy)
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
@@ -465,4 +489,5 @@ class Policy(_Section):
     progress_checks: tuple[str, ...] = ("09:00", "15:00")
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
     notify: NotifyPolicy = Field(default_factory=NotifyPolicy)
+    documents: DocumentsPolicy = Field(default_factory=DocumentsPolicy)
     business_timezone: str = "Asia/Shanghai"

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     # Where rate-limit counters live: per process by default; redis://host:6379 shares them between
     # the workers of `ordo serve` (any storage URI of the `limits` package).
     rate_limit_storage: str = "memory://"
+    # The TrueType font (.ttf, or a .ttc collection with its index) PDF documents are set in; it must
+    # have Chinese glyphs. Empty: WenQuanYi Micro Hei from the paperang-p2-fonts-cjk package.
+    pdf_font: Path | None = None
+    pdf_font_index: int = 0
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,10 @@ class RateLimited(OrdoError):
 
     code = ErrorCode.RATE_LIMITED
     status = 429
+
+
+class Unavailable(OrdoError):
+    """The server cannot do this until an operator fixes its configuration (a missing font file)."""
+
+    code = ErrorCode.UNAVAILABLE
+    status = 503

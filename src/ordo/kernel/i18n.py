@@ -352,6 +352,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Message {ident} is not a dead letter.",
         "zh-CN": "消息 {ident} 不是死信。",
     },
+    # Documents (PDF)
+    "pdf_font_missing": {
+        "en": "The PDF font {path} cannot be used ({why}): set ORDO_PDF_FONT to a TrueType font (.ttf or .ttc) "
+              "with Chinese glyphs, or install the package paperang-p2-fonts-cjk.",
+        "zh-CN": "无法使用 PDF 字体 {path}（{why}）：请将 ORDO_PDF_FONT 设为含中文字形的 TrueType 字体"
+                 "（.ttf 或 .ttc），或安装 paperang-p2-fonts-cjk 包。",
+    },
+    "label_no_tracking": {
+        "en": "Shipment {shipment} has no tracking number yet; its label is printed once the carrier has given one.",
+        "zh-CN": "包裹 {shipment} 尚无运单号；承运商分配运单号后才能打印面单。",
+    },
 }
 
 _ZH_WORDS = {
