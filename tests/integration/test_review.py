@@ -62,7 +62,11 @@ def queue(client, **params):
 def test_clean_paid_order_flows_through_without_a_case(client):
     order = post(client, external_id="C-1")
     assert order["status"] == "allocated"
-    assert order["review"] == {"case": None, "findings": [], "contacts": []}
+    assert order["review"] == {
+        "decision": {"rule_set_version": 0, "outcome": "clear", "rules": [], "score": 0,
+                     "at": order["events"][-2]["at"], "event": "order.confirm"},
+        "case": None, "findings": [], "contacts": [],
+    }
 
 
 def test_duplicate_within_30_minutes_is_held_with_evidence_then_the_customers_answer_releases_it(client, clock):
@@ -453,3 +457,94 @@ def test_concurrent_duplicates_are_still_caught(client, ordo):
     for t in threads:
         t.join(30)
     assert sorted(statuses) == ["allocated", "on_hold"]
+
+
+# --- which rule-set version decided ----------------------------------------------------------------
+
+UNPAID = {"payment": {"method": "alipay", "status": "unpaid", "amount_paid": "0"}}
+
+
+def screening_events(order):
+    """(event, rule-set version, outcome) of every event the automatic review wrote."""
+    return [(e["name"], e["data"]["rule_set_version"], e["data"]["outcome"])
+            for e in order["events"] if e["data"] and "rule_set_version" in e["data"]]
+
+
+def test_every_decision_records_the_rule_set_version_that_made_it(client, ordo):
+    # Given the rules edited once (version 1)
+    assert client.patch(f"{REVIEW}/rules/remote_address", json={"enabled": False}).json()["version"] == 1
+    # When a clean order, a flagged order and a blacklisted order come in
+    clean = post(client, external_id="RV-1")
+    flagged = post(client, external_id="RV-2", remark="fuck you")
+    assert client.post(f"{REVIEW}/blacklist", json={"kind": "phone", "value": "13700007777",
+                                                    "reason": "fraud"}).status_code == 201
+    rejected = post(client, external_id="RV-3", customer={"name": "王五", "phone": "13700007777"})
+    # Then each decision names version 1, in its events, its case and the order's review section
+    assert clean["status"] == "allocated"
+    assert screening_events(clean) == [("order.confirm", 1, "clear")]
+    assert (clean["review"]["decision"]["rule_set_version"], clean["review"]["case"]) == (1, None)
+    assert flagged["status"] == "on_hold"
+    assert screening_events(flagged) == [("order.hold", 1, "hold"), ("review.queued", 1, "hold")]
+    hold = next(e for e in flagged["events"] if e["name"] == "order.hold")
+    assert hold["data"] == {"note": "abusive_remark", "rule_set_version": 1, "outcome": "hold",
+                            "rules": ["abusive_remark"], "score": 50}
+    assert (flagged["review"]["case"]["rule_set_version"], flagged["review"]["decision"]["rule_set_version"],
+            flagged["review"]["findings"][0]["rule_set_version"]) == (1, 1, 1)
+    assert rejected["status"] == "cancelled"
+    assert screening_events(rejected) == [("order.reject", 1, "reject")]
+    assert rejected["review"]["decision"]["outcome"] == "reject"
+
+
+def test_rules_run_again_under_a_newer_version_record_the_new_version(client):
+    # Given an unpaid order screened under version 0
+    order = post(client, external_id="RV-4", **UNPAID)
+    assert order["status"] == "pending_payment"
+    assert order["review"]["decision"] is None  # clear and still waiting: nothing decided yet
+    # When the rules change and then the payment arrives
+    assert client.patch(f"{REVIEW}/rules/remote_address", json={"enabled": False}).json()["version"] == 1
+    paid = client.post(f"{ORDERS}/{order['number']}/pay", json={})
+    assert paid.status_code == 200, paid.text
+    # Then the confirmation names version 1
+    assert paid.json()["status"] == "allocated"
+    assert screening_events(paid.json()) == [("order.confirm", 1, "clear")]
+
+
+# --- automatic review runs again when payment arrives or a hold is released ------------------------
+
+
+def blacklist_phone(client, phone):
+    r = client.post(f"{REVIEW}/blacklist", json={"kind": "phone", "value": phone, "reason": "chargeback fraud"})
+    assert r.status_code == 201, r.text
+
+
+def test_payment_reruns_the_rules_a_phone_blacklisted_after_intake_rejects(client):
+    # Given an unpaid order that passed the rules, and its phone blacklisted afterwards
+    order = post(client, external_id="RR-1", customer={"name": "赵六", "phone": "13700001001"}, **UNPAID)
+    assert order["status"] == "pending_payment"
+    blacklist_phone(client, "13700001001")
+    # When the payment arrives
+    paid = client.post(f"{ORDERS}/{order['number']}/pay", json={})
+    # Then the rules ran again and rejected it for the blacklist
+    assert paid.status_code == 200, paid.text
+    body = paid.json()
+    assert body["status"] == "cancelled"
+    reject = next(e for e in body["events"] if e["name"] == "order.reject")
+    assert (reject["reason"], reject["data"]["rule_set_version"]) == ("blacklist", 0)
+    assert [f["rule"] for f in body["review"]["findings"]] == ["blacklist"]
+
+
+def test_releasing_a_manual_hold_reruns_the_rules_a_phone_blacklisted_meanwhile_rejects(client):
+    # Given a clean order held by a person before it was confirmed, then its phone blacklisted
+    order = post(client, external_id="RR-2", customer={"name": "孙七", "phone": "13700001002"}, **UNPAID)
+    held = client.post(f"{ORDERS}/{order['number']}/hold", json={"hold_reason": "other", "note": "check"})
+    assert (held.status_code, held.json()["status"]) == (200, "on_hold"), held.text
+    blacklist_phone(client, "13700001002")
+    assert client.post(f"{ORDERS}/{order['number']}/pay", json={}).json()["status"] == "on_hold"
+    # When the person releases the hold
+    released = client.post(f"{ORDERS}/{order['number']}/release", json={"hold_reason": "other"})
+    # Then the rules ran again and rejected it for the blacklist
+    assert released.status_code == 200, released.text
+    body = released.json()
+    assert body["status"] == "cancelled"
+    assert next(e for e in body["events"] if e["name"] == "order.reject")["reason"] == "blacklist"
+    assert [h["released_at"] is not None for h in body["holds"]] == [True]

@@ -40,6 +40,7 @@ class CaseRead(BaseModel):
     levels: int
     rules: list[str]
     score: int
+    rule_set_version: int = Field(description="The rule-set version of the last automatic decision on the case")
     opened_at: datetime
     claimed_by: str | None
     claimed_at: datetime | None
@@ -49,7 +50,19 @@ class CaseRead(BaseModel):
     decision_note: str | None
 
 
+class DecisionRead(BaseModel):
+    """The latest automatic review decision: which rule-set version decided, and what."""
+
+    rule_set_version: int
+    outcome: str = Field(description="clear, flag, approve, review, second_review, hold or reject")
+    rules: list[str]
+    score: int
+    at: datetime
+    event: str
+
+
 class ReviewRead(BaseModel):
+    decision: DecisionRead | None = None
     case: CaseRead | None
     findings: list[FindingRead]
     contacts: list[ContactRead]

@@ -69,6 +69,7 @@ class ReviewCase(Base):
     levels: Mapped[int]
     rules: Mapped[str] = mapped_column(String(400))
     score: Mapped[int]
+    rule_set_version: Mapped[int] = mapped_column(server_default="0")  # the rules that decided last
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
