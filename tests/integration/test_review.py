@@ -342,7 +342,7 @@ def test_second_review_needs_another_person_with_the_reviewer_role(client, peopl
 # --- rules as data --------------------------------------------------------------------------------
 
 
-def test_rules_are_listed_edited_and_versioned(client, people):
+def test_rules_are_listed_edited_and_versioned(client, people, clock):
     listed = client.get(f"{REVIEW}/rules").json()
     assert listed["version"] == 0
     assert [r["code"] for r in listed["rules"]][:3] == ["blacklist", "abusive_remark", "same_contact"]
@@ -365,6 +365,15 @@ def test_rules_are_listed_edited_and_versioned(client, people):
         (2, "root", "duplicate: params"), (1, "root", "peak season"),
     ]
     assert post(client, external_id="V-2", address={**remote, "street": "北京中路2号"})["status"] == "allocated"
+    # The edited duplicate window is in force: 40 minutes apart is now a duplicate (was not at 30).
+    buyer = {"name": "周八", "phone": "13700004545"}
+    first = post(client, external_id="W-1", customer=buyer)
+    clock.advance(timedelta(minutes=40))
+    second = post(client, external_id="W-2", customer=buyer)
+    assert (first["status"], second["status"]) == ("allocated", "on_hold")
+    [dup] = second["review"]["findings"]
+    assert (dup["rule"], dup["rule_set_version"], dup["evidence"]["window"], dup["related_orders"]) == (
+        "duplicate", 2, "45 min", [first["number"]])
 
     bad = client.patch(f"{REVIEW}/rules/duplicate", json={"params": {"window": "soon", "colour": "red"}})
     assert bad.status_code == 422, bad.text
@@ -378,7 +387,7 @@ def test_rules_are_listed_edited_and_versioned(client, people):
 # --- the CLI --------------------------------------------------------------------------------------
 
 
-def test_cli_queue_decisions_rules_and_blacklist(client, ordo, monkeypatch):
+def test_cli_queue_decisions_rules_and_blacklist(client, ordo, monkeypatch, clock):
     from typer.testing import CliRunner
 
     from ordo.entrypoints.cli import common, main
@@ -406,6 +415,17 @@ def test_cli_queue_decisions_rules_and_blacklist(client, ordo, monkeypatch):
     assert run("rules", "set", "same_contact", "--param", "count=4", "--param", "window=PT12H") == (
         "review rules: version 2\n"
     )
+    # The edited same_contact rule decides: three orders from one phone in 12 h pass, the fourth is held.
+    phone = {"name": "吴九", "phone": "13700006464"}
+    goods = [("TEA-001", "25.00"), ("MUG-002", "39.90"), ("OIL-004", "59.00"), ("TEA-001", "25.00")]
+    statuses = []
+    for i, (sku, price) in enumerate(goods):
+        clock.advance(timedelta(hours=2))
+        total = f"{float(price) + 5:.2f}"
+        statuses.append(post(client, external_id=f"SC-{i}", customer=phone, total=total,
+                             lines=[{"sku": sku, "quantity": 1, "unit_price": price}],
+                             payment={"method": "alipay", "status": "paid", "amount_paid": total})["status"])
+    assert statuses == ["allocated", "allocated", "allocated", "on_hold"]
     bad = run("rules", "set", "same_contact", "--param", "count=zero", code=2)
     assert "params.count" in bad
     assert "version 2" in run("rules", "list")
@@ -548,3 +568,58 @@ def test_releasing_a_manual_hold_reruns_the_rules_a_phone_blacklisted_meanwhile_
     assert body["status"] == "cancelled"
     assert next(e for e in body["events"] if e["name"] == "order.reject")["reason"] == "blacklist"
     assert [h["released_at"] is not None for h in body["holds"]] == [True]
+
+
+# --- the queue shows the findings; findings link the earlier orders ---------------------------------
+
+
+def test_queue_items_carry_their_findings_with_rule_score_evidence_and_the_linked_orders(client, clock):
+    # Given a duplicate held 10 minutes after the first order
+    first = post(client, external_id="QF-1", customer=CUSTOMER, address=ADDRESS)
+    clock.advance(timedelta(minutes=10))
+    second = post(client, external_id="QF-2", customer=CUSTOMER, address=ADDRESS)
+    # When the queue is read
+    r = client.get(f"{REVIEW}/queue")
+    assert r.status_code == 200, r.text
+    [item] = r.json()["items"]
+    # Then the item carries the decision's score and each open finding with rule, score and evidence
+    assert (item["number"], item["rules"], item["score"]) == (second["number"], ["duplicate"], 30)
+    assert [(f["rule"], f["outcome"], f["score"], f["evidence"], f["related_orders"]) for f in item["findings"]] == [
+        ("duplicate", "hold", 30,
+         {"by": "account, address", "window": "30 min", "orders": first["number"], "skus": "TEA-001"},
+         [first["number"]]),
+    ]
+    assert item["findings"][0]["message"] == (
+        f"Same account, address ordered the same goods (TEA-001) within 30 min: {first['number']}."
+    )
+
+
+def test_third_order_from_one_phone_links_the_two_earlier_orders(client, clock):
+    phone = {"name": "郑十", "phone": "13700008181"}
+    numbers = []
+    for i, (sku, price) in enumerate([("TEA-001", "25.00"), ("MUG-002", "39.90"), ("OIL-004", "59.00")]):
+        clock.advance(timedelta(hours=1))
+        total = f"{float(price) + 5:.2f}"
+        numbers.append(post(client, external_id=f"L-{i}", customer=phone, total=total,
+                            lines=[{"sku": sku, "quantity": 1, "unit_price": price}],
+                            payment={"method": "alipay", "status": "paid", "amount_paid": total})["number"])
+    third = client.get(f"{ORDERS}/{numbers[2]}").json()
+    [finding] = [f for f in third["review"]["findings"] if f["rule"] == "same_contact"]
+    assert finding["related_orders"] == numbers[:2]
+
+
+# --- virtual-operator phones written with full-width digits ------------------------------------------
+
+
+def test_virtual_operator_phone_in_full_width_digits_is_flagged_for_review(client):
+    # Given an order over the promotion limit whose phone is a 170 number typed in full-width digits
+    order = post(client, external_id="VP-1", customer={"name": "钱一", "phone": "１７０ １２３４ ５６７８"},
+                 lines=[{"sku": "TEA-001", "quantity": 4, "unit_price": "25.00"}], total="105.00",
+                 payment={"method": "alipay", "status": "paid", "amount_paid": "105.00"})
+    # Then the phone is normalised and the virtual-operator rule sends the order to review
+    assert order["status"] == "pending_review"
+    assert [(f["rule"], f["outcome"], f["score"], f["evidence"]) for f in order["review"]["findings"]] == [
+        ("virtual_phone", "review", 20, {"phone": "+8617012345678"}),
+    ]
+    assert order["review"]["findings"][0]["message"] == "The phone number +8617012345678 belongs to a virtual operator."
+    assert queue(client, reason="virtual_phone") == [order["number"]]

@@ -157,6 +157,7 @@ class Finding:
     hold_reason: HoldReason | None = None
     cleared_by_contact: bool = False
     notify_customer: bool = False
+    related: tuple[str, ...] = ()  # the earlier orders it is linked to (duplicates, same contact, cancellations)
 
 
 @dataclass(frozen=True)

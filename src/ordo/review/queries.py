@@ -34,8 +34,8 @@ def _finding(row: ReviewFinding, locale: str) -> FindingRead:
     return FindingRead(
         rule=row.rule, kind=row.kind, outcome=row.outcome, score=row.score,
         message=translate(row.message, locale, row.evidence), evidence=row.evidence,
-        rule_set_version=row.rule_set_version, found_at=row.found_at, cleared_at=row.cleared_at,
-        cleared_by=row.cleared_by,
+        related_orders=list(row.related_orders or ()), rule_set_version=row.rule_set_version,
+        found_at=row.found_at, cleared_at=row.cleared_at, cleared_by=row.cleared_by,
     )
 
 

@@ -19,6 +19,7 @@ class FindingRead(BaseModel):
     score: int
     message: str = Field(description="The finding with its evidence, in the caller's language")
     evidence: dict[str, Any]
+    related_orders: list[str] = Field(description="Numbers of the earlier orders the finding links this one to")
     rule_set_version: int
     found_at: datetime
     cleared_at: datetime | None

@@ -196,7 +196,8 @@ def _store(order: Order, f: Finding, version: int, now: datetime) -> ReviewFindi
     return ReviewFinding(
         order_id=order.id, customer_id=order.customer_id, rule=f.rule, kind=f.kind.value, outcome=f.outcome.value,
         hold_reason=f.hold_reason.value if f.hold_reason else None, score=f.score, message=f.message,
-        evidence=f.evidence, cleared_by_contact=f.cleared_by_contact, rule_set_version=version, found_at=now,
+        evidence=f.evidence, related_orders=list(f.related), cleared_by_contact=f.cleared_by_contact,
+        rule_set_version=version, found_at=now,
     )
 
 
@@ -204,7 +205,7 @@ def _as_finding(row: ReviewFinding) -> Finding:
     return Finding(
         rule=row.rule, kind=RuleKind(row.kind), outcome=Outcome(row.outcome), score=row.score, message=row.message,
         evidence=row.evidence, hold_reason=HoldReason(row.hold_reason) if row.hold_reason else None,
-        cleared_by_contact=row.cleared_by_contact,
+        cleared_by_contact=row.cleared_by_contact, related=tuple(row.related_orders or ()),
     )
 
 

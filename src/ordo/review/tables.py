@@ -48,6 +48,7 @@ class ReviewFinding(Base):
     score: Mapped[int]
     message: Mapped[str] = mapped_column(String(64))
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    related_orders: Mapped[list[str]] = mapped_column(JSON, server_default="[]")  # numbers of the linked orders
     cleared_by_contact: Mapped[bool] = mapped_column(default=False)
     rule_set_version: Mapped[int]
     found_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,4 @@
-"""review cases record the rule-set version that decided
+"""review cases record the rule-set version that decided; findings list their related orders
 
 Revision ID: 0009
 Revises: 0008
@@ -19,8 +19,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('review_cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('rule_set_version', sa.Integer(), server_default='0', nullable=False))
+    with op.batch_alter_table('review_findings', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('related_orders', sa.JSON(), server_default='[]', nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('review_findings', schema=None) as batch_op:
+        batch_op.drop_column('related_orders')
     with op.batch_alter_table('review_cases', schema=None) as batch_op:
         batch_op.drop_column('rule_set_version')
