@@ -218,11 +218,22 @@ class Target:
             statuses = dict(uow.session.execute(
                 select(Order.status, func.count()).where(Order.number.not_like("H%")).group_by(Order.status)
             ).all())
+            # The history rows inside each rule's window (before the measurement began): the same
+            # at every size, which is what makes the sizes comparable.
+            recent = {
+                label: uow.session.scalar(select(func.count()).select_from(RiskKey).where(
+                    RiskKey.kind.in_(kinds), RiskKey.at >= self.t0 - window, RiskKey.at <= self.t0))
+                for label, kinds, window in (
+                    ("keys_30min", ("account", "address"), timedelta(minutes=30)),
+                    ("keys_24h", ("phone", "address"), timedelta(hours=24)),
+                    ("cancels_7d", ("cancel",), timedelta(days=7)),
+                )
+            }
         self.ordo.dispose()
         return {
             "bench": "review_intake", "database": self.url.split(":", 1)[0], "existing_orders": self.existing,
             **Result(orders=len(self.latencies), elapsed=self.elapsed, latencies=self.latencies).summary(),
-            "history_load_s": round(self.loaded, 1), "measured_statuses": statuses,
+            "history_load_s": round(self.loaded, 1), "measured_statuses": statuses, "history_in_windows": recent,
             "python": platform.python_version(),
         }
 
