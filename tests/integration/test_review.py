@@ -62,7 +62,11 @@ def queue(client, **params):
 def test_clean_paid_order_flows_through_without_a_case(client):
     order = post(client, external_id="C-1")
     assert order["status"] == "allocated"
-    assert order["review"] == {"case": None, "findings": [], "contacts": []}
+    assert order["review"] == {
+        "decision": {"rule_set_version": 0, "outcome": "clear", "rules": [], "score": 0,
+                     "at": order["events"][-2]["at"], "event": "order.confirm"},
+        "case": None, "findings": [], "contacts": [],
+    }
 
 
 def test_duplicate_within_30_minutes_is_held_with_evidence_then_the_customers_answer_releases_it(client, clock):
@@ -338,7 +342,7 @@ def test_second_review_needs_another_person_with_the_reviewer_role(client, peopl
 # --- rules as data --------------------------------------------------------------------------------
 
 
-def test_rules_are_listed_edited_and_versioned(client, people):
+def test_rules_are_listed_edited_and_versioned(client, people, clock):
     listed = client.get(f"{REVIEW}/rules").json()
     assert listed["version"] == 0
     assert [r["code"] for r in listed["rules"]][:3] == ["blacklist", "abusive_remark", "same_contact"]
@@ -361,6 +365,15 @@ def test_rules_are_listed_edited_and_versioned(client, people):
         (2, "root", "duplicate: params"), (1, "root", "peak season"),
     ]
     assert post(client, external_id="V-2", address={**remote, "street": "北京中路2号"})["status"] == "allocated"
+    # The edited duplicate window is in force: 40 minutes apart is now a duplicate (was not at 30).
+    buyer = {"name": "周八", "phone": "13700004545"}
+    first = post(client, external_id="W-1", customer=buyer)
+    clock.advance(timedelta(minutes=40))
+    second = post(client, external_id="W-2", customer=buyer)
+    assert (first["status"], second["status"]) == ("allocated", "on_hold")
+    [dup] = second["review"]["findings"]
+    assert (dup["rule"], dup["rule_set_version"], dup["evidence"]["window"], dup["related_orders"]) == (
+        "duplicate", 2, "45 min", [first["number"]])
 
     bad = client.patch(f"{REVIEW}/rules/duplicate", json={"params": {"window": "soon", "colour": "red"}})
     assert bad.status_code == 422, bad.text
@@ -374,7 +387,7 @@ def test_rules_are_listed_edited_and_versioned(client, people):
 # --- the CLI --------------------------------------------------------------------------------------
 
 
-def test_cli_queue_decisions_rules_and_blacklist(client, ordo, monkeypatch):
+def test_cli_queue_decisions_rules_and_blacklist(client, ordo, monkeypatch, clock):
     from typer.testing import CliRunner
 
     from ordo.entrypoints.cli import common, main
@@ -402,6 +415,17 @@ def test_cli_queue_decisions_rules_and_blacklist(client, ordo, monkeypatch):
     assert run("rules", "set", "same_contact", "--param", "count=4", "--param", "window=PT12H") == (
         "review rules: version 2\n"
     )
+    # The edited same_contact rule decides: three orders from one phone in 12 h pass, the fourth is held.
+    phone = {"name": "吴九", "phone": "13700006464"}
+    goods = [("TEA-001", "25.00"), ("MUG-002", "39.90"), ("OIL-004", "59.00"), ("TEA-001", "25.00")]
+    statuses = []
+    for i, (sku, price) in enumerate(goods):
+        clock.advance(timedelta(hours=2))
+        total = f"{float(price) + 5:.2f}"
+        statuses.append(post(client, external_id=f"SC-{i}", customer=phone, total=total,
+                             lines=[{"sku": sku, "quantity": 1, "unit_price": price}],
+                             payment={"method": "alipay", "status": "paid", "amount_paid": total})["status"])
+    assert statuses == ["allocated", "allocated", "allocated", "on_hold"]
     bad = run("rules", "set", "same_contact", "--param", "count=zero", code=2)
     assert "params.count" in bad
     assert "version 2" in run("rules", "list")
@@ -453,3 +477,149 @@ def test_concurrent_duplicates_are_still_caught(client, ordo):
     for t in threads:
         t.join(30)
     assert sorted(statuses) == ["allocated", "on_hold"]
+
+
+# --- which rule-set version decided ----------------------------------------------------------------
+
+UNPAID = {"payment": {"method": "alipay", "status": "unpaid", "amount_paid": "0"}}
+
+
+def screening_events(order):
+    """(event, rule-set version, outcome) of every event the automatic review wrote."""
+    return [(e["name"], e["data"]["rule_set_version"], e["data"]["outcome"])
+            for e in order["events"] if e["data"] and "rule_set_version" in e["data"]]
+
+
+def test_every_decision_records_the_rule_set_version_that_made_it(client, ordo):
+    # Given the rules edited once (version 1)
+    assert client.patch(f"{REVIEW}/rules/remote_address", json={"enabled": False}).json()["version"] == 1
+    # When a clean order, a flagged order and a blacklisted order come in
+    clean = post(client, external_id="RV-1")
+    flagged = post(client, external_id="RV-2", remark="fuck you")
+    assert client.post(f"{REVIEW}/blacklist", json={"kind": "phone", "value": "13700007777",
+                                                    "reason": "fraud"}).status_code == 201
+    rejected = post(client, external_id="RV-3", customer={"name": "王五", "phone": "13700007777"})
+    # Then each decision names version 1, in its events, its case and the order's review section
+    assert clean["status"] == "allocated"
+    assert screening_events(clean) == [("order.confirm", 1, "clear")]
+    assert (clean["review"]["decision"]["rule_set_version"], clean["review"]["case"]) == (1, None)
+    assert flagged["status"] == "on_hold"
+    assert screening_events(flagged) == [("order.hold", 1, "hold"), ("review.queued", 1, "hold")]
+    hold = next(e for e in flagged["events"] if e["name"] == "order.hold")
+    assert hold["data"] == {"note": "abusive_remark", "rule_set_version": 1, "outcome": "hold",
+                            "rules": ["abusive_remark"], "score": 50}
+    assert (flagged["review"]["case"]["rule_set_version"], flagged["review"]["decision"]["rule_set_version"],
+            flagged["review"]["findings"][0]["rule_set_version"]) == (1, 1, 1)
+    assert rejected["status"] == "cancelled"
+    assert screening_events(rejected) == [("order.reject", 1, "reject")]
+    assert rejected["review"]["decision"]["outcome"] == "reject"
+
+
+def test_rules_run_again_under_a_newer_version_record_the_new_version(client):
+    # Given an unpaid order screened under version 0
+    order = post(client, external_id="RV-4", **UNPAID)
+    assert order["status"] == "pending_payment"
+    assert order["review"]["decision"] is None  # clear and still waiting: nothing decided yet
+    # When the rules change and then the payment arrives
+    assert client.patch(f"{REVIEW}/rules/remote_address", json={"enabled": False}).json()["version"] == 1
+    paid = client.post(f"{ORDERS}/{order['number']}/pay", json={})
+    assert paid.status_code == 200, paid.text
+    # Then the confirmation names version 1
+    assert paid.json()["status"] == "allocated"
+    assert screening_events(paid.json()) == [("order.confirm", 1, "clear")]
+
+
+# --- automatic review runs again when payment arrives or a hold is released ------------------------
+
+
+def blacklist_phone(client, phone):
+    r = client.post(f"{REVIEW}/blacklist", json={"kind": "phone", "value": phone, "reason": "chargeback fraud"})
+    assert r.status_code == 201, r.text
+
+
+def test_payment_reruns_the_rules_a_phone_blacklisted_after_intake_rejects(client):
+    # Given an unpaid order that passed the rules, and its phone blacklisted afterwards
+    order = post(client, external_id="RR-1", customer={"name": "赵六", "phone": "13700001001"}, **UNPAID)
+    assert order["status"] == "pending_payment"
+    blacklist_phone(client, "13700001001")
+    # When the payment arrives
+    paid = client.post(f"{ORDERS}/{order['number']}/pay", json={})
+    # Then the rules ran again and rejected it for the blacklist
+    assert paid.status_code == 200, paid.text
+    body = paid.json()
+    assert body["status"] == "cancelled"
+    reject = next(e for e in body["events"] if e["name"] == "order.reject")
+    assert (reject["reason"], reject["data"]["rule_set_version"]) == ("blacklist", 0)
+    assert [f["rule"] for f in body["review"]["findings"]] == ["blacklist"]
+
+
+def test_releasing_a_manual_hold_reruns_the_rules_a_phone_blacklisted_meanwhile_rejects(client):
+    # Given a clean order held by a person before it was confirmed, then its phone blacklisted
+    order = post(client, external_id="RR-2", customer={"name": "孙七", "phone": "13700001002"}, **UNPAID)
+    held = client.post(f"{ORDERS}/{order['number']}/hold", json={"hold_reason": "other", "note": "check"})
+    assert (held.status_code, held.json()["status"]) == (200, "on_hold"), held.text
+    blacklist_phone(client, "13700001002")
+    assert client.post(f"{ORDERS}/{order['number']}/pay", json={}).json()["status"] == "on_hold"
+    # When the person releases the hold
+    released = client.post(f"{ORDERS}/{order['number']}/release", json={"hold_reason": "other"})
+    # Then the rules ran again and rejected it for the blacklist
+    assert released.status_code == 200, released.text
+    body = released.json()
+    assert body["status"] == "cancelled"
+    assert next(e for e in body["events"] if e["name"] == "order.reject")["reason"] == "blacklist"
+    assert [h["released_at"] is not None for h in body["holds"]] == [True]
+
+
+# --- the queue shows the findings; findings link the earlier orders ---------------------------------
+
+
+def test_queue_items_carry_their_findings_with_rule_score_evidence_and_the_linked_orders(client, clock):
+    # Given a duplicate held 10 minutes after the first order
+    first = post(client, external_id="QF-1", customer=CUSTOMER, address=ADDRESS)
+    clock.advance(timedelta(minutes=10))
+    second = post(client, external_id="QF-2", customer=CUSTOMER, address=ADDRESS)
+    # When the queue is read
+    r = client.get(f"{REVIEW}/queue")
+    assert r.status_code == 200, r.text
+    [item] = r.json()["items"]
+    # Then the item carries the decision's score and each open finding with rule, score and evidence
+    assert (item["number"], item["rules"], item["score"]) == (second["number"], ["duplicate"], 30)
+    assert [(f["rule"], f["outcome"], f["score"], f["evidence"], f["related_orders"]) for f in item["findings"]] == [
+        ("duplicate", "hold", 30,
+         {"by": "account, address", "window": "30 min", "orders": first["number"], "skus": "TEA-001"},
+         [first["number"]]),
+    ]
+    assert item["findings"][0]["message"] == (
+        f"Same account, address ordered the same goods (TEA-001) within 30 min: {first['number']}."
+    )
+
+
+def test_third_order_from_one_phone_links_the_two_earlier_orders(client, clock):
+    phone = {"name": "郑十", "phone": "13700008181"}
+    numbers = []
+    for i, (sku, price) in enumerate([("TEA-001", "25.00"), ("MUG-002", "39.90"), ("OIL-004", "59.00")]):
+        clock.advance(timedelta(hours=1))
+        total = f"{float(price) + 5:.2f}"
+        numbers.append(post(client, external_id=f"L-{i}", customer=phone, total=total,
+                            lines=[{"sku": sku, "quantity": 1, "unit_price": price}],
+                            payment={"method": "alipay", "status": "paid", "amount_paid": total})["number"])
+    third = client.get(f"{ORDERS}/{numbers[2]}").json()
+    [finding] = [f for f in third["review"]["findings"] if f["rule"] == "same_contact"]
+    assert finding["related_orders"] == numbers[:2]
+
+
+# --- virtual-operator phones written with full-width digits ------------------------------------------
+
+
+def test_virtual_operator_phone_in_full_width_digits_is_flagged_for_review(client):
+    # Given an order over the promotion limit whose phone is a 170 number typed in full-width digits
+    order = post(client, external_id="VP-1", customer={"name": "钱一", "phone": "１７０ １２３４ ５６７８"},
+                 lines=[{"sku": "TEA-001", "quantity": 4, "unit_price": "25.00"}], total="105.00",
+                 payment={"method": "alipay", "status": "paid", "amount_paid": "105.00"})
+    # Then the phone is normalised and the virtual-operator rule sends the order to review
+    assert order["status"] == "pending_review"
+    assert [(f["rule"], f["outcome"], f["score"], f["evidence"]) for f in order["review"]["findings"]] == [
+        ("virtual_phone", "review", 20, {"phone": "+8617012345678"}),
+    ]
+    assert order["review"]["findings"][0]["message"] == "The phone number +8617012345678 belongs to a virtual operator."
+    assert queue(client, reason="virtual_phone") == [order["number"]]

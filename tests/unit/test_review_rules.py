@@ -114,6 +114,7 @@ def test_duplicate_exactly_30_minutes_apart_is_inside_the_window():
     assert (dup.outcome, dup.hold_reason, dup.message) == (Outcome.HOLD, HoldReason.DUPLICATE_SUSPECTED,
                                                            "risk.duplicate")
     assert dup.evidence == {"by": "account", "window": "30 min", "orders": "20261122007", "skus": "TEA-001"}
+    assert dup.related == ("20261122007",)
 
 
 def test_duplicate_one_second_past_30_minutes_is_not():
@@ -142,6 +143,7 @@ def test_third_order_from_one_phone_in_24_hours_is_intercepted_with_the_order_nu
     assert (f.outcome, f.hold_reason, f.notify_customer) == (Outcome.HOLD, HoldReason.RISK_INTERCEPTED, True)
     assert f.message == "risk.same_phone"
     assert f.evidence == {"count": 3, "window": "24 h", "orders": "20261122007, 20261122011, 20261122019"}
+    assert f.related == ("20261122007", "20261122011")  # the earlier ones, not the order itself
 
 
 def test_second_order_or_one_outside_the_window_is_not_intercepted():
@@ -171,6 +173,7 @@ def test_frequent_cancel_and_reorder_is_flagged_for_review():
     ))
     f = fired(subject(), history)["cancel_reorder"]
     assert (f.outcome, f.evidence["count"], f.evidence["window"]) == (Outcome.REVIEW, 3, "7 d")
+    assert f.related == ("20261122001", "20261122002", "20261122006")
     fewer = History(priors=(*history.priors[:2], prior(KeyKind.CANCEL, "20261122009", timedelta(days=8), skus=())))
     assert "cancel_reorder" not in fired(subject(), fewer)
 

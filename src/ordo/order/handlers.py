@@ -239,16 +239,18 @@ def auto_progress(uow: UnitOfWork, order: Order) -> None:
     payment received → to process automatically). The review rules run first (``review.screening``):
     they may reject the order, hold it or queue it for people; only a clear order is confirmed here."""
     policy = uow.policy.review
-    screened = False
+    decision = None
     if order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.PENDING_REVIEW) and policy.auto_screen:
-        if not screening.screen(uow, order).clear:
+        decision = screening.screen(uow, order)
+        if not decision.clear:
             return
-        screened = True
+    screened = decision is not None
     # Pending review means paid or cash on delivery; with the rules on, a cash-on-delivery order is
     # confirmed once its verification finding is settled (or if an admin turned that rule off).
     secured = order.payment_status == PaymentStatus.PAID or screened
     if order.status == OrderStatus.PENDING_REVIEW and secured and policy.auto_confirm_paid:
-        transition(uow, order, OrderTrigger.CONFIRM, actor=SYSTEM, reason="automatic review: complete and paid")
+        transition(uow, order, OrderTrigger.CONFIRM, actor=SYSTEM, reason="automatic review: complete and paid",
+                   data=decision.record() if decision is not None else None)
     if order.status == OrderStatus.CONFIRMED and policy.auto_allocate:
         allocate_order(uow, order, actor=SYSTEM)
 

@@ -107,16 +107,19 @@ def release_holds(order: Order, *, at: datetime, actor: str) -> None:
             h.released_at, h.released_by = at, actor
 
 
-def place_hold(uow: UnitOfWork, order: Order, reason: HoldReason, *, actor: str, comment: str | None = None) -> bool:
-    """Put the order on hold for this reason (stacked on other holds); False if already held so."""
+def place_hold(uow: UnitOfWork, order: Order, reason: HoldReason, *, actor: str, comment: str | None = None,
+               data: dict[str, Any] | None = None) -> bool:
+    """Put the order on hold for this reason (stacked on other holds); False if already held so.
+    ``data`` is added to the event's data (the review rules record their decision there)."""
     if any(h.reason == reason and h.released_at is None for h in order.holds):
         return False
+    extra = {"note": comment, **(data or {})}
     if order.status != OrderStatus.ON_HOLD:
         before = order.status
-        transition(uow, order, OrderTrigger.HOLD, actor=actor, reason=reason.value, data={"note": comment})
+        transition(uow, order, OrderTrigger.HOLD, actor=actor, reason=reason.value, data=extra)
         order.status_before_hold = before
     else:
-        note(uow, order, "order.hold_added", actor=actor, reason=reason.value, data={"note": comment})
+        note(uow, order, "order.hold_added", actor=actor, reason=reason.value, data=extra)
     order.holds.append(OrderHold(reason=reason, note=comment, placed_by=actor, placed_at=uow.clock.now()))
     return True
 

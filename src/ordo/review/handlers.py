@@ -199,7 +199,7 @@ def answer(uow: UnitOfWork, *, number: str, actor: Actor, note: str | None = Non
         lifecycle.lift_hold(uow, order, HoldReason.AWAITING_CUSTOMER, actor=actor.name, comment=note)
     if order.status == OrderStatus.ON_HOLD:
         # The rules' holds whose findings the answer settled are lifted by the automatic review.
-        screening.apply(uow, order, screening.open_decision(uow, order), version=screening.current_rules(uow).version)
+        screening.apply(uow, order, screening.open_decision(uow, order))
     if order.status != OrderStatus.ON_HOLD:
         orders.auto_progress(uow, order)
     return order

@@ -157,6 +157,7 @@ class Finding:
     hold_reason: HoldReason | None = None
     cleared_by_contact: bool = False
     notify_customer: bool = False
+    related: tuple[str, ...] = ()  # the earlier orders it is linked to (duplicates, same contact, cancellations)
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,18 @@ class Decision:
     levels: int  # 0 no review, 1 one reviewer, 2 reviewer then department head
     score: int
     rules: tuple[str, ...]  # the rules behind the outcome
+    rule_set_version: int = 0  # the version of the rules that decided
 
     @property
     def clear(self) -> bool:
         return self.outcome is None or self.outcome not in BLOCKING
+
+    @property
+    def label(self) -> str:
+        """The outcome as recorded in events: the strongest rule's outcome, or "clear"."""
+        return self.outcome.value if self.outcome is not None else "clear"
+
+    def record(self) -> dict[str, object]:
+        """What every event of a screening decision carries."""
+        return {"rule_set_version": self.rule_set_version, "outcome": self.label, "rules": list(self.rules),
+                "score": self.score}

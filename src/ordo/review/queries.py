@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from ordo.audit.tables import Event
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
 from ordo.channel.tables import Shop
@@ -17,6 +18,7 @@ from ordo.review.schemas import (
     BlacklistRead,
     CaseRead,
     ContactRead,
+    DecisionRead,
     FindingRead,
     QueueItem,
     QueuePage,
@@ -32,8 +34,8 @@ def _finding(row: ReviewFinding, locale: str) -> FindingRead:
     return FindingRead(
         rule=row.rule, kind=row.kind, outcome=row.outcome, score=row.score,
         message=translate(row.message, locale, row.evidence), evidence=row.evidence,
-        rule_set_version=row.rule_set_version, found_at=row.found_at, cleared_at=row.cleared_at,
-        cleared_by=row.cleared_by,
+        related_orders=list(row.related_orders or ()), rule_set_version=row.rule_set_version,
+        found_at=row.found_at, cleared_at=row.cleared_at, cleared_by=row.cleared_by,
     )
 
 
@@ -47,14 +49,29 @@ def _findings(session: Session, order_ids: list[int], locale: str) -> dict[int, 
     return found
 
 
+def latest_decision(session: Session, order_id: int) -> DecisionRead | None:
+    """The newest event the automatic review wrote its decision into (see ``Decision.record``)."""
+    for e in session.scalars(
+        select(Event).where(Event.order_id == order_id, Event.actor == screening.SYSTEM).order_by(Event.id.desc())
+    ):
+        data = e.data or {}
+        if "rule_set_version" in data and "outcome" in data:
+            return DecisionRead(rule_set_version=data["rule_set_version"], outcome=data["outcome"],
+                                rules=data.get("rules", []), score=data.get("score", 0), at=e.created_at,
+                                event=e.name)
+    return None
+
+
 def review_of(session: Session, order_id: int, locale: str) -> ReviewRead:
     case = session.scalars(select(ReviewCase).where(ReviewCase.order_id == order_id)).one_or_none()
     contacts = session.scalars(
         select(ReviewContact).where(ReviewContact.order_id == order_id).order_by(ReviewContact.id)
     )
     return ReviewRead(
+        decision=latest_decision(session, order_id),
         case=None if case is None else CaseRead(
             status=case.status, levels=case.levels, rules=[r for r in case.rules.split(",") if r], score=case.score,
+            rule_set_version=case.rule_set_version,
             opened_at=case.opened_at, claimed_by=case.claimed_by, claimed_at=case.claimed_at,
             first_approved_by=case.first_approved_by, decided_by=case.decided_by, decided_at=case.decided_at,
             decision_note=case.decision_note,

@@ -162,8 +162,8 @@ def _same_contact(rule: Rule, subject: Subject, history: History) -> Finding | N
         )
         if len(numbers) + 1 >= count:
             orders = [*numbers, subject.number]
-            return _finding(rule, f"risk.same_{kind}", count=len(orders), window=_window_label(window),
-                            orders=", ".join(orders))
+            return _finding(rule, f"risk.same_{kind}", related=numbers, count=len(orders),
+                            window=_window_label(window), orders=", ".join(orders))
     return None
 
 
@@ -179,8 +179,9 @@ def _duplicate(rule: Rule, subject: Subject, history: History) -> Finding | None
     if not hits:
         return None
     by = sorted({p.kind.value for p in hits})
-    return _finding(rule, "risk.duplicate", by=", ".join(by), window=_window_label(window),
-                    orders=", ".join(sorted({p.number for p in hits})),
+    earlier = sorted({p.number for p in hits})
+    return _finding(rule, "risk.duplicate", related=earlier, by=", ".join(by), window=_window_label(window),
+                    orders=", ".join(earlier),
                     skus=", ".join(sorted(set().union(*(p.skus & subject.skus for p in hits)))))
 
 
@@ -193,15 +194,15 @@ def _cancel_reorder(rule: Rule, subject: Subject, history: History) -> Finding |
     )
     if len(cancelled) < count:
         return None
-    return _finding(rule, "risk.cancel_reorder", count=len(cancelled), window=_window_label(window),
-                    orders=", ".join(cancelled))
+    return _finding(rule, "risk.cancel_reorder", related=cancelled, count=len(cancelled),
+                    window=_window_label(window), orders=", ".join(cancelled))
 
 
-def _finding(rule: Rule, message: str, **evidence: Any) -> Finding:
+def _finding(rule: Rule, message: str, related: Iterable[str] = (), **evidence: Any) -> Finding:
     return Finding(
         rule=rule.code, kind=rule.kind, outcome=rule.outcome, score=rule.score, message=message,
         evidence=evidence, hold_reason=rule.hold_reason, cleared_by_contact=rule.cleared_by_contact,
-        notify_customer=rule.notify_customer,
+        notify_customer=rule.notify_customer, related=tuple(related),
     )
 
 

@@ -19,6 +19,7 @@ class FindingRead(BaseModel):
     score: int
     message: str = Field(description="The finding with its evidence, in the caller's language")
     evidence: dict[str, Any]
+    related_orders: list[str] = Field(description="Numbers of the earlier orders the finding links this one to")
     rule_set_version: int
     found_at: datetime
     cleared_at: datetime | None
@@ -40,6 +41,7 @@ class CaseRead(BaseModel):
     levels: int
     rules: list[str]
     score: int
+    rule_set_version: int = Field(description="The rule-set version of the last automatic decision on the case")
     opened_at: datetime
     claimed_by: str | None
     claimed_at: datetime | None
@@ -49,7 +51,19 @@ class CaseRead(BaseModel):
     decision_note: str | None
 
 
+class DecisionRead(BaseModel):
+    """The latest automatic review decision: which rule-set version decided, and what."""
+
+    rule_set_version: int
+    outcome: str = Field(description="clear, flag, approve, review, second_review, hold or reject")
+    rules: list[str]
+    score: int
+    at: datetime
+    event: str
+
+
 class ReviewRead(BaseModel):
+    decision: DecisionRead | None = None
     case: CaseRead | None
     findings: list[FindingRead]
     contacts: list[ContactRead]

@@ -8,6 +8,7 @@ imports no order handler, so the order package can call it without a cycle.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -186,8 +187,8 @@ def screen(uow: UnitOfWork, order: Order) -> Decision:
             if f.notify_customer:
                 lifecycle.note(uow, order, "review.intercepted", actor=SYSTEM, reason=f.rule)
     open_findings = [_as_finding(r) for r in stored.values() if r.cleared_at is None]
-    decision = pure.decide(open_findings)
-    apply(uow, order, decision, version=rules.version)
+    decision = replace(pure.decide(open_findings), rule_set_version=rules.version)
+    apply(uow, order, decision)
     return decision
 
 
@@ -195,7 +196,8 @@ def _store(order: Order, f: Finding, version: int, now: datetime) -> ReviewFindi
     return ReviewFinding(
         order_id=order.id, customer_id=order.customer_id, rule=f.rule, kind=f.kind.value, outcome=f.outcome.value,
         hold_reason=f.hold_reason.value if f.hold_reason else None, score=f.score, message=f.message,
-        evidence=f.evidence, cleared_by_contact=f.cleared_by_contact, rule_set_version=version, found_at=now,
+        evidence=f.evidence, related_orders=list(f.related), cleared_by_contact=f.cleared_by_contact,
+        rule_set_version=version, found_at=now,
     )
 
 
@@ -203,7 +205,7 @@ def _as_finding(row: ReviewFinding) -> Finding:
     return Finding(
         rule=row.rule, kind=RuleKind(row.kind), outcome=Outcome(row.outcome), score=row.score, message=row.message,
         evidence=row.evidence, hold_reason=HoldReason(row.hold_reason) if row.hold_reason else None,
-        cleared_by_contact=row.cleared_by_contact,
+        cleared_by_contact=row.cleared_by_contact, related=tuple(row.related_orders or ()),
     )
 
 
@@ -211,23 +213,24 @@ def open_decision(uow: UnitOfWork, order: Order) -> Decision:
     rows = uow.session.scalars(
         select(ReviewFinding).where(ReviewFinding.order_id == order.id, ReviewFinding.cleared_at.is_(None))
     )
-    return pure.decide(_as_finding(r) for r in rows)
+    return replace(pure.decide(_as_finding(r) for r in rows), rule_set_version=current_rules(uow).version)
 
 
-def apply(uow: UnitOfWork, order: Order, decision: Decision, *, version: int) -> None:
+def apply(uow: UnitOfWork, order: Order, decision: Decision) -> None:
     """Bring the order in line with the decision: reject, place or lift the rules' holds, open or
-    close the review case."""
+    close the review case. Every event it writes carries the decision's rule-set version and outcome."""
     if order.status not in _SCREENED:
         return
-    data = {"rules": list(decision.rules), "score": decision.score, "rule_set_version": version}
+    data = decision.record()
     if decision.outcome == Outcome.REJECT:
         lifecycle.release_holds(order, at=uow.clock.now(), actor=SYSTEM)
         lifecycle.transition(uow, order, OrderTrigger.REJECT, actor=SYSTEM, reason=", ".join(decision.rules), data=data)
         order.status_before_hold = None
-        close_case(uow, order, status="rejected", by=SYSTEM, note=", ".join(decision.rules))
+        close_case(uow, order, status="rejected", by=SYSTEM, note=", ".join(decision.rules),
+                   version=decision.rule_set_version)
         return
     for reason in decision.hold_reasons:
-        lifecycle.place_hold(uow, order, reason, actor=SYSTEM, comment=", ".join(decision.rules))
+        lifecycle.place_hold(uow, order, reason, actor=SYSTEM, comment=", ".join(decision.rules), data=data)
     for hold in list(order.holds):
         if (
             hold.released_at is None and hold.placed_by == SYSTEM and hold.reason in REVIEW_HOLDS
@@ -237,7 +240,8 @@ def apply(uow: UnitOfWork, order: Order, decision: Decision, *, version: int) ->
     if decision.levels:
         open_case(uow, order, decision)
     else:
-        close_case(uow, order, status="approved", by=SYSTEM, note="automatic review")
+        close_case(uow, order, status="approved", by=SYSTEM, note="automatic review",
+                   version=decision.rule_set_version)
 
 
 def class_rank(uow: UnitOfWork, order_class: str) -> int:
@@ -253,28 +257,32 @@ def open_case(uow: UnitOfWork, order: Order, decision: Decision) -> ReviewCase:
         case = ReviewCase(
             order_id=order.id, shop_id=order.shop_id, status="open", vip_level=order.vip_level,
             class_rank=class_rank(uow, order.order_class), levels=decision.levels, rules=rules,
-            score=decision.score, opened_at=now,
+            score=decision.score, rule_set_version=decision.rule_set_version, opened_at=now,
         )
         session.add(case)
         session.flush()
         lifecycle.note(uow, order, "review.queued", actor=SYSTEM, reason=rules,
-                       data={"levels": decision.levels, "score": decision.score})
+                       data={"levels": decision.levels, **decision.record()})
         return case
     if case.status != "open":
         case.status, case.opened_at, case.decided_at, case.decided_by = "open", now, None, None
         case.claimed_by = case.claimed_at = None
         case.first_approved_by = case.first_approved_at = None
         lifecycle.note(uow, order, "review.queued", actor=SYSTEM, reason=rules,
-                       data={"levels": decision.levels, "score": decision.score})
+                       data={"levels": decision.levels, **decision.record()})
     case.levels, case.rules, case.score = max(case.levels, decision.levels), rules, decision.score
+    case.rule_set_version = decision.rule_set_version
     return case
 
 
-def close_case(uow: UnitOfWork, order: Order, *, status: str, by: str, note: str | None) -> None:
+def close_case(uow: UnitOfWork, order: Order, *, status: str, by: str, note: str | None,
+               version: int | None = None) -> None:
+    """Close the open case; ``version``: the rule set that decided, when the rules closed it."""
+    values = {"status": status, "decided_by": by, "decided_at": uow.clock.now(), "decision_note": note,
+              "claimed_by": None, "claimed_at": None}
+    if version is not None:
+        values["rule_set_version"] = version
     uow.session.execute(
-        update(ReviewCase)
-        .where(ReviewCase.order_id == order.id, ReviewCase.status == "open")
-        .values(status=status, decided_by=by, decided_at=uow.clock.now(), decision_note=note,
-                claimed_by=None, claimed_at=None)
+        update(ReviewCase).where(ReviewCase.order_id == order.id, ReviewCase.status == "open").values(**values)
     )
 

@@ -48,6 +48,7 @@ class ReviewFinding(Base):
     score: Mapped[int]
     message: Mapped[str] = mapped_column(String(64))
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    related_orders: Mapped[list[str]] = mapped_column(JSON, server_default="[]")  # numbers of the linked orders
     cleared_by_contact: Mapped[bool] = mapped_column(default=False)
     rule_set_version: Mapped[int]
     found_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -69,6 +70,7 @@ class ReviewCase(Base):
     levels: Mapped[int]
     rules: Mapped[str] = mapped_column(String(400))
     score: Mapped[int]
+    rule_set_version: Mapped[int] = mapped_column(server_default="0")  # the rules that decided last
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
