@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ordo.audit.tables import Event
 from ordo.bootstrap import Ordo
 from ordo.catalog.tables import Sku
 from ordo.customer.tables import Coupon
@@ -126,12 +127,23 @@ def test_restock_serves_backorders_paid_then_vip_then_first_come_and_never_skips
     assert [status_of(client, o["number"]) for o in (a, b, vip, small)] == [
         "allocated", "backordered", "backordered", "backordered",
     ]
-    behind = next(e for e in client.get(f"/api/v1/orders/{small['number']}").json()["events"]
-                  if e["name"] == "order.backorder")
-    assert behind["data"] == {"behind": [b["number"], vip["number"]]}
+    shortages = [next(e for e in client.get(f"/api/v1/orders/{o['number']}").json()["events"]
+                      if e["name"] == "order.backorder")["data"] for o in (b, vip, small)]
+    assert shortages == [
+        {"shortage": {"1:TEA-001": 10}},  # 20 left of 30
+        {"behind": [b["number"]], "shortage": {"1:TEA-001": 25}},  # the 20 are B's
+        {"behind": [b["number"], vip["number"]], "shortage": {"1:TEA-001": 5}},
+    ]
 
-    receive_tea(client, 40)  # 60 available: VIP 25 first, then B 30, then the small 5
+    receive_tea(client, 5)  # 25 available: enough for the VIP only; first come would serve nobody (B wants 30)
+    assert [status_of(client, o["number"]) for o in (b, vip, small)] == ["backordered", "allocated", "backordered"]
+    receive_tea(client, 35)  # 35 available: B 30, then the small 5
     assert [status_of(client, o["number"]) for o in (b, vip, small)] == ["allocated", "allocated", "allocated"]
+    with ordo.reading() as uow:
+        allocated_in_turn = uow.session.scalars(
+            select(Order.number).join(Event, Event.order_id == Order.id)
+            .where(Event.name == "order.allocate").order_by(Event.id)).all()
+    assert allocated_in_turn == [a["number"], vip["number"], b["number"], small["number"]]
     assert levels(ordo, "TEA-001")["WH-SH"] == (140, 140)
     clock.advance(timedelta(minutes=1))
     late = tea(client, "BO-F", 20)
