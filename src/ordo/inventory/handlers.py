@@ -182,6 +182,16 @@ def consume_shipment(session: Session, *, shipment_id: int, actor: str, at: date
     )
 
 
+def ensure_row(session: Session, *, warehouse_id: int, sku_id: int) -> None:
+    """The stock row of a first arrival. Two concurrent first receipts would both insert it: the
+    insert skips on the unique key, so the loser waits for the winner's row instead of failing."""
+    if session.scalar(select(Stock.id).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id)) is not None:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(Stock).values(warehouse_id=warehouse_id, sku_id=sku_id, on_hand=0, reserved=0)
+                    .on_conflict_do_nothing())
+
+
 def receive(
     session: Session,
     *,
@@ -196,12 +206,10 @@ def receive(
 ) -> Stock:
     """Goods in (a receipt, or the arriving half of a transfer): on hand grows (the row is created
     on first arrival)."""
+    ensure_row(session, warehouse_id=warehouse_id, sku_id=sku_id)
     stock = session.scalars(
         select(Stock).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id).with_for_update()
-    ).one_or_none()
-    if stock is None:
-        stock = Stock(warehouse_id=warehouse_id, sku_id=sku_id, on_hand=0, reserved=0)
-        session.add(stock)
+    ).one()
     stock.on_hand += quantity
     _movement(
         session,
@@ -231,12 +239,8 @@ def adjust(
 ) -> Stock | None:
     """Correct on hand by ``delta`` (a count, damage, a find). Refused (None) when it would leave
     less on hand than is reserved: reserved goods are promised to orders."""
-    if (
-        delta > 0
-        and session.scalar(select(Stock.id).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id)) is None
-    ):
-        session.add(Stock(warehouse_id=warehouse_id, sku_id=sku_id, on_hand=0, reserved=0))
-        session.flush()
+    if delta > 0:
+        ensure_row(session, warehouse_id=warehouse_id, sku_id=sku_id)
     changed = session.execute(
         update(Stock)
         .where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id, Stock.on_hand + delta >= Stock.reserved)
