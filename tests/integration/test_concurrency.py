@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from ordo.auth.model import Actor
@@ -99,10 +100,18 @@ def assert_not_oversold(database, outcomes: list[tuple[str, str]]) -> None:
         (STOCK, STOCK)
     ]
     assert rows(database, "SELECT count(*) FROM shipments") == [(STOCK,)]
+    assert_ledger_is_verified(database)
     allocated = sorted(number for number, status in outcomes if status == "allocated")
     assert sorted(r[0] for r in rows(database, """
         SELECT o.number FROM reservations r JOIN orders o ON o.id = r.order_id
     """)) == allocated
+
+
+def assert_ledger_is_verified(database) -> None:
+    from ordo.inventory.queries import verify
+
+    with database.engine.connect() as conn, Session(conn) as session:
+        assert verify(session) == []
 
 
 @pytest.mark.postgres_only
@@ -296,6 +305,28 @@ def test_multi_line_orders_allocated_by_eight_processes_never_deadlock_or_overse
         SELECT o.number, sum(l.quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id GROUP BY o.number"""))
     assert {n for n, _ in reserved} == allocated
     assert all(q == wanted[n] for n, q in reserved)
+    needs = {}
+    for number, sku, quantity in rows(database, """
+            SELECT o.number, l.sku_code, l.quantity FROM order_lines l JOIN orders o ON o.id = l.order_id"""):
+        needs.setdefault(number, Counter())[sku] += quantity
+    promised = Counter()
+    for number in allocated:
+        promised.update(needs[number])
+    assert sorted(rows(database, """
+        SELECT k.code, w.code, s.on_hand FROM stock s JOIN skus k ON k.id = s.sku_id
+        JOIN warehouses w ON w.id = s.warehouse_id WHERE w.code IN ('WH-SH', 'WH-BJ')""")) == sorted(
+        (sku, wh, quantity) for sku in prices for wh, quantity in (("WH-SH", 25), ("WH-BJ", 15))
+    )
+    assert dict(rows(database, """
+        SELECT k.code, sum(s.reserved) FROM stock s JOIN skus k ON k.id = s.sku_id
+        WHERE k.code IN ('TEA-001', 'MUG-002', 'OIL-004') GROUP BY k.code""")) == {
+        sku: promised[sku] for sku in prices
+    }
+    left = {sku: 40 - promised[sku] for sku in prices}
+    # Stock only went down during the run: an order still waiting could not have been served
+    # when its turn came, and cannot be from what is left now.
+    for number in set(wanted) - allocated:
+        assert any(quantity > left[sku] for sku, quantity in needs[number].items()), (number, needs[number], left)
 
 
 @pytest.mark.postgres_only
@@ -310,6 +341,10 @@ def test_one_hot_sku_under_sustained_load_from_eight_processes(pool, ordo, datab
         SELECT s.on_hand, s.reserved FROM stock s JOIN warehouses w ON w.id = s.warehouse_id
         JOIN skus k ON k.id = s.sku_id WHERE k.code = 'TEA-001' AND w.code = 'WH-SH'""") == [(100, 100)]
     assert rows(database, "SELECT count(*), sum(quantity) FROM reservations WHERE status = 'open'") == [(100, 100)]
+    assert rows(database, "SELECT count(*) FROM stock WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand") == [
+        (0,)
+    ]
+    assert_ledger_is_verified(database)
 
 
 def paid_backorders(ordo, rng, count: int, prices: dict[str, Decimal]) -> list[tuple[str, dict[str, int]]]:
