@@ -415,3 +415,91 @@ def test_a_substitute_waits_behind_earlier_orders_and_must_suit_the_service_type
     assert took.status_code == 200, took.text
     assert (took.json()["status"], took.json()["lines"][0]["sku"]) == ("backordered", "MUG-002")
     assert levels(ordo, "MUG-002")["WH-SH"] == (20, 0)  # 5 free after the earlier 15: not enough for 20
+
+
+# --- reorder points: total scope, per SKU, a second crossing, concurrent crossings ----------------
+
+
+def alerts(client) -> list[tuple]:
+    return [(a["sku"], a["warehouse"], a["available"], a["reorder_point"], a["cleared_at"] is not None)
+            for a in client.get("/api/v1/inventory/alerts", params={"include_cleared": True}).json()]
+
+
+def with_policy(database, clock, **inventory) -> Ordo:
+    database.empty()
+    return Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine,
+                policy=Policy(inventory=InventoryPolicy(**inventory)))
+
+
+def test_total_scope_counts_every_warehouse_and_a_second_crossing_raises_a_second_alert(database, clock):
+    client = client_for(with_policy(database, clock))  # the default: reorder_scope "total"
+    first = tea(client, "RT-1", 99)  # WH-SH 100 → 1, but WH-LA still holds 100: 101 in total
+    assert alerts(client) == []
+    tea(client, "RT-2", 1)
+    assert alerts(client) == []
+    r = client.post("/api/v1/stock/adjustments", json={"warehouse": "WH-LA", "sku": "TEA-001", "delta": -60,
+                                                        "reason": "count"})
+    assert r.status_code in (200, 201), r.text
+    assert alerts(client) == [("TEA-001", None, 40, 50, False)]
+    assert client.post(f"/api/v1/orders/{first['number']}/cancel", json={"reason": "x"}).status_code == 200
+    assert alerts(client) == [("TEA-001", None, 40, 50, True)]  # 139: recovered
+    tea(client, "RT-3", 95)  # 44: crossed again
+    assert alerts(client) == [("TEA-001", None, 40, 50, True), ("TEA-001", None, 44, 50, False)]
+
+
+def test_a_reorder_point_per_sku_overrides_the_default(database, clock):
+    client = client_for(with_policy(database, clock, reorder_scope="warehouse", reorder_points={"MUG-002": 98}))
+    mugs = [{"sku": "MUG-002", "quantity": 3, "unit_price": "39.90"}]
+    r = client.post("/api/v1/orders", json=order_payload(external_id="PS-1", lines=mugs, total="124.70",
+                                                          payment={"method": "alipay", "status": "paid",
+                                                                   "amount_paid": "124.70"}))
+    assert r.json()["status"] == "allocated", r.text
+    tea(client, "PS-2", 3)  # 97 tea: above the default 50
+    assert alerts(client) == [("MUG-002", "WH-SH", 97, 98, False)]
+
+
+def test_concurrent_crossings_raise_one_alert_and_neither_transaction_fails(ordo, database):
+    import threading
+
+    from ordo.inventory.handlers import check_reorder
+    from tests.integration.test_concurrency import wait_for_a_lock_waiter
+
+    if database.kind != "postgresql":
+        pytest.skip("SQLite serialises writers: the second one sees the first one's alert")
+    seed(ordo, stock=10)
+    with ordo.reading() as uow:
+        tea_id = uow.session.scalars(select(Sku.id).where(Sku.code == "TEA-001")).one()
+    raised: list[list[int]] = []
+
+    def second() -> None:
+        with ordo.transaction() as uow:
+            raised.append(check_reorder(uow.session, uow.policy.inventory, [tea_id], uow.clock.now()))
+
+    thread = threading.Thread(target=second)
+    with ordo.transaction() as uow:
+        raised.append(check_reorder(uow.session, uow.policy.inventory, [tea_id], uow.clock.now()))
+        thread.start()
+        wait_for_a_lock_waiter(database)  # the second insert waits on the unique index
+    thread.join(30)
+
+    assert [len(r) for r in raised] == [1, 0]
+    with ordo.reading() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                  .where(OutboxMessage.topic == "stock.reorder")) == 1
+
+
+def test_the_apology_coupon_amount_is_policy(database, clock):
+    ordo = with_policy(database, clock, apology_coupon="12.50")
+    client = client_for(ordo)
+    tea(client, "CP-A", 90)
+    tea(client, "CP-B", 30)
+    cod = tea(client, "CP-C", 5, payment={"method": "cash_on_delivery", "status": "unpaid", "amount_paid": "0"})
+    assert client.post(f"/api/v1/review/orders/{cod['number']}/approve").status_code == 200
+    closed = client.get(f"/api/v1/orders/{cod['number']}").json()
+    assert (closed["status"], closed["events"][-1]["data"]) == (
+        "cancelled", {"apology_coupon": "12.50", "currency": "CNY"}
+    )
+    with ordo.reading() as uow:
+        assert [(str(a), c) for a, c in uow.session.execute(select(Coupon.amount, Coupon.currency))] == [
+            ("12.50", "CNY")
+        ]
