@@ -33,12 +33,12 @@ def register_observers() -> None:
     from ordo.audit.log import observe
     from ordo.inventory.handlers import on_restock
     from ordo.notify.customer import on_event as notify_customer
-    from ordo.order.backorders import serve_backorders
+    from ordo.order.backorders import hold_backorders
     from ordo.sla.handlers import on_event as sla_clocks
 
     observe(sla_clocks)
     observe(notify_customer)
-    on_restock(serve_backorders)
+    on_restock(hold_backorders)
 
 
 class Ordo:

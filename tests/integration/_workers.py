@@ -124,3 +124,23 @@ def allocate_each(url: str, at: datetime, numbers: dict[int, list[str]], worker:
         return outcomes
     finally:
         ordo.dispose()
+
+
+def receive_each(url: str, at: datetime, receipts: dict[int, list[tuple[str, str, int]]], worker: int,
+                 barrier: Any) -> int:
+    """Post this worker's goods receipts (warehouse, SKU, units) through the stock handler, one
+    transaction each, as ``POST /stock/receipts`` does; each may serve backorders. Returns how many
+    were posted. Any error (a deadlock would be one) fails the test."""
+    from ordo.inventory.schemas import StockReceiptIn
+    from ordo.inventory.warehouses import receive_stock
+
+    ordo = _app(url, at)
+    try:
+        barrier.wait(BARRIER_TIMEOUT)
+        for warehouse, sku, quantity in receipts[worker]:
+            with ordo.transaction() as uow:
+                receive_stock(uow, receipt=StockReceiptIn(warehouse=warehouse, sku=sku, quantity=quantity),
+                              actor=Actor.system())
+        return len(receipts[worker])
+    finally:
+        ordo.dispose()

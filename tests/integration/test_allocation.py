@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from ordo.audit.tables import Event
 from ordo.bootstrap import Ordo
 from ordo.catalog.tables import Sku
 from ordo.customer.tables import Coupon
 from ordo.entrypoints.api.app import create_app
+from ordo.inventory import handlers as inventory_handlers
 from ordo.inventory.handlers import receive
 from ordo.inventory.queries import verify
 from ordo.inventory.tables import Stock, Warehouse
@@ -126,12 +129,23 @@ def test_restock_serves_backorders_paid_then_vip_then_first_come_and_never_skips
     assert [status_of(client, o["number"]) for o in (a, b, vip, small)] == [
         "allocated", "backordered", "backordered", "backordered",
     ]
-    behind = next(e for e in client.get(f"/api/v1/orders/{small['number']}").json()["events"]
-                  if e["name"] == "order.backorder")
-    assert behind["data"] == {"behind": [b["number"], vip["number"]]}
+    shortages = [next(e for e in client.get(f"/api/v1/orders/{o['number']}").json()["events"]
+                      if e["name"] == "order.backorder")["data"] for o in (b, vip, small)]
+    assert shortages == [
+        {"shortage": {"1:TEA-001": 10}},  # 20 left of 30
+        {"behind": [b["number"]], "shortage": {"1:TEA-001": 25}},  # the 20 are B's
+        {"behind": [b["number"], vip["number"]], "shortage": {"1:TEA-001": 5}},
+    ]
 
-    receive_tea(client, 40)  # 60 available: VIP 25 first, then B 30, then the small 5
+    receive_tea(client, 5)  # 25 available: enough for the VIP only; first come would serve nobody (B wants 30)
+    assert [status_of(client, o["number"]) for o in (b, vip, small)] == ["backordered", "allocated", "backordered"]
+    receive_tea(client, 35)  # 35 available: B 30, then the small 5
     assert [status_of(client, o["number"]) for o in (b, vip, small)] == ["allocated", "allocated", "allocated"]
+    with ordo.reading() as uow:
+        allocated_in_turn = uow.session.scalars(
+            select(Order.number).join(Event, Event.order_id == Order.id)
+            .where(Event.name == "order.allocate").order_by(Event.id)).all()
+    assert allocated_in_turn == [a["number"], vip["number"], b["number"], small["number"]]
     assert levels(ordo, "TEA-001")["WH-SH"] == (140, 140)
     clock.advance(timedelta(minutes=1))
     late = tea(client, "BO-F", 20)
@@ -289,3 +303,203 @@ def test_a_restock_that_cannot_serve_a_paid_order_closes_the_unpaid_ones_behind_
         ]
     receive_tea(client, 10)
     assert status_of(client, paid["number"]) == "allocated"
+
+
+# --- shortage always recorded, released stock serves the queue, substitutes wait their turn -------
+
+
+def events_of(client, number: str, name: str) -> list[dict]:
+    return [e for e in client.get(f"/api/v1/orders/{number}").json()["events"] if e["name"] == name]
+
+
+@pytest.mark.parametrize("stale_reads", [1, 3])
+def test_an_order_that_loses_the_reservation_race_is_backordered_with_its_shortage(ordo, monkeypatch, stale_reads):
+    """Between planning and reserving, another order took the stock: the conditional update finds
+    too little, the plan is made again; the backorder says what each line misses either way."""
+    client = client_for(ordo)
+    tea(client, "RACE-A", 100)  # WH-SH is empty now
+    real = inventory_handlers.available
+    calls = {"n": 0}
+
+    def stale(session, sku_ids):  # what a planner saw before the other order committed
+        calls["n"] += 1
+        figures = real(session, sku_ids)
+        return {**figures, (1, figures and min(k[1] for k in figures)): 100} if calls["n"] <= stale_reads else figures
+
+    monkeypatch.setattr(inventory_handlers, "available", stale)
+    order = tea(client, "RACE-B", 10)
+
+    assert (order["status"], order["shipments"]) == ("backordered", [])
+    [event] = events_of(client, order["number"], "order.backorder")
+    assert event["data"] == {"shortage": {"1:TEA-001": 10}}
+    assert event["reason"] == ("stock was taken by concurrent orders" if stale_reads == 3
+                               else "not enough stock in the warehouses")
+    assert levels(ordo, "TEA-001")["WH-SH"] == (100, 100)
+    with ordo.reading() as uow:
+        assert verify(uow.session) == []
+        message = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "order.backordered")).one()
+        audience, key, payload = message.audience, message.key, message.payload
+    assert (audience, key) == ("customer_service", f"order.backordered:{order['number']}")
+    assert payload == {"order": order["number"], "reason": event["reason"],
+                               "shortage": {"1:TEA-001": 10}, "choices": ["wait", "substitute", "cancel"]}
+
+
+def test_cancelling_an_allocated_order_serves_the_backorder_waiting_for_its_stock(ordo):
+    client = client_for(ordo)
+    first = tea(client, "REL-A", 90)
+    waiting = tea(client, "REL-B", 30)
+    assert status_of(client, waiting["number"]) == "backordered"
+    r = client.post(f"/api/v1/orders/{first['number']}/cancel", json={"reason": "customer changed mind"})
+    assert r.status_code == 200, r.text
+    assert status_of(client, waiting["number"]) == "allocated"
+    assert levels(ordo, "TEA-001")["WH-SH"] == (100, 30)
+    with ordo.reading() as uow:
+        assert verify(uow.session) == []
+
+
+def test_a_positive_adjustment_serves_backorders_and_a_negative_one_does_not(ordo):
+    client = client_for(ordo)
+    tea(client, "ADJ-A", 90)
+    waiting = tea(client, "ADJ-B", 15)
+    down = client.post("/api/v1/stock/adjustments", json={"warehouse": "WH-SH", "sku": "TEA-001", "delta": -2,
+                                                           "reason": "damaged"})
+    assert down.status_code in (200, 201), down.text
+    assert status_of(client, waiting["number"]) == "backordered"
+    found = client.post("/api/v1/stock/adjustments", json={"warehouse": "WH-SH", "sku": "TEA-001", "delta": 7,
+                                                            "reason": "count found a carton"})
+    assert found.status_code in (200, 201), found.text
+    assert status_of(client, waiting["number"]) == "allocated"
+    assert levels(ordo, "TEA-001")["WH-SH"] == (105, 105)
+
+
+def test_cancelling_a_backordered_order_is_the_cancel_choice_and_frees_its_place(ordo):
+    client = client_for(ordo)
+    tea(client, "CX-A", 90)  # 10 left
+    ahead = tea(client, "CX-B", 30)
+    behind = tea(client, "CX-C", 10)
+    assert [status_of(client, o["number"]) for o in (ahead, behind)] == ["backordered", "backordered"]
+    r = client.post(f"/api/v1/orders/{ahead['number']}/cancel", json={"reason": "customer will not wait"})
+    assert (r.status_code, r.json()["status"]) == (200, "cancelled")
+    assert levels(ordo, "TEA-001")["WH-SH"] == (100, 90)  # nothing was reserved for it
+    receive_tea(client, 1)  # the next goods go to the order that was behind it
+    assert status_of(client, behind["number"]) == "allocated"
+
+
+def test_a_substitute_waits_behind_earlier_orders_and_must_suit_the_service_type(ordo):
+    client = client_for(ordo)
+    for sku, delta in (("MUG-002", -80), ("OIL-004", -95)):  # 20 mugs and 5 bottles of oil left
+        assert client.post("/api/v1/stock/adjustments", json={"warehouse": "WH-SH", "sku": sku, "delta": delta,
+                                                               "reason": "count"}).status_code in (200, 201)
+    mug_and_oil = [{"sku": "MUG-002", "quantity": 15, "unit_price": "39.90"},
+                   {"sku": "OIL-004", "quantity": 10, "unit_price": "59.00"}]
+    total = "1193.50"
+    earlier = client.post("/api/v1/orders", json=order_payload(
+        external_id="SQ-1", lines=mug_and_oil, total=total,
+        payment={"method": "alipay", "status": "paid", "amount_paid": total})).json()
+    assert earlier["status"] == "backordered"  # oil is short; it waits for 15 of the 20 mugs too
+    tea(client, "SQ-2", 95)
+    later = tea(client, "SQ-3", 20)
+    assert later["status"] == "backordered"
+    with ordo.reading() as uow:
+        before = uow.session.scalar(select(func.count()).select_from(Event))
+
+    bulky = client.post(f"/api/v1/orders/{later['number']}/substitute", json={"line_no": 1, "sku": "SOFA-005"})
+    assert bulky.status_code == 422
+    assert [(e["field"], e["message"]) for e in bulky.json()["errors"]] == [
+        ("sku", 'sku: "SOFA-005" is bulky goods, which the order\'s service type "domestic_express" does not carry.'),
+    ]
+    with ordo.reading() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Event)) == before
+
+    took = client.post(f"/api/v1/orders/{later['number']}/substitute", json={"line_no": 1, "sku": "MUG-002"})
+    assert took.status_code == 200, took.text
+    assert (took.json()["status"], took.json()["lines"][0]["sku"]) == ("backordered", "MUG-002")
+    assert levels(ordo, "MUG-002")["WH-SH"] == (20, 0)  # 5 free after the earlier 15: not enough for 20
+
+
+# --- reorder points: total scope, per SKU, a second crossing, concurrent crossings ----------------
+
+
+def alerts(client) -> list[tuple]:
+    return [(a["sku"], a["warehouse"], a["available"], a["reorder_point"], a["cleared_at"] is not None)
+            for a in client.get("/api/v1/inventory/alerts", params={"include_cleared": True}).json()]
+
+
+def with_policy(database, clock, **inventory) -> Ordo:
+    database.empty()
+    return Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine,
+                policy=Policy(inventory=InventoryPolicy(**inventory)))
+
+
+def test_total_scope_counts_every_warehouse_and_a_second_crossing_raises_a_second_alert(database, clock):
+    client = client_for(with_policy(database, clock))  # the default: reorder_scope "total"
+    first = tea(client, "RT-1", 99)  # WH-SH 100 → 1, but WH-LA still holds 100: 101 in total
+    assert alerts(client) == []
+    tea(client, "RT-2", 1)
+    assert alerts(client) == []
+    r = client.post("/api/v1/stock/adjustments", json={"warehouse": "WH-LA", "sku": "TEA-001", "delta": -60,
+                                                        "reason": "count"})
+    assert r.status_code in (200, 201), r.text
+    assert alerts(client) == [("TEA-001", None, 40, 50, False)]
+    assert client.post(f"/api/v1/orders/{first['number']}/cancel", json={"reason": "x"}).status_code == 200
+    assert alerts(client) == [("TEA-001", None, 40, 50, True)]  # 139: recovered
+    tea(client, "RT-3", 95)  # 44: crossed again
+    assert alerts(client) == [("TEA-001", None, 40, 50, True), ("TEA-001", None, 44, 50, False)]
+
+
+def test_a_reorder_point_per_sku_overrides_the_default(database, clock):
+    client = client_for(with_policy(database, clock, reorder_scope="warehouse", reorder_points={"MUG-002": 98}))
+    mugs = [{"sku": "MUG-002", "quantity": 3, "unit_price": "39.90"}]
+    r = client.post("/api/v1/orders", json=order_payload(external_id="PS-1", lines=mugs, total="124.70",
+                                                          payment={"method": "alipay", "status": "paid",
+                                                                   "amount_paid": "124.70"}))
+    assert r.json()["status"] == "allocated", r.text
+    tea(client, "PS-2", 3)  # 97 tea: above the default 50
+    assert alerts(client) == [("MUG-002", "WH-SH", 97, 98, False)]
+
+
+def test_concurrent_crossings_raise_one_alert_and_neither_transaction_fails(ordo, database):
+    import threading
+
+    from ordo.inventory.handlers import check_reorder
+    from tests.integration.test_concurrency import wait_for_a_lock_waiter
+
+    if database.kind != "postgresql":
+        pytest.skip("SQLite serialises writers: the second one sees the first one's alert")
+    seed(ordo, stock=10)
+    with ordo.reading() as uow:
+        tea_id = uow.session.scalars(select(Sku.id).where(Sku.code == "TEA-001")).one()
+    raised: list[list[int]] = []
+
+    def second() -> None:
+        with ordo.transaction() as uow:
+            raised.append(check_reorder(uow.session, uow.policy.inventory, [tea_id], uow.clock.now()))
+
+    thread = threading.Thread(target=second)
+    with ordo.transaction() as uow:
+        raised.append(check_reorder(uow.session, uow.policy.inventory, [tea_id], uow.clock.now()))
+        thread.start()
+        wait_for_a_lock_waiter(database)  # the second insert waits on the unique index
+    thread.join(30)
+
+    assert [len(r) for r in raised] == [1, 0]
+    with ordo.reading() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                  .where(OutboxMessage.topic == "stock.reorder")) == 1
+
+
+def test_the_apology_coupon_amount_is_policy(database, clock):
+    ordo = with_policy(database, clock, apology_coupon="12.50")
+    client = client_for(ordo)
+    tea(client, "CP-A", 90)
+    tea(client, "CP-B", 30)
+    cod = tea(client, "CP-C", 5, payment={"method": "cash_on_delivery", "status": "unpaid", "amount_paid": "0"})
+    assert client.post(f"/api/v1/review/orders/{cod['number']}/approve").status_code == 200
+    closed = client.get(f"/api/v1/orders/{cod['number']}").json()
+    assert (closed["status"], closed["events"][-1]["data"]) == (
+        "cancelled", {"apology_coupon": "12.50", "currency": "CNY"}
+    )
+    with ordo.reading() as uow:
+        assert [(str(a), c) for a, c in uow.session.execute(select(Coupon.amount, Coupon.currency))] == [
+            ("12.50", "CNY")
+        ]

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from ordo.auth.model import Actor
@@ -99,10 +100,18 @@ def assert_not_oversold(database, outcomes: list[tuple[str, str]]) -> None:
         (STOCK, STOCK)
     ]
     assert rows(database, "SELECT count(*) FROM shipments") == [(STOCK,)]
+    assert_ledger_is_verified(database)
     allocated = sorted(number for number, status in outcomes if status == "allocated")
     assert sorted(r[0] for r in rows(database, """
         SELECT o.number FROM reservations r JOIN orders o ON o.id = r.order_id
     """)) == allocated
+
+
+def assert_ledger_is_verified(database) -> None:
+    from ordo.inventory.queries import verify
+
+    with database.engine.connect() as conn, Session(conn) as session:
+        assert verify(session) == []
 
 
 @pytest.mark.postgres_only
@@ -296,6 +305,28 @@ def test_multi_line_orders_allocated_by_eight_processes_never_deadlock_or_overse
         SELECT o.number, sum(l.quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id GROUP BY o.number"""))
     assert {n for n, _ in reserved} == allocated
     assert all(q == wanted[n] for n, q in reserved)
+    needs = {}
+    for number, sku, quantity in rows(database, """
+            SELECT o.number, l.sku_code, l.quantity FROM order_lines l JOIN orders o ON o.id = l.order_id"""):
+        needs.setdefault(number, Counter())[sku] += quantity
+    promised = Counter()
+    for number in allocated:
+        promised.update(needs[number])
+    assert sorted(rows(database, """
+        SELECT k.code, w.code, s.on_hand FROM stock s JOIN skus k ON k.id = s.sku_id
+        JOIN warehouses w ON w.id = s.warehouse_id WHERE w.code IN ('WH-SH', 'WH-BJ')""")) == sorted(
+        (sku, wh, quantity) for sku in prices for wh, quantity in (("WH-SH", 25), ("WH-BJ", 15))
+    )
+    assert dict(rows(database, """
+        SELECT k.code, sum(s.reserved) FROM stock s JOIN skus k ON k.id = s.sku_id
+        WHERE k.code IN ('TEA-001', 'MUG-002', 'OIL-004') GROUP BY k.code""")) == {
+        sku: promised[sku] for sku in prices
+    }
+    left = {sku: 40 - promised[sku] for sku in prices}
+    # Stock only went down during the run: an order still waiting could not have been served
+    # when its turn came, and cannot be from what is left now.
+    for number in set(wanted) - allocated:
+        assert any(quantity > left[sku] for sku, quantity in needs[number].items()), (number, needs[number], left)
 
 
 @pytest.mark.postgres_only
@@ -310,3 +341,80 @@ def test_one_hot_sku_under_sustained_load_from_eight_processes(pool, ordo, datab
         SELECT s.on_hand, s.reserved FROM stock s JOIN warehouses w ON w.id = s.warehouse_id
         JOIN skus k ON k.id = s.sku_id WHERE k.code = 'TEA-001' AND w.code = 'WH-SH'""") == [(100, 100)]
     assert rows(database, "SELECT count(*), sum(quantity) FROM reservations WHERE status = 'open'") == [(100, 100)]
+    assert rows(database, "SELECT count(*) FROM stock WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand") == [
+        (0,)
+    ]
+    assert_ledger_is_verified(database)
+
+
+def paid_backorders(ordo, rng, count: int, prices: dict[str, Decimal]) -> list[tuple[str, dict[str, int]]]:
+    """``count`` paid orders of two or three SKUs each (lines in random order), all backordered
+    because nothing is in stock; returns (number, needs per SKU) in the order they came."""
+    made = []
+    for i in range(count):
+        skus = rng.sample(sorted(prices), rng.choice((2, 3)))
+        lines = [{"sku": s, "quantity": rng.randint(1, 3), "unit_price": str(prices[s])} for s in skus]
+        total = str(sum(prices[x["sku"]] * x["quantity"] for x in lines) + Decimal("5.00"))
+        with ordo.transaction() as uow:
+            order, _ = submit_order(uow, submission=OrderSubmission.model_validate(order_payload(
+                external_id=f"BO-{i}", lines=lines, total=total,
+                payment={"method": "alipay", "status": "paid", "amount_paid": total})), actor=Actor.system())
+            assert order.status == "backordered"
+            made.append((order.number, {x["sku"]: x["quantity"] for x in lines}))
+    return made
+
+
+def assert_ledger_and_stock_sound(ordo, database) -> None:
+    from ordo.inventory.queries import verify
+
+    assert rows(database, "SELECT count(*) FROM stock WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand") == [
+        (0,)
+    ]
+    with ordo.reading() as uow:
+        assert verify(uow.session) == []
+
+
+@pytest.mark.postgres_only
+def test_concurrent_receipts_of_different_skus_serve_multi_line_backorders_without_deadlock(pool, ordo, database):
+    """Eight processes post 24 receipts of three SKUs into two warehouses while 30 paid backorders
+    each wait for two or three of them: receipts of different SKUs lock the same waiting orders.
+    No error reaches anyone; the orders served are exactly those the queue rule gives for the
+    goods received (in turn, an order is served when every earlier order needing its goods is
+    counted first), whatever the interleaving."""
+    import random
+
+    seed(ordo, stock=0)
+    rng = random.Random(11)
+    prices = {"TEA-001": Decimal("25.00"), "MUG-002": Decimal("39.90"), "OIL-004": Decimal("59.00")}
+    orders = paid_backorders(ordo, rng, 30, prices)
+    receipts = {w: [(rng.choice(("WH-SH", "WH-BJ")), rng.choice(sorted(prices)), rng.randint(1, 4))
+                    for _ in range(3)] for w in range(WRITERS)}
+    received = Counter()
+    for batch in receipts.values():
+        for _, sku, quantity in batch:
+            received[sku] += quantity
+    claimed: Counter[str] = Counter()
+    expected = set()
+    for number, needs in orders:  # all paid, same VIP level and time: first come first served
+        claimed.update(needs)
+        if all(claimed[sku] <= received[sku] for sku in needs):
+            expected.add(number)
+
+    assert pool.run(_workers.receive_each, database.url, T0, receipts) == [3] * WRITERS
+
+    statuses = dict(rows(database, "SELECT number, status FROM orders"))
+    assert {n for n, s in statuses.items() if s == "allocated"} == expected
+    assert {n for n, s in statuses.items() if s == "backordered"} == {n for n, _ in orders} - expected
+    assert 0 < len(expected) < len(orders)  # a real contest: some served, some still waiting
+    reserved = Counter()
+    for number, needs in orders:
+        if number in expected:
+            reserved.update(needs)
+    assert sorted(rows(database, """
+        SELECT k.code, sum(s.on_hand), sum(s.reserved) FROM stock s JOIN skus k ON k.id = s.sku_id
+        GROUP BY k.code""")) == sorted((sku, received[sku], reserved[sku]) for sku in prices)
+    per_order = dict(rows(database, """
+        SELECT o.number, sum(r.quantity) FROM reservations r JOIN orders o ON o.id = r.order_id
+        WHERE r.status = 'open' GROUP BY o.number"""))
+    assert per_order == {n: sum(needs.values()) for n, needs in orders if n in expected}
+    assert_ledger_and_stock_sound(ordo, database)

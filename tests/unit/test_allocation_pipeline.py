@@ -8,7 +8,7 @@ from itertools import combinations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ordo.inventory.allocation import AllocationRequest, Need, Pipeline, groups
+from ordo.inventory.allocation import AllocationRequest, Need, Pipeline, can_serve, groups, required_capabilities
 from ordo.inventory.model import WarehouseView
 from ordo.policy import InventoryPolicy, Policy
 
@@ -150,3 +150,83 @@ def test_a_category_rule_forces_a_split():
     policy = POLICY.model_copy(update={"separate_categories": ("furniture",)})
     plan = Pipeline(policy).plan([wh(1)], request(*needs), {(1, 1): 1, (1, 2): 1, (1, 3): 1})
     assert [tuple(line[0] for line in s.lines) for s in plan.shipments] == [(2, 3), (1,)]
+
+
+# --- richer cases: duplicate SKU lines, trait groups, region and service filters -----------------
+
+SERVICES = {name: Policy().intake.service_types[name] for name in ("domestic_freight", "cold_chain",
+                                                                    "overseas_warehouse")}
+
+rich_cases = st.tuples(
+    st.lists(st.tuples(st.sampled_from(("domestic", "overseas")), st.sampled_from(("CN", "US")),
+                       st.booleans(), st.integers(1, 30)), min_size=1, max_size=4),
+    st.lists(st.tuples(st.integers(1, 3), st.integers(1, 5)), min_size=1, max_size=4),  # (sku, qty): repeats
+    st.sets(st.integers(1, 3)),  # perishable SKUs
+    st.dictionaries(st.tuples(st.integers(1, 4), st.integers(1, 3)), st.integers(0, 8)),
+    st.sampled_from(sorted(SERVICES)),
+    st.sampled_from(("CN", "US")),
+)
+
+
+def _rich(case):
+    specs, lines, perishable, available, service, destination = case
+    warehouses = [WarehouseView(id=i + 1, code=f"WH{i + 1}", kind=kind, country=country, serves=frozenset(),
+                                capabilities=frozenset({"cold_chain"}) if cold else frozenset(), priority=p, region="")
+                  for i, (kind, country, cold, p) in enumerate(specs)]
+    needs = tuple(Need(line_id=100 + i, sku_id=s, quantity=q,
+                       traits=frozenset({"perishable"}) if s in perishable else frozenset())
+                  for i, (s, q) in enumerate(lines))
+    available = {k: v for k, v in available.items() if k[0] <= len(warehouses)}
+    return warehouses, needs, available, AllocationRequest(destination=destination, region=None,
+                                                           service=SERVICES[service], needs=needs)
+
+
+@settings(max_examples=400, deadline=None)
+@given(rich_cases)
+def test_groups_filters_and_duplicate_lines_never_oversell_and_stay_minimal(case):
+    warehouses, needs, available, req = _rich(case)
+    plan = Pipeline(POLICY).plan(warehouses, req, available)
+    taken: dict[tuple[int, int], int] = {}
+    got: dict[int, int] = {}
+    for shipment in plan.shipments:
+        lines = [next(n for n in needs if n.line_id == line_id) for line_id, _, _ in shipment.lines]
+        assert {bool(n.traits) for n in lines} in ({True}, {False})  # cold-chain goods ship apart
+        capabilities = required_capabilities(req.service, [n.traits for n in lines])
+        assert can_serve(shipment.warehouse, destination=req.destination, service=req.service,
+                         capabilities=capabilities)
+        for line_id, sku, quantity in shipment.lines:
+            taken[(shipment.warehouse.id, sku)] = taken.get((shipment.warehouse.id, sku), 0) + quantity
+            got[line_id] = got.get(line_id, 0) + quantity
+    assert all(q <= available.get(key, 0) for key, q in taken.items())
+    minimum = 0
+    for group in groups(needs, POLICY.separate_traits):
+        capabilities = required_capabilities(req.service, [n.traits for n in group])
+        usable = [w for w in warehouses if can_serve(w, destination=req.destination, service=req.service,
+                                                     capabilities=capabilities)]
+        best = _brute_force_minimum(usable, _summed(group), available)
+        minimum = None if best is None or minimum is None else minimum + best
+    if plan.complete:
+        assert got == {n.line_id: n.quantity for n in needs}
+        assert len(plan.shipments) == minimum
+    else:
+        assert (plan.shipments, minimum) == ((), None)  # no warehouses that may serve hold enough
+        assert plan.shortage and all(v > 0 for v in plan.shortage.values())
+
+
+def _summed(group):
+    totals: dict[int, int] = {}
+    for n in group:
+        totals[n.sku_id] = totals.get(n.sku_id, 0) + n.quantity
+    return [Need(line_id=s, sku_id=s, quantity=q) for s, q in totals.items()]
+
+
+def test_overseas_warehouse_service_allocates_only_from_overseas_warehouses():
+    home = WarehouseView(id=1, code="WH-SH", kind="domestic", country="CN", serves=frozenset({"US"}),
+                         capabilities=frozenset(), priority=1, region="")
+    abroad = WarehouseView(id=2, code="WH-LA", kind="overseas", country="US", serves=frozenset(),
+                           capabilities=frozenset(), priority=50, region="")
+    req = AllocationRequest(destination="US", region=None, service=SERVICES["overseas_warehouse"],
+                            needs=(Need(1, 7, 3),))
+    plan = Pipeline(POLICY).plan([home, abroad], req, {(1, 7): 100, (2, 7): 3})
+    assert [(s.warehouse.code, s.lines) for s in plan.shipments] == [("WH-LA", ((1, 7, 3),))]
+    assert Pipeline(POLICY).plan([home, abroad], req, {(1, 7): 100, (2, 7): 2}).shortage == {1: 1}

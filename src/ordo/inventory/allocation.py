@@ -262,3 +262,16 @@ def _shortage(ranked: Sequence[WarehouseView], group: Sequence[Need], available:
             missing[need.line_id] = missing.get(need.line_id, 0) + wanted
     return missing
 
+
+
+def net_of_claims(available: Available, claims: Mapping[int, int]) -> dict[tuple[int, int], int]:
+    """What is left for an order once ``claims`` (sku id → units earlier waiting orders need) are
+    set aside, taken from the warehouses in id order: a later order never plans with units that an
+    earlier one waits for."""
+    left = dict(available)
+    for sku_id, claimed in claims.items():
+        for key in sorted(k for k in left if k[1] == sku_id):
+            take = min(claimed, left[key])
+            left[key] -= take
+            claimed -= take
+    return left

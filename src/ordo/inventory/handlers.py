@@ -4,11 +4,13 @@ on each other's rows in opposite order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ordo.catalog.tables import Sku
@@ -22,10 +24,14 @@ class _NotEnough(Exception):
     pass
 
 
-# Called after goods arrive (receipts, transfers in) with the SKUs that grew, in the same
-# transaction; the order package registers the backorder service here (bootstrap), so inventory
-# needs no import of orders.
-RestockObserver = Callable[[Any, list[int]], None]
+# Anything that makes more stock available (receipts, returns, transfers in, positive adjustments,
+# released reservations) runs inside ``restocking``. The order package registers the backorder
+# service here (bootstrap), so inventory needs no import of orders. An observer is called BEFORE
+# the stock changes, with the SKUs that will grow: it locks the orders waiting for them and returns
+# the step to run once the stock has changed (serving them). Orders are therefore always locked
+# before stock rows — the order in which allocation takes them — so a receipt and an allocation, or
+# two receipts, never wait on each other in a cycle.
+RestockObserver = Callable[[Any, list[int]], Callable[[], object]]
 restock_observers: list[RestockObserver] = []
 
 
@@ -34,9 +40,14 @@ def on_restock(observer: RestockObserver) -> None:
         restock_observers.append(observer)
 
 
-def restocked(uow: Any, sku_ids: list[int]) -> None:
-    for observer in restock_observers:
-        observer(uow, sorted(set(sku_ids)))
+@contextmanager
+def restocking(uow: Any, sku_ids: Iterable[int]) -> Iterator[None]:
+    """Around a change that adds available stock: waiting orders locked first, served after."""
+    ids = sorted(set(sku_ids))
+    after = [observer(uow, ids) for observer in restock_observers] if ids else []
+    yield
+    for step in after:
+        step()
 
 
 def warehouse_views(session: Session) -> list[WarehouseView]:
@@ -171,6 +182,16 @@ def consume_shipment(session: Session, *, shipment_id: int, actor: str, at: date
     )
 
 
+def ensure_row(session: Session, *, warehouse_id: int, sku_id: int) -> None:
+    """The stock row of a first arrival. Two concurrent first receipts would both insert it: the
+    insert skips on the unique key, so the loser waits for the winner's row instead of failing."""
+    if session.scalar(select(Stock.id).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id)) is not None:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(Stock).values(warehouse_id=warehouse_id, sku_id=sku_id, on_hand=0, reserved=0)
+                    .on_conflict_do_nothing())
+
+
 def receive(
     session: Session,
     *,
@@ -185,12 +206,10 @@ def receive(
 ) -> Stock:
     """Goods in (a receipt, or the arriving half of a transfer): on hand grows (the row is created
     on first arrival)."""
+    ensure_row(session, warehouse_id=warehouse_id, sku_id=sku_id)
     stock = session.scalars(
         select(Stock).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id).with_for_update()
-    ).one_or_none()
-    if stock is None:
-        stock = Stock(warehouse_id=warehouse_id, sku_id=sku_id, on_hand=0, reserved=0)
-        session.add(stock)
+    ).one()
     stock.on_hand += quantity
     _movement(
         session,
@@ -220,12 +239,8 @@ def adjust(
 ) -> Stock | None:
     """Correct on hand by ``delta`` (a count, damage, a find). Refused (None) when it would leave
     less on hand than is reserved: reserved goods are promised to orders."""
-    if (
-        delta > 0
-        and session.scalar(select(Stock.id).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id)) is None
-    ):
-        session.add(Stock(warehouse_id=warehouse_id, sku_id=sku_id, on_hand=0, reserved=0))
-        session.flush()
+    if delta > 0:
+        ensure_row(session, warehouse_id=warehouse_id, sku_id=sku_id)
     changed = session.execute(
         update(Stock)
         .where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id, Stock.on_hand + delta >= Stock.reserved)
@@ -261,7 +276,12 @@ def transfer(
     reference: str | None = None,
 ) -> bool:
     """Move available (unreserved) units between warehouses: a conditional decrement at the source,
-    an increment at the destination, two ledger rows. False if the source has too few available."""
+    an increment at the destination, two ledger rows. False if the source has too few available.
+    Both stock rows are locked first in warehouse-id order, so opposite transfers cannot deadlock."""
+    session.execute(
+        select(Stock.id).where(Stock.sku_id == sku_id, Stock.warehouse_id.in_([from_warehouse_id, to_warehouse_id]))
+        .order_by(Stock.warehouse_id).with_for_update()
+    ).all()
     taken = session.execute(
         update(Stock)
         .where(
@@ -315,14 +335,20 @@ def check_reorder(session: Session, policy: InventoryPolicy, sku_ids: Iterable[i
         point = policy.reorder_points.get(codes.get(sku_id, ""), policy.reorder_point)
         alert = open_alerts.get((sku_id, warehouse_id))
         if units < point and alert is None:
-            alert = ReorderAlert(sku_id=sku_id, warehouse_id=warehouse_id, available=int(units), reorder_point=point,
-                                 raised_at=at)
-            session.add(alert)
-            session.flush()
-            enqueue(session, topic="stock.reorder", key=f"stock.reorder:{alert.id}", audience="warehouse", at=at,
+            # A concurrent crossing may have raised it meanwhile: the partial unique indexes on open
+            # alerts (migration 0010) let exactly one insert win, the other does nothing.
+            insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+            alert_id = session.execute(
+                insert(ReorderAlert).values(sku_id=sku_id, warehouse_id=warehouse_id, available=int(units),
+                                            reorder_point=point, raised_at=at)
+                .on_conflict_do_nothing().returning(ReorderAlert.id)
+            ).scalar()
+            if alert_id is None:
+                continue
+            enqueue(session, topic="stock.reorder", key=f"stock.reorder:{alert_id}", audience="warehouse", at=at,
                     payload={"sku": codes.get(sku_id), "warehouse_id": warehouse_id, "available": int(units),
                              "reorder_point": point})
-            raised.append(alert.id)
+            raised.append(alert_id)
         elif units >= point and alert is not None:
             alert.cleared_at = at
     return raised

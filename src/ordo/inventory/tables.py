@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ordo.adapters.db.base import Base, UTCDateTime
@@ -73,7 +73,17 @@ class ReorderAlert(Base):
     ``warehouse_id`` is empty); open until the stock is back at or above the point."""
 
     __tablename__ = "reorder_alerts"
-    __table_args__ = (Index("ix_reorder_alerts_open", "sku_id", "cleared_at"),)
+    __table_args__ = (
+        Index("ix_reorder_alerts_open", "sku_id", "cleared_at"),
+        # At most one open alert per SKU (total) and per SKU and warehouse: two concurrent crossings
+        # cannot raise it twice.
+        Index("uq_reorder_alerts_open_total", "sku_id", unique=True,
+              postgresql_where=text("cleared_at IS NULL AND warehouse_id IS NULL"),
+              sqlite_where=text("cleared_at IS NULL AND warehouse_id IS NULL")),
+        Index("uq_reorder_alerts_open_warehouse", "sku_id", "warehouse_id", unique=True,
+              postgresql_where=text("cleared_at IS NULL AND warehouse_id IS NOT NULL"),
+              sqlite_where=text("cleared_at IS NULL AND warehouse_id IS NOT NULL")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))

@@ -18,7 +18,7 @@ from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.tables import Sku
-from ordo.inventory.handlers import adjust, check_reorder, receive, restocked
+from ordo.inventory.handlers import adjust, check_reorder, receive, restocking
 from ordo.inventory.handlers import transfer as transfer_units
 from ordo.inventory.model import MovementKind, ReservationStatus
 from ordo.inventory.schemas import (
@@ -283,18 +283,18 @@ def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> 
     assert warehouse is not None and sku is not None and receipt.quantity is not None
     if not _in_scope(actor, warehouse.code):
         raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"receive stock in {warehouse.code}")
-    stock = receive(
-        session,
-        warehouse_id=warehouse.id,
-        sku_id=sku.id,
-        quantity=receipt.quantity,
-        actor=actor.name,
-        at=uow.clock.now(),
-        reason=receipt.reason,
-        reference=receipt.reference,
-        kind=MovementKind(receipt.kind),
-    )
-    restocked(uow, [sku.id])
+    with restocking(uow, [sku.id]):  # waiting orders locked before the stock row, served after
+        stock = receive(
+            session,
+            warehouse_id=warehouse.id,
+            sku_id=sku.id,
+            quantity=receipt.quantity,
+            actor=actor.name,
+            at=uow.clock.now(),
+            reason=receipt.reason,
+            reference=receipt.reference,
+            kind=MovementKind(receipt.kind),
+        )
     check_reorder(session, uow.policy.inventory, [sku.id], uow.clock.now())
     return _level(warehouse, sku, stock)
 
@@ -314,16 +314,18 @@ def adjust_stock(uow: UnitOfWork, *, adjustment: StockAdjustmentIn, actor: Actor
     assert warehouse is not None and sku is not None and adjustment.delta is not None and reason is not None
     if not _in_scope(actor, warehouse.code):
         raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"adjust stock in {warehouse.code}")
-    stock = adjust(
-        session,
-        warehouse_id=warehouse.id,
-        sku_id=sku.id,
-        delta=adjustment.delta,
-        actor=actor.name,
-        at=uow.clock.now(),
-        reason=reason,
-        reference=adjustment.reference,
-    )
+    # A positive correction (a find) may serve waiting orders; a negative one serves nobody.
+    with restocking(uow, [sku.id] if adjustment.delta > 0 else []):
+        stock = adjust(
+            session,
+            warehouse_id=warehouse.id,
+            sku_id=sku.id,
+            delta=adjustment.delta,
+            actor=actor.name,
+            at=uow.clock.now(),
+            reason=reason,
+            reference=adjustment.reference,
+        )
     if stock is None:
         current = session.scalars(
             select(Stock).where(Stock.warehouse_id == warehouse.id, Stock.sku_id == sku.id)
@@ -363,17 +365,19 @@ def transfer_stock(uow: UnitOfWork, *, transfer: StockTransferIn, actor: Actor) 
     for warehouse in (source, destination):
         if not _in_scope(actor, warehouse.code):
             raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"move stock in {warehouse.code}")
-    moved = transfer_units(
-        session,
-        from_warehouse_id=source.id,
-        to_warehouse_id=destination.id,
-        sku_id=sku.id,
-        quantity=transfer.quantity,
-        actor=actor.name,
-        at=uow.clock.now(),
-        reason=transfer.reason,
-        reference=transfer.reference,
-    )
+    # The destination may serve waiting orders its source could not.
+    with restocking(uow, [sku.id]):
+        moved = transfer_units(
+            session,
+            from_warehouse_id=source.id,
+            to_warehouse_id=destination.id,
+            sku_id=sku.id,
+            quantity=transfer.quantity,
+            actor=actor.name,
+            at=uow.clock.now(),
+            reason=transfer.reason,
+            reference=transfer.reference,
+        )
     levels = {
         w.id: session.scalars(select(Stock).where(Stock.warehouse_id == w.id, Stock.sku_id == sku.id)).first()
         for w in (source, destination)
@@ -387,7 +391,6 @@ def transfer_stock(uow: UnitOfWork, *, transfer: StockTransferIn, actor: Actor) 
             requested=transfer.quantity,
             available=(current.on_hand - current.reserved) if current else 0,
         )
-    restocked(uow, [sku.id])  # the destination may serve waiting orders its source could not
     check_reorder(session, uow.policy.inventory, [sku.id], uow.clock.now())
     return StockTransferOut(
         source=_level(source, sku, levels[source.id]), destination=_level(destination, sku, levels[destination.id])

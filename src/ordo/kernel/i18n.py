@@ -119,6 +119,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": '{path}: SKU "{value}" is already on {first}; put the whole quantity on one line.',
         "zh-CN": "{path}：SKU“{value}”已出现在 {first}，请合并为一行。",
     },
+    "substitute_trait": {
+        "en": '{path}: "{value}" is {trait} goods, which the order\'s service type "{service}" does not carry.',
+        "zh-CN": "{path}：“{value}”属于{trait_zh}商品，订单的物流服务“{service}”不承运。",
+    },
     "sku_prohibited": {
         "en": '{path}: "{value}" is prohibited goods ({reason}) and cannot be accepted.',
         "zh-CN": "{path}：“{value}”属于违禁品（{reason_zh}），不能受理。",

@@ -18,7 +18,7 @@ from ordo.customer.tables import Coupon
 from ordo.fulfillment import handlers as shipments
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory import handlers as inventory
-from ordo.inventory.allocation import AllocationRequest, Need, Pipeline, Plan
+from ordo.inventory.allocation import AllocationRequest, Need, Pipeline, Plan, net_of_claims
 from ordo.notify.outbox import enqueue
 from ordo.order.lifecycle import transition
 from ordo.order.states import OrderStatus, OrderTrigger
@@ -31,7 +31,18 @@ class _Taken(Exception):
     """Stock planned for this order was reserved by another one meanwhile."""
 
 
-def plan_order(uow: UnitOfWork, order: Order) -> Plan:
+Claims = dict[int, int]  # sku id → units that earlier waiting orders need first
+
+
+def needs_of(order: Order) -> Claims:
+    claims: Claims = {}
+    for line in order.lines:
+        claims[line.sku_id] = claims.get(line.sku_id, 0) + line.quantity
+    return claims
+
+
+def plan_order(uow: UnitOfWork, order: Order, claims: Claims | None = None) -> Plan:
+    """The pipeline's plan for the order against the stock available now, less ``claims``."""
     session = uow.session
     skus = sorted({line.sku_id for line in order.lines})
     facts = {sku_id: (traits, category) for sku_id, traits, category in
@@ -45,24 +56,34 @@ def plan_order(uow: UnitOfWork, order: Order) -> Plan:
                     for line in order.lines),
     )
     return Pipeline(uow.policy.inventory).plan(inventory.warehouse_views(session), request,
-                                               inventory.available(session, skus))
+                                               net_of_claims(inventory.available(session, skus), claims or {}))
 
 
-def allocate_order(uow: UnitOfWork, order: Order, *, actor: str) -> list[Shipment]:
-    """Reserve and create the planned shipments; otherwise the order is backordered."""
+def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims | None = None) -> list[Shipment]:
+    """Reserve and create the planned shipments; otherwise the order is backordered with the
+    shortage per line. A new order plans against the stock left once the orders already waiting
+    for the same goods have theirs (their needs are ``claims``); a backorder being served gets the
+    claims of the orders still waiting ahead of it from ``serve_backorders``."""
     session, now = uow.session, uow.clock.now()
-    ahead = [] if order.status == OrderStatus.BACKORDERED else _waiting_ahead(uow, order)
-    if ahead and order.payment_status != "paid" and _waiting_ahead(uow, order, paid_only=True):
-        # Paid orders already wait for these goods: the unpaid one does not join the queue.
-        close_for_scarcity(uow, order, actor=actor)
-        return []
-    if ahead:
-        # Scarce goods go first come, first served: a new order does not take stock that earlier
-        # backordered orders wait for; it joins the queue behind them.
-        _backorder(uow, order, actor=actor, reason="earlier orders wait for the same goods", data={"behind": ahead})
-        return []
+    reason = "not enough stock in the warehouses"
+    data: dict[str, object] = {}
+    if claims is None and order.status != OrderStatus.BACKORDERED:
+        ahead = _waiting_ahead(uow, order)
+        claims = {}
+        for waiting in ahead:
+            for sku_id, quantity in needs_of(waiting).items():
+                claims[sku_id] = claims.get(sku_id, 0) + quantity
+        if ahead:
+            reason = "earlier orders wait for the same goods"
+            data["behind"] = [o.number for o in ahead[:5]]
+            if order.payment_status != "paid" and any(o.payment_status == "paid" for o in ahead) \
+                    and not plan_order(uow, order, claims).complete:
+                # Paid orders already wait for these goods: the unpaid one does not join the queue.
+                close_for_scarcity(uow, order, actor=actor)
+                return []
+    plan = plan_order(uow, order, claims)
+    lost: _Taken | None = None
     for _ in range(ATTEMPTS):
-        plan = plan_order(uow, order)
         if not plan.complete:
             break
         try:
@@ -71,26 +92,40 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str) -> list[Shipmen
                     if not inventory.try_reserve(session, warehouse_id=planned.warehouse.id,
                                                  needs=planned.sku_totals(), actor=actor, at=now,
                                                  reference=order.number):
-                        raise _Taken
-        except _Taken:
+                        raise _Taken(planned)
+        except _Taken as taken:
+            lost = taken
+            plan = plan_order(uow, order, claims)
             continue
-        created = [
-            shipments.create_shipment(
-                session, order_id=order.id, order_number=order.number, warehouse_id=planned.warehouse.id,
-                lines=_lines(planned.lines), actor=actor, at=now, reason=planned.reason,
-            )
-            for planned in plan.shipments
-        ]
-        inventory.check_reorder(session, uow.policy.inventory, [line.sku_id for line in order.lines], now)
-        transition(uow, order, OrderTrigger.ALLOCATE, actor=actor, data={
-            "warehouse": plan.shipments[0].warehouse.code if len(plan.shipments) == 1 else None,
-            "shipments": [{"warehouse": p.warehouse.code, "reason": p.reason} for p in plan.shipments],
-        })
-        return created
+        return _create(uow, order, plan, actor=actor)
+    if plan.complete and lost is not None:
+        # Lost the race twice with stock still in sight: the lines of the warehouse that refused.
+        planned = lost.args[0]
+        shortage = {line_id: quantity for line_id, _, quantity in planned.lines}
+        reason = "stock was taken by concurrent orders"
+    else:
+        shortage = plan.shortage
     if order.status != OrderStatus.BACKORDERED:
-        _backorder(uow, order, actor=actor, reason="not enough stock in the warehouses",
-                   data={"shortage": {_line_no(order, k): v for k, v in plan.shortage.items()}})
+        _backorder(uow, order, actor=actor, reason=reason,
+                   data={**data, "shortage": {_line_no(order, k): v for k, v in sorted(shortage.items())}})
     return []
+
+
+def _create(uow: UnitOfWork, order: Order, plan: Plan, *, actor: str) -> list[Shipment]:
+    session, now = uow.session, uow.clock.now()
+    created = [
+        shipments.create_shipment(
+            session, order_id=order.id, order_number=order.number, warehouse_id=planned.warehouse.id,
+            lines=_lines(planned.lines), actor=actor, at=now, reason=planned.reason,
+        )
+        for planned in plan.shipments
+    ]
+    inventory.check_reorder(session, uow.policy.inventory, [line.sku_id for line in order.lines], now)
+    transition(uow, order, OrderTrigger.ALLOCATE, actor=actor, data={
+        "warehouse": plan.shipments[0].warehouse.code if len(plan.shipments) == 1 else None,
+        "shipments": [{"warehouse": p.warehouse.code, "reason": p.reason} for p in plan.shipments],
+    })
+    return created
 
 
 def _backorder(uow: UnitOfWork, order: Order, *, actor: str, reason: str, data: dict[str, object]) -> None:
@@ -102,15 +137,14 @@ def _backorder(uow: UnitOfWork, order: Order, *, actor: str, reason: str, data: 
             payload={"order": order.number, "reason": reason, **data, "choices": ["wait", "substitute", "cancel"]})
 
 
-def _waiting_ahead(uow: UnitOfWork, order: Order, *, paid_only: bool = False) -> list[str]:
+def _waiting_ahead(uow: UnitOfWork, order: Order) -> list[Order]:
+    """Backordered orders that need any of this order's SKUs (all of them came first)."""
     skus = sorted({line.sku_id for line in order.lines})
-    statement = select(Order.number).where(
+    statement = select(Order).where(
         Order.status == OrderStatus.BACKORDERED, Order.id != order.id,
         Order.id.in_(select(OrderLine.order_id).where(OrderLine.sku_id.in_(skus))),
     )
-    if paid_only:
-        statement = statement.where(Order.payment_status == "paid")
-    return list(uow.session.scalars(statement.order_by(Order.id).limit(5)))
+    return list(uow.session.scalars(statement.order_by(Order.id)))
 
 
 def close_for_scarcity(uow: UnitOfWork, order: Order, *, actor: str) -> None:

@@ -3,6 +3,8 @@ while waiting (wait, substitute a SKU, cancel)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import case, select
 
 from ordo.auth.model import Actor, Permission
@@ -10,41 +12,96 @@ from ordo.bootstrap import UnitOfWork
 from ordo.catalog.tables import Sku
 from ordo.kernel.errors import Conflict, Problem, ValidationFailed
 from ordo.order import lifecycle
-from ordo.order.allocation import allocate_order, close_for_scarcity
+from ordo.order.allocation import Claims, allocate_order, close_for_scarcity, needs_of
 from ordo.order.lifecycle import SYSTEM, load_order
 from ordo.order.states import OrderStatus
 from ordo.order.tables import Order, OrderLine
 from ordo.policy import Trait
 
+PRIORITY = (case((Order.payment_status == "paid", 0), else_=1), Order.vip_level.desc(), Order.created_at, Order.id)
+
+
+def _waiting_component(uow: UnitOfWork, sku_ids: list[int]) -> list[int]:
+    """Ids of the backordered orders that need these SKUs, or share a SKU with one that does (and so
+    on): serving one of them can change what the others may take."""
+    skus, ids = set(sku_ids), set[int]()
+    while True:
+        rows = uow.session.execute(
+            select(OrderLine.order_id, OrderLine.sku_id).join(Order, Order.id == OrderLine.order_id)
+            .where(Order.status == OrderStatus.BACKORDERED,
+                   Order.id.in_(select(OrderLine.order_id).where(OrderLine.sku_id.in_(sorted(skus)))))
+        ).all()
+        ids = {order_id for order_id, _ in rows}
+        more = {sku_id for _, sku_id in rows} - skus
+        if not more:
+            return sorted(ids)
+        skus |= more
+
 
 def waiting_for(uow: UnitOfWork, sku_ids: list[int]) -> list[Order]:
-    """Backordered orders that need any of these SKUs: paid before unpaid (cash on delivery), then
-    VIP level, then first come first served."""
-    return list(uow.session.scalars(
-        select(Order)
-        .where(Order.status == OrderStatus.BACKORDERED,
-               Order.id.in_(select(OrderLine.order_id).where(OrderLine.sku_id.in_(sku_ids))))
-        .order_by(case((Order.payment_status == "paid", 0), else_=1), Order.vip_level.desc(), Order.created_at,
-                  Order.id)
-        .with_for_update()
+    """Backordered orders that need these SKUs (and those sharing goods with them), locked in id
+    order — every receipt takes these locks in the same order, and before any stock row — then
+    returned in priority order: paid before unpaid (cash on delivery), then VIP level, then first
+    come first served."""
+    ids = _waiting_component(uow, sku_ids)
+    if not ids:
+        return []
+    locked = list(uow.session.scalars(
+        select(Order.id).where(Order.id.in_(ids), Order.status == OrderStatus.BACKORDERED)
+        .order_by(Order.id).with_for_update()
     ))
+    if not locked:
+        return []
+    return list(uow.session.scalars(select(Order).where(Order.id.in_(locked)).order_by(*PRIORITY)))
 
 
-def serve_backorders(uow: UnitOfWork, sku_ids: list[int]) -> list[str]:
-    """Allocate waiting orders in priority order. The first one that still cannot be served in full
-    stops the round: stock that arrived is not handed to a later order while an earlier one waits."""
-    served: list[str] = []
+def hold_backorders(uow: UnitOfWork, sku_ids: list[int]) -> Callable[[], list[str]]:
+    """The restock observer (``inventory.handlers.restocking``): lock the queue before the stock
+    changes, serve it afterwards."""
     queue = waiting_for(uow, sku_ids)
-    for position, order in enumerate(queue):
-        if not allocate_order(uow, order, actor=SYSTEM):
-            if order.payment_status == "paid":
-                # Scarce: paid orders still wait, so the unpaid ones behind them are closed.
-                for later in queue[position + 1:]:
-                    if later.payment_status != "paid":
-                        close_for_scarcity(uow, later, actor=SYSTEM)
-            break
-        served.append(order.number)
+    return lambda: serve_backorders(uow, queue)
+
+
+def serve_backorders(uow: UnitOfWork, queue: list[Order]) -> list[str]:
+    """Allocate waiting orders in priority order. An order that still cannot be served keeps its
+    claim on the goods it needs: a later order is only served from what is left after every
+    earlier one still waiting (stock that arrived is not handed to a later order while an earlier
+    one waits). An unpaid order that cannot be served while a paid one waits for the same goods is
+    closed with an apology coupon (scarce stock goes to paid orders)."""
+    served: list[str] = []
+    claims: Claims = {}
+    paid_waiting: set[int] = set()
+    for order in queue:
+        if order.status != OrderStatus.BACKORDERED:
+            continue
+        if allocate_order(uow, order, actor=SYSTEM, claims=dict(claims)):
+            served.append(order.number)
+            continue
+        needs = needs_of(order)
+        if order.payment_status != "paid" and paid_waiting & set(needs):
+            close_for_scarcity(uow, order, actor=SYSTEM)
+            continue
+        if order.payment_status == "paid":
+            paid_waiting |= set(needs)
+        for sku_id, quantity in needs.items():
+            claims[sku_id] = claims.get(sku_id, 0) + quantity
     return served
+
+
+def claims_ahead(uow: UnitOfWork, order: Order) -> Claims:
+    """What the backordered orders ahead of this one (priority order) need of its goods."""
+    skus = {line.sku_id for line in order.lines}
+    claims: Claims = {}
+    for other in uow.session.scalars(
+        select(Order).where(Order.status == OrderStatus.BACKORDERED,
+                            Order.id.in_(select(OrderLine.order_id).where(OrderLine.sku_id.in_(sorted(skus)))))
+        .order_by(*PRIORITY)
+    ):
+        if other.id == order.id:
+            break
+        for sku_id, quantity in needs_of(other).items():
+            claims[sku_id] = claims.get(sku_id, 0) + quantity
+    return claims
 
 
 def _backordered(uow: UnitOfWork, number: str, actor: Actor) -> Order:
@@ -77,6 +134,13 @@ def substitute(uow: UnitOfWork, *, number: str, actor: Actor, line_no: int, sku:
             replacement.category in uow.policy.intake.prohibited_categories:
         problems.append(Problem("sku", "sku_prohibited", {"path": "sku", "value": sku,
                                                            "reason": replacement.category}))
+    else:
+        # The replacement must travel with the order's service type like any goods at intake.
+        service = uow.policy.intake.service_types[order.service_type]
+        for trait in service.forbidden_traits:
+            if trait in (replacement.traits or ()):
+                problems.append(Problem("sku", "substitute_trait", {"path": "sku", "value": sku, "trait": trait.value,
+                                                                     "service": order.service_type}))
     if problems:
         raise ValidationFailed(problems)
     assert line is not None and replacement is not None
@@ -85,5 +149,6 @@ def substitute(uow: UnitOfWork, *, number: str, actor: Actor, line_no: int, sku:
     lifecycle.note(uow, order, "order.substitute", actor=actor.name, reason=note,
                    data={"line": line_no, "from": before, "to": replacement.code})
     uow.session.flush()
-    allocate_order(uow, order, actor=actor.name)
+    # It keeps its place in the queue: only what the orders waiting ahead of it leave is offered.
+    allocate_order(uow, order, actor=actor.name, claims=claims_ahead(uow, order))
     return order

@@ -351,18 +351,22 @@ def cancel(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
     if not ORDER.can(order.status, OrderTrigger.CANCEL):
         raise IllegalTransition("order", order.status, OrderTrigger.CANCEL, ORDER.allowed(order.status))
     now = uow.clock.now()
-    for shipment in _shipments(uow.session, order):
-        if shipment.status in (ShipmentStatus.CANCELLED, ShipmentStatus.INTERCEPTED):
-            continue
+    live = [s for s in _shipments(uow.session, order)
+            if s.status not in (ShipmentStatus.CANCELLED, ShipmentStatus.INTERCEPTED)]
+    for shipment in live:
         if shipment.status not in BEFORE_HANDOVER:
             raise Conflict("cancel_after_handover", number=number, shipment=shipment.number)
-        shipments.fire(uow.session, shipment, ShipmentTrigger.CANCEL, actor=actor.name, at=now, reason=reason)
-        inventory.release_shipment(
-            uow.session, shipment_id=shipment.id, actor=actor.name, at=now, reference=order.number
-        )
-        inventory.check_reorder(uow.session, uow.policy.inventory, [line.sku_id for line in shipment.lines], now)
-    release_holds(order, at=now, actor=actor.name)
-    transition(uow, order, OrderTrigger.CANCEL, actor=actor.name, reason=reason)
+    released = sorted({line.sku_id for s in live for line in s.lines})
+    # The released units serve waiting orders (locked before the stock rows, served afterwards).
+    with inventory.restocking(uow, released):
+        for shipment in live:
+            shipments.fire(uow.session, shipment, ShipmentTrigger.CANCEL, actor=actor.name, at=now, reason=reason)
+            inventory.release_shipment(
+                uow.session, shipment_id=shipment.id, actor=actor.name, at=now, reference=order.number
+            )
+        release_holds(order, at=now, actor=actor.name)
+        transition(uow, order, OrderTrigger.CANCEL, actor=actor.name, reason=reason)
+    inventory.check_reorder(uow.session, uow.policy.inventory, released, now)
     order.status_before_hold = None
     screening.record_cancellation(uow, order)
     screening.close_case(uow, order, status="cancelled", by=actor.name, note=reason)
