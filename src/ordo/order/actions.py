@@ -54,7 +54,9 @@ class ActionIn(In):
     note: str | None = Field(default=None, max_length=1000)
     hold_reason: HoldReason | None = Field(default=None, description="For hold and release")
     shipment: str | None = Field(default=None, max_length=32, description="Only this shipment (default: all)")
-    carrier: str | None = Field(default=None, max_length=64, description="For ship (default: the carrier booked at hand-over)")
+    carrier: str | None = Field(
+        default=None, max_length=64, description="For ship (default: the carrier booked at hand-over)"
+    )
     tracking_number: str | None = Field(
         default=None, max_length=64,
         description="For ship (default: the booked number); for hand-over with a manual carrier, the number typed",
