@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from ordo.adapters.carriers.base import FakeCarrier
 from ordo.audit.tables import Event
+from ordo.auth.model import Actor
 from ordo.bootstrap import Ordo
 from ordo.catalog.tables import Sku
 from ordo.entrypoints.api.app import create_app
@@ -24,7 +25,6 @@ from ordo.inventory.handlers import receive
 from ordo.inventory.tables import Warehouse
 from ordo.notify.tables import OutboxMessage
 from ordo.order import handlers as order_handlers
-from ordo.auth.model import Actor
 from ordo.settings import Settings
 from ordo.shipping import handlers, queries
 from ordo.shipping.tables import FollowupTask, Parcel, TrackingEvent
