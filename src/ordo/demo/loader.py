@@ -336,7 +336,8 @@ class Simulation:
         for shipment in checked:
             plan = shipping_steps.plan_for(session, shipment, self.uow.policy)
             weight = session.scalar(
-                select(func.sum(Sku.weight_g * ShipmentLine.quantity)).join(Sku, Sku.id == ShipmentLine.sku_id)
+                select(func.sum(Sku.weight_g * ShipmentLine.quantity)).select_from(ShipmentLine)
+                .join(Sku, Sku.id == ShipmentLine.sku_id)
                 .where(ShipmentLine.shipment_id == shipment.id)
             ) or 0
             shipping_steps.record_packing(
