@@ -137,3 +137,29 @@ def order_payload(**changes: Any) -> dict[str, Any]:
             payload["address"] = {**payload["address"], "street": f"世纪大道{n % 9000 + 101}号{n // 9000 % 50 + 1}室"}
     payload.update(changes)
     return payload
+
+
+def prepare_packing(ordo: Ordo, number: str, *, weight_g: int = 800, dims: tuple[int, int, int] = (200, 150, 100),
+                    logger: str | None = "TL-0001") -> None:
+    """Record, for every live shipment of the order, what the pack guard asks for: every packing
+    instruction confirmed, one parcel, a temperature logger where perishables need one. The
+    ``pack`` order action then passes; the carrier is chosen when it does."""
+    from sqlalchemy import select
+
+    from ordo.fulfillment.states import BEFORE_HANDOVER
+    from ordo.fulfillment.tables import Shipment
+    from ordo.order.tables import Order
+    from ordo.shipping import steps
+
+    with ordo.transaction() as uow:
+        s = uow.session
+        shipments = s.scalars(
+            select(Shipment).join(Order, Order.id == Shipment.order_id)
+            .where(Order.number == number, Shipment.status.in_(list(BEFORE_HANDOVER))).order_by(Shipment.id)
+        ).all()
+        for shipment in shipments:
+            plan = steps.plan_for(s, shipment, uow.policy)
+            steps.record_packing(
+                s, shipment, confirmed=list(plan.instructions), parcels=[steps.ParcelIn(weight_g, *dims)],
+                temperature_logger_id=logger if plan.temperature_logger else None, at=uow.clock.now(),
+            )

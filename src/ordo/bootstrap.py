@@ -3,14 +3,15 @@ import time; the engine is created on first use."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ordo.adapters.carriers.base import CarrierAdapter, ManualCarrier
 from ordo.adapters.db.engine import make_engine
 from ordo.kernel.clock import Clock, SystemClock
 from ordo.policy import Policy
@@ -24,6 +25,20 @@ class UnitOfWork:
     session: Session
     policy: Policy
     clock: Clock
+    carriers: Carriers = field(default_factory=lambda: Carriers({}))
+
+
+class Carriers:
+    """Carrier codes → adapters. A carrier without an integration is a ManualCarrier (numbers typed
+    by staff or generated from the shipment number); tests inject a FakeCarrier."""
+
+    def __init__(self, adapters: Mapping[str, CarrierAdapter]) -> None:
+        self._adapters = dict(adapters)
+
+    def get(self, code: str) -> CarrierAdapter:
+        if code not in self._adapters:
+            self._adapters[code] = ManualCarrier(code, prefix=code.upper().replace("_", ""))
+        return self._adapters[code]
 
 
 def register_observers() -> None:
@@ -49,10 +64,12 @@ class Ordo:
         clock: Clock | None = None,
         policy: Policy | None = None,
         engine: Engine | None = None,
+        carriers: Mapping[str, CarrierAdapter] | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.policy = policy or self.settings.load_policy()
         self.clock = clock or SystemClock()
+        self.carriers = Carriers(carriers or {})
         if engine is not None:
             self.__dict__["engine"] = engine  # shared engine (tests, benchmarks)
         register_observers()
@@ -76,13 +93,13 @@ class Ordo:
     def transaction(self) -> Iterator[UnitOfWork]:
         """One command, one transaction: committed when the block ends, rolled back on error."""
         with self._sessions() as session, session.begin():
-            yield UnitOfWork(session=session, policy=self.policy, clock=self.clock)
+            yield UnitOfWork(session=session, policy=self.policy, clock=self.clock, carriers=self.carriers)
 
     @contextmanager
     def reading(self) -> Iterator[UnitOfWork]:
         """A read-only unit of work (on SQLite it does not take the write lock)."""
         with self._read_sessions() as session, session.begin():
-            yield UnitOfWork(session=session, policy=self.policy, clock=self.clock)
+            yield UnitOfWork(session=session, policy=self.policy, clock=self.clock, carriers=self.carriers)
             session.rollback()
 
     def dispose(self) -> None:

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ordo.entrypoints.api.app import create_app
-from tests.factories import order_payload, seed, user_token
+from tests.factories import order_payload, prepare_packing, seed, user_token
 
 
 @pytest.fixture
@@ -24,6 +24,7 @@ def test_paid_order_is_confirmed_allocated_and_walks_to_completed(client):
     assert order["number"] == "20260315001"
     assert order["status"] == "allocated"
     assert [s["warehouse"] for s in order["shipments"]] == ["WH-SH"]
+    prepare_packing(client.app.state.ordo, "20260315001")
     steps = [("pick", {}), ("finish-pick", {}), ("check", {}), ("pack", {}), ("hand-over", {}),
              ("ship", {"carrier": "SF", "tracking_number": "SF1234567890"}), ("deliver", {}), ("complete", {})]
     for action, body in steps:
@@ -43,7 +44,9 @@ def test_paid_order_is_confirmed_allocated_and_walks_to_completed(client):
         ("shipment.finish_pick", "picking", "picked"),
         ("shipment.check", "picked", "checked"),
         ("shipment.pack", "checked", "packed"),
+        ("shipment.carrier_chosen", None, None),
         ("shipment.hand_over", "packed", "handed_over"),
+        ("shipment.booked", None, None),
         ("shipment.ship", "handed_over", "in_transit"),
         ("order.ship", "in_fulfillment", "shipped"),
         ("shipment.deliver", "in_transit", "delivered"),

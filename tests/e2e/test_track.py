@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ordo.entrypoints.api.app import create_app
-from tests.factories import order_payload, seed, user_token
+from tests.factories import order_payload, prepare_packing, seed, user_token
 
 
 @pytest.fixture
@@ -22,6 +22,7 @@ def client(ordo):
 def test_customer_sees_status_and_timeline_without_a_token(client, ordo, clock):
     staff = {"Authorization": f"Bearer {user_token(ordo, 'root', ['admin'])}"}
     number = client.post("/api/v1/orders", json=order_payload(), headers=staff).json()["number"]
+    prepare_packing(ordo, number)
     for action in ("pick", "finish-pick", "check", "pack", "hand-over"):
         assert client.post(f"/api/v1/orders/{number}/{action}", json={}, headers=staff).status_code == 200
     clock.advance(timedelta(hours=3))

@@ -23,7 +23,7 @@ from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
 from ordo.order.handlers import intake, submit_order
 from ordo.order.model import OrderSubmission
 from ordo.order.tables import Order
-from tests.factories import order_payload, seed, user_token
+from tests.factories import order_payload, prepare_packing, seed, user_token
 
 ORDERS = "/api/v1/orders"
 PROBLEM = "application/problem+json"
@@ -482,6 +482,7 @@ def test_cancelling_an_allocated_order_releases_its_reservation(client, seeded):
 def test_shipping_consumes_the_reservation(client, seeded):
     created = client.post(ORDERS, json=tea(4))
     number = created.json()["number"]
+    prepare_packing(seeded, number)
     for action, body in [("pick", {}), ("finish-pick", {}), ("check", {}), ("pack", {}), ("hand-over", {})]:
         r = client.post(f"{ORDERS}/{number}/{action}", json=body)
         assert r.status_code == 200, (action, r.text)

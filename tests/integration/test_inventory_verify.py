@@ -18,7 +18,7 @@ from ordo.inventory.queries import ledger as ledger_rows
 from ordo.order.actions import ActionIn, OrderAction, perform
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
-from tests.factories import order_payload, seed, user_token
+from tests.factories import order_payload, prepare_packing, seed, user_token
 
 
 @pytest.fixture
@@ -41,6 +41,7 @@ def traffic(ordo):
             (OrderAction.SHIP, ActionIn(carrier="SF", tracking_number="SF1")),
         ],
     }
+    prepare_packing(ordo, numbers[1])
     for number, actions in steps.items():
         for action, body in actions:
             with ordo.transaction() as uow:

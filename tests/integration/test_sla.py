@@ -22,7 +22,7 @@ from ordo.settings import Settings
 from ordo.sla import queries
 from ordo.sla.handlers import progress_check, scan
 from ordo.sla.tables import SlaClock
-from tests.factories import order_payload, seed
+from tests.factories import order_payload, prepare_packing, seed
 
 SYSTEM = Actor.system()
 T0 = datetime(2026, 3, 15, 2, 0, tzinfo=UTC)
@@ -65,6 +65,7 @@ def test_clocks_start_and_stop_with_the_order_and_its_shipment(ordo, clock):
     step(ordo, number, ShipmentTrigger.FINISH_PICK)
     clock.advance(timedelta(minutes=10))
     step(ordo, number, ShipmentTrigger.CHECK)
+    prepare_packing(ordo, number)
     step(ordo, number, ShipmentTrigger.PACK)
     step(ordo, number, ShipmentTrigger.HAND_OVER)
     clock.advance(timedelta(minutes=20))

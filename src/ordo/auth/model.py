@@ -38,6 +38,10 @@ class Permission(StrEnum):
     SHIPMENT_HAND_OVER = "shipment.hand_over"
     SHIPMENT_SHIP = "shipment.ship"
     SHIPMENT_DELIVER = "shipment.deliver"
+    # Override the carrier the rules chose (logistics, with a reason).
+    SHIPMENT_CARRIER = "shipment.carrier"
+    # Work the follow-up tasks shipping opens (a refused delivery → contact the customer).
+    FOLLOWUP_WORK = "followup.work"
     REFERENCE_READ = "reference.read"
     REFERENCE_WRITE = "reference.write"
     STOCK_READ = "stock.read"
@@ -52,7 +56,7 @@ P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CUSTOMER_SERVICE: frozenset(
         {P.ORDER_READ, P.ORDER_CREATE, P.ORDER_REVIEW, P.ORDER_HOLD, P.ORDER_CANCEL, P.ORDER_COMPLETE,
-         P.REFERENCE_READ, P.STOCK_READ}
+         P.REFERENCE_READ, P.STOCK_READ, P.FOLLOWUP_WORK}
     ),
     Role.REVIEWER: frozenset(
         {P.ORDER_READ, P.ORDER_REVIEW, P.ORDER_REVIEW_SECOND, P.ORDER_HOLD, P.ORDER_CANCEL, P.RISK_BLACKLIST,
@@ -63,7 +67,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
          P.SHIPMENT_HAND_OVER, P.REFERENCE_READ, P.STOCK_READ, P.STOCK_WRITE}
     ),
     Role.LOGISTICS: frozenset(
-        {P.ORDER_READ, P.SHIPMENT_SHIP, P.SHIPMENT_DELIVER, P.REFERENCE_READ, P.STOCK_READ}
+        {P.ORDER_READ, P.SHIPMENT_SHIP, P.SHIPMENT_DELIVER, P.SHIPMENT_CARRIER, P.REFERENCE_READ, P.STOCK_READ}
     ),
     Role.FINANCE: frozenset({P.ORDER_READ, P.ORDER_PAY, P.REFERENCE_READ}),
     Role.SUPERVISOR: frozenset({P.ORDER_READ, P.REFERENCE_READ, P.STOCK_READ}),

@@ -35,7 +35,7 @@ from ordo.catalog.tables import Sku
 from ordo.channel.tables import Shop
 from ordo.customer.tables import Customer
 from ordo.fulfillment.states import ShipmentStatus
-from ordo.fulfillment.tables import Shipment
+from ordo.fulfillment.tables import Shipment, ShipmentLine
 from ordo.inventory.handlers import receive
 from ordo.inventory.tables import StockMovement, Warehouse
 from ordo.kernel.clock import FixedClock
@@ -44,6 +44,7 @@ from ordo.order.actions import ActionIn, OrderAction, perform
 from ordo.order.handlers import submit_order
 from ordo.order.states import ORDER, OrderStatus, OrderTrigger
 from ordo.order.tables import Order
+from ordo.shipping import steps as shipping_steps
 
 from .catalog import CATEGORIES, SHOPS, WAREHOUSES, SkuSpec, StockProfile, barcode, build_catalog
 from .people import CustomerSpec, make_customers
@@ -317,9 +318,33 @@ class Simulation:
 
     def _act(self, story: Story, action: OrderAction, actor: str, body: dict[str, object]) -> str:
         assert self.uow is not None and story.number is not None
+        if action == A.PACK:
+            self._record_packing(story)
         order = perform(self.uow, number=story.number, action=action, body=ActionIn.model_validate(body),
                         actor=self._actor(story, actor))
         return order.status
+
+
+    def _record_packing(self, story: Story) -> None:
+        """The packer follows every instruction and weighs one box per shipment (the pack guard wants it)."""
+        assert self.uow is not None
+        session, now = self.uow.session, self.uow.clock.now()
+        checked = session.scalars(
+            select(Shipment).join(Order, Order.id == Shipment.order_id)
+            .where(Order.number == story.number, Shipment.status == ShipmentStatus.CHECKED).order_by(Shipment.id)
+        )
+        for shipment in checked:
+            plan = shipping_steps.plan_for(session, shipment, self.uow.policy)
+            weight = session.scalar(
+                select(func.sum(Sku.weight_g * ShipmentLine.quantity)).select_from(ShipmentLine)
+                .join(Sku, Sku.id == ShipmentLine.sku_id)
+                .where(ShipmentLine.shipment_id == shipment.id)
+            ) or 0
+            shipping_steps.record_packing(
+                session, shipment, confirmed=list(plan.instructions),
+                parcels=[shipping_steps.ParcelIn(max(int(weight) + 150, 1), 300, 200, 150)],
+                temperature_logger_id=f"TL-{shipment.number}" if plan.temperature_logger else None, at=now,
+            )
 
 
 # --- the command --------------------------------------------------------------------------------

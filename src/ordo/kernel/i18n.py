@@ -367,6 +367,55 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Shipment {shipment} has no tracking number yet; its label is printed once the carrier has given one.",
         "zh-CN": "包裹 {shipment} 尚无运单号；承运商分配运单号后才能打印面单。",
     },
+    # Shipping: packing, carriers, tracking, follow-ups
+    "packing_unconfirmed": {
+        "en": "Shipment {shipment} cannot be packed: packing instructions not confirmed: {missing}.",
+        "zh-CN": "发货单 {shipment} 不能打包：以下包装要求未确认：{missing}。",
+    },
+    "packing_no_parcels": {
+        "en": "Shipment {shipment} cannot be packed: no parcel has been weighed and measured.",
+        "zh-CN": "发货单 {shipment} 不能打包：还没有称重和测量任何包裹。",
+    },
+    "packing_logger_missing": {
+        "en": "Shipment {shipment} holds perishable goods: a temperature-logger id is required to pack it.",
+        "zh-CN": "发货单 {shipment} 含生鲜易腐商品：打包需要填写温度记录仪编号。",
+    },
+    "packing_not_now": {
+        "en": "Shipment {shipment} is {state}; packing is recorded only for a checked shipment.",
+        "zh-CN": "发货单 {shipment} 当前状态为 {state}；只有已复核的发货单可以登记打包。",
+    },
+    "carrier_not_chosen": {
+        "en": "Shipment {shipment} has no carrier yet: pack it first or choose a carrier.",
+        "zh-CN": "发货单 {shipment} 尚未选定承运商：请先打包或指定承运商。",
+    },
+    "carrier_unknown": {
+        "en": '{path}: unknown carrier "{value}" (known: {allowed}).',
+        "zh-CN": "{path}：未知承运商“{value}”（可选：{allowed}）。",
+    },
+    "carrier_change_not_allowed": {
+        "en": "Shipment {shipment} is {state}; the carrier can be changed only while it is packed.",
+        "zh-CN": "发货单 {shipment} 当前状态为 {state}；只有已打包未交接时才能更换承运商。",
+    },
+    "carrier_failed": {
+        "en": "Carrier {carrier} refused the booking of shipment {shipment}: {detail}",
+        "zh-CN": "承运商 {carrier} 拒绝了发货单 {shipment} 的下单：{detail}",
+    },
+    "tracking_not_allowed": {
+        "en": 'Shipment {shipment} is {state}; the tracking event "{event}" is not allowed.',
+        "zh-CN": "发货单 {shipment} 当前状态为 {state}，不接受物流事件“{event}”。",
+    },
+    "tracking_row_not_allowed": {
+        "en": 'rows[{row}]: shipment {shipment} is {state}; the tracking event "{event}" is not allowed.',
+        "zh-CN": "rows[{row}]：发货单 {shipment} 当前状态为 {state}，不接受物流事件“{event}”。",
+    },
+    "tracking_number_unknown": {
+        "en": '{path}: no shipment has tracking number "{value}".',
+        "zh-CN": "{path}：没有运单号为“{value}”的发货单。",
+    },
+    "followup_done_already": {
+        "en": "Follow-up task {ident} is already done.",
+        "zh-CN": "跟进任务 {ident} 已完成。",
+    },
 }
 
 _ZH_WORDS = {

@@ -54,8 +54,13 @@ class ActionIn(In):
     note: str | None = Field(default=None, max_length=1000)
     hold_reason: HoldReason | None = Field(default=None, description="For hold and release")
     shipment: str | None = Field(default=None, max_length=32, description="Only this shipment (default: all)")
-    carrier: str | None = Field(default=None, max_length=64, description="For ship")
-    tracking_number: str | None = Field(default=None, max_length=64, description="For ship")
+    carrier: str | None = Field(
+        default=None, max_length=64, description="For ship (default: the carrier booked at hand-over)"
+    )
+    tracking_number: str | None = Field(
+        default=None, max_length=64,
+        description="For ship (default: the booked number); for hand-over with a manual carrier, the number typed",
+    )
     reference: str | None = Field(default=None, max_length=128, description="Payment reference, for pay")
     line_no: int | None = Field(default=None, ge=1, le=10_000, description="For substitute: the order line")
     sku: str | None = Field(default=None, max_length=64, description="For substitute: the SKU taking its place")
@@ -67,7 +72,6 @@ REQUIRED: dict[OrderAction, tuple[str, ...]] = {
     OrderAction.CLOSE: ("reason",),
     OrderAction.HOLD: ("hold_reason",),
     OrderAction.RELEASE: ("hold_reason",),
-    OrderAction.SHIP: ("carrier", "tracking_number"),
     OrderAction.SUBSTITUTE: ("line_no", "sku"),
 }
 

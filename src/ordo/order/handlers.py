@@ -30,7 +30,7 @@ from ordo.fulfillment.tables import Shipment
 from ordo.inventory import handlers as inventory
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.clock import business_date
-from ordo.kernel.errors import Conflict, Forbidden, IdempotencyConflict, IllegalTransition
+from ordo.kernel.errors import Conflict, Forbidden, IdempotencyConflict, IllegalTransition, Problem, ValidationFailed
 from ordo.order import lifecycle
 from ordo.order.allocation import allocate_order
 from ordo.order.lifecycle import SYSTEM, load_order, release_holds, transition
@@ -49,6 +49,7 @@ from ordo.order.states import (
 from ordo.order.tables import Order, OrderLine
 from ordo.review import screening
 from ordo.review.tables import ReviewFinding
+from ordo.shipping import steps as shipping_steps  # registers the pack and hand-over guards
 
 # --- intake -----------------------------------------------------------------------------------
 
@@ -408,6 +409,12 @@ SHIPMENT_PERMISSIONS: dict[ShipmentTrigger, Permission] = {
     ShipmentTrigger.SHIP: Permission.SHIPMENT_SHIP,
     ShipmentTrigger.OUT_FOR_DELIVERY: Permission.SHIPMENT_DELIVER,
     ShipmentTrigger.DELIVER: Permission.SHIPMENT_DELIVER,
+    # Carrier events (tracking API and CSV import) are logistics' business too.
+    ShipmentTrigger.REFUSE: Permission.SHIPMENT_DELIVER,
+    ShipmentTrigger.LOSE: Permission.SHIPMENT_DELIVER,
+    ShipmentTrigger.DECLARE_EXPORT: Permission.SHIPMENT_DELIVER,
+    ShipmentTrigger.ENTER_CUSTOMS: Permission.SHIPMENT_DELIVER,
+    ShipmentTrigger.CLEAR_CUSTOMS: Permission.SHIPMENT_DELIVER,
 }
 
 
@@ -435,14 +442,28 @@ def advance_shipments(
     ]
     if not targets:
         raise IllegalTransition("order", order.status, f"shipment {trigger}", ORDER.allowed(order.status))
-    data: dict[str, Any] = {}
     if trigger == ShipmentTrigger.SHIP:
-        data = {"carrier": carrier, "tracking_number": tracking_number}
+        # Without a carrier and number in the request, the booking made at hand-over is used.
+        missing = [
+            name for name, given, booked in (("carrier", carrier, "carrier"), ("tracking_number", tracking_number,
+                                             "tracking_number"))
+            if not given and any(not getattr(s, booked) for s in targets)
+        ]
+        if missing:
+            raise ValidationFailed(Problem(name, "required", {"path": name}) for name in missing)
     for s in targets:
+        data: dict[str, Any] = {}
         if trigger == ShipmentTrigger.SHIP:
-            s.carrier, s.tracking_number = carrier, tracking_number
+            s.carrier, s.tracking_number = carrier or s.carrier, tracking_number or s.tracking_number
+            data = {"carrier": s.carrier, "tracking_number": s.tracking_number}
             inventory.consume_shipment(session, shipment_id=s.id, actor=actor.name, at=now, reference=s.number)
         shipments.fire(session, s, trigger, actor=actor.name, at=now, reason=note, data=data)
+        if trigger == ShipmentTrigger.PACK:
+            shipping_steps.after_pack(uow, s, actor=actor.name)
+        elif trigger == ShipmentTrigger.HAND_OVER:
+            shipping_steps.after_hand_over(uow, s, actor=actor.name, tracking_number=tracking_number)
+        elif trigger == ShipmentTrigger.SHIP:
+            shipping_steps.after_ship(uow, s)
     _follow_shipments(uow, order, actor=actor.name)
     return order
 

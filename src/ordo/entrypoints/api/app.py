@@ -19,6 +19,7 @@ from ordo.notify import api as notify_api
 from ordo.notify import public_api as tracking_api
 from ordo.order import api as order_api
 from ordo.review import api as review_api
+from ordo.shipping import api as shipping_api
 from ordo.sla import api as sla_api
 
 MAX_BODY_BYTES = 1_048_576
@@ -49,6 +50,7 @@ def create_app(ordo: Ordo | None = None) -> FastAPI:
     for module in (
         order_api, review_api, channel_api, catalog_api, customer_api, inventory_api, sla_api, notify_api,
         documents_api,
+        shipping_api,
     ):
         app.include_router(
             module.router,

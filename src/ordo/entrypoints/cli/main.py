@@ -15,6 +15,7 @@ from ordo.auth.tables import User
 from ordo.entrypoints.cli import docs, inventory, orders, reference, users
 from ordo.entrypoints.cli import notify as notify_cli
 from ordo.entrypoints.cli import review as review_cli
+from ordo.entrypoints.cli import shipping as shipping_cli
 from ordo.entrypoints.cli import sla as sla_cli
 from ordo.entrypoints.cli.common import console, ordo
 from ordo.entrypoints.cli.worker import worker
@@ -31,6 +32,8 @@ app.add_typer(review_cli.app, name="review")
 app.add_typer(sla_cli.app, name="sla")
 app.add_typer(notify_cli.app, name="notify")
 app.add_typer(docs.app, name="docs")
+app.add_typer(shipping_cli.tracking, name="tracking")
+app.add_typer(shipping_cli.followups, name="followups")
 app.command()(worker)
 reference.register(app)
 

@@ -1,5 +1,5 @@
-"""`ordo worker`: delivers the outbox and runs the SLA scan, the progress checks and the
-silent-customer scan of the review.
+"""`ordo worker`: delivers the outbox and runs the SLA scan, the progress checks, the stalled-shipment
+scan and the silent-customer scan of the review.
 
 Every job is safe with several workers at once (conditional updates, SKIP LOCKED on PostgreSQL,
 alerts keyed once), so no leader election is needed for them.
@@ -21,6 +21,7 @@ from ordo.adapters.messaging.webhook import WebhookChannel
 from ordo.bootstrap import Ordo
 from ordo.notify.worker import deliver_due
 from ordo.review.handlers import scan_silent
+from ordo.shipping.handlers import scan_stalled
 from ordo.sla.handlers import progress_check, scan
 
 
@@ -48,6 +49,7 @@ class Round:
     retried: int
     dead: int
     held: int = 0  # orders put on hold because the customer did not answer in time
+    stalled: int = 0  # shipments flagged for no tracking movement
 
 
 def run_round(ordo: Ordo, channels: Mapping[str, Channel]) -> Round:
@@ -57,8 +59,11 @@ def run_round(ordo: Ordo, channels: Mapping[str, Channel]) -> Round:
         progress_check(uow)
     with ordo.transaction() as uow:
         held = scan_silent(uow)
+    with ordo.transaction() as uow:
+        stalled = scan_stalled(uow)
     delivered = deliver_due(ordo, channels)
-    return Round(len(result.breached), len(delivered.sent), len(delivered.retried), len(delivered.dead), len(held))
+    return Round(len(result.breached), len(delivered.sent), len(delivered.retried), len(delivered.dead), len(held),
+                 len(stalled))
 
 
 def run(ordo: Ordo, channels: Mapping[str, Channel], *, interval: float, once: bool,

@@ -1,0 +1,61 @@
+"""`ordo tracking …` (carrier events in, stalled shipments) and `ordo followups …`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ordo.entrypoints.cli.common import acting_user, console, fail, ordo, reported
+from ordo.shipping import handlers, queries
+
+tracking = typer.Typer(help="Tracking events: CSV import, stalled shipments.", no_args_is_help=True)
+followups = typer.Typer(help="Follow-up tasks for customer service (refused deliveries).", no_args_is_help=True)
+
+AsUser = Annotated[str | None, typer.Option("--as", help="Act as this user (default: system)")]
+
+
+@tracking.command("import")
+def import_file(file: Path, as_user: AsUser = None) -> None:
+    """Import a carrier's tracking CSV (tracking_number,event,at[,location,note]); all or nothing."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        fail(f"{file}: no such file")
+    except UnicodeDecodeError as exc:
+        fail(f"{file}: not UTF-8 ({exc})")
+    actor = acting_user(as_user)
+    with reported(), ordo().transaction() as uow:
+        outcome = handlers.import_csv(uow, text=text, actor=actor)
+    console.print(json.dumps({"stored": outcome.stored, "duplicates": outcome.duplicates}))
+
+
+@tracking.command("stalled")
+def stalled() -> None:
+    """Flag moving shipments without tracking movement for the policy limit (once) and alert logistics."""
+    with reported(), ordo().transaction() as uow:
+        flagged = handlers.scan_stalled(uow)
+    console.print(json.dumps({"stalled": flagged}))
+
+
+@followups.command("list")
+def list_tasks(status: Annotated[str | None, typer.Option(help="open or done")] = "open",
+               as_user: AsUser = None) -> None:
+    actor = acting_user(as_user)
+    with ordo().reading() as uow:
+        rows = queries.followups(uow.session, actor, status=status)
+    table = Table("id", "kind", "order", "shipment", "status", "due", title="follow-up tasks")
+    for r in rows:
+        table.add_row(str(r.id), r.kind, r.order, r.shipment or "-", r.status, r.due_at.isoformat())
+    console.print(table)
+
+
+@followups.command("done")
+def done(task_id: int, note: Annotated[str | None, typer.Option()] = None, as_user: AsUser = None) -> None:
+    actor = acting_user(as_user)
+    with reported(), ordo().transaction() as uow:
+        task = handlers.finish_followup(uow, task_id=task_id, note=note, actor=actor)
+        console.print(json.dumps({"id": task.id, "status": task.status}))

@@ -1,0 +1,274 @@
+"""Shipping commands: pack, override the carrier, take tracking events in (one or a CSV file),
+flag stalled shipments, work the follow-up tasks. They run inside the caller's transaction;
+shipments move only through ``order.handlers.advance_shipments`` so the order follows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ordo.adapters.carriers.base import CarrierError
+from ordo.audit.log import record
+from ordo.auth.model import Actor, Permission
+from ordo.bootstrap import UnitOfWork
+from ordo.fulfillment.states import MOVING, ShipmentStatus, ShipmentTrigger
+from ordo.fulfillment.tables import Shipment
+from ordo.kernel.errors import Conflict, IllegalTransition, NotFound, Problem, ValidationFailed
+from ordo.notify.outbox import enqueue
+from ordo.order import handlers as orders
+from ordo.order.lifecycle import load_order
+from ordo.order.tables import Order
+from ordo.shipping import steps
+from ordo.shipping.steps import ParcelIn
+from ordo.shipping.tables import FollowupTask, ShippingRecord, TrackingEvent
+from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, stalled, trigger_for
+
+# The policy key of the refusal follow-up's time limit (POLICIES.md: refused → contact in 2 hours).
+REFUSAL_CONTACT = "refusal_contact"
+
+
+def load_shipment(session: Session, number: str, actor: Actor, *, for_update: bool = False) -> tuple[Shipment, Order]:
+    """The shipment and its order if the actor may see them; else "not found"."""
+    shipment = session.scalars(select(Shipment).where(Shipment.number == number)).one_or_none()
+    if shipment is None:
+        raise NotFound("shipment", number)
+    try:
+        order = load_order(session, session.get_one(Order, shipment.order_id).number, actor, for_update=for_update)
+    except NotFound:
+        raise NotFound("shipment", number) from None
+    if not orders._warehouse_in_scope(session, shipment, actor):
+        raise NotFound("shipment", number)
+    return shipment, order
+
+
+# --- packing ------------------------------------------------------------------------------------
+
+
+def pack(
+    uow: UnitOfWork,
+    *,
+    number: str,
+    confirmed: list[str],
+    parcels: list[ParcelIn],
+    temperature_logger_id: str | None,
+    actor: Actor,
+) -> Shipment:
+    """Record what the packer confirmed and weighed, then fire ``pack`` (its guard checks the
+    record; the carrier is chosen right after)."""
+    actor.require(Permission.SHIPMENT_PACK)
+    session = uow.session
+    shipment, order = load_shipment(session, number, actor, for_update=True)
+    if shipment.status != ShipmentStatus.CHECKED:
+        raise Conflict("packing_not_now", shipment=number, state=shipment.status)
+    steps.record_packing(session, shipment, confirmed=confirmed, parcels=parcels,
+                         temperature_logger_id=temperature_logger_id, at=uow.clock.now())
+    orders.advance_shipments(uow, number=order.number, trigger=ShipmentTrigger.PACK, actor=actor, shipment=number)
+    return shipment
+
+
+def override_carrier(uow: UnitOfWork, *, number: str, carrier: str, reason: str, actor: Actor) -> Shipment:
+    """Logistics staff replace the chosen carrier, saying why; weights follow the new divisor."""
+    actor.require(Permission.SHIPMENT_CARRIER)
+    session, now = uow.session, uow.clock.now()
+    known = uow.policy.shipping.carriers
+    if carrier not in known:
+        raise ValidationFailed([Problem("carrier", "carrier_unknown",
+                                        {"path": "carrier", "value": carrier, "allowed": ", ".join(sorted(known))})])
+    shipment, _ = load_shipment(session, number, actor, for_update=True)
+    if shipment.status != ShipmentStatus.PACKED:
+        raise Conflict("carrier_change_not_allowed", shipment=number, state=shipment.status)
+    rec = steps.shipping_record(session, shipment)
+    before = shipment.carrier
+    shipment.carrier = carrier
+    rec.carrier_rule, rec.carrier_reason, rec.carrier_overridden = "override", reason, True
+    chargeable = steps.reweigh(session, shipment, uow.policy)
+    shipment.updated_at = now
+    record(
+        session, at=now, actor=actor.name, entity="shipment", entity_id=shipment.id, order_id=shipment.order_id,
+        name="shipment.carrier_overridden", reason=reason,
+        data={"shipment": number, "from": before, "carrier": carrier, "chargeable_weight_g": chargeable},
+    )
+    return shipment
+
+
+def book(uow: UnitOfWork, shipment: Shipment, *, actor: str, tracking_number: str | None = None) -> str:
+    """Book the shipment with its carrier (a no-op when already booked); the tracking number."""
+    try:
+        steps.after_hand_over(uow, shipment, actor=actor, tracking_number=tracking_number)
+    except CarrierError as exc:
+        raise Conflict("carrier_failed", carrier=shipment.carrier, shipment=shipment.number, detail=str(exc)) from None
+    return str(shipment.tracking_number)
+
+
+# --- tracking -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrackingOutcome:
+    stored: int
+    duplicates: int
+
+
+def _trigger(kind: TrackingKind, status: str) -> ShipmentTrigger | None:
+    """The step a carrier event makes. "In transit" for a parcel just handed over is its pick-up
+    (the ``ship`` step); for a moving parcel it is a plain movement."""
+    if kind == TrackingKind.IN_TRANSIT:
+        if status == ShipmentStatus.HANDED_OVER:
+            return ShipmentTrigger.SHIP
+        if status in MOVING:
+            return None
+        raise IllegalTransition("shipment", status, kind, ())
+    return trigger_for(kind, status)
+
+
+def _take(
+    uow: UnitOfWork, shipment: Shipment, order: Order, row: TrackingRow, *, actor: Actor, source: str,
+    row_index: int | None = None,
+) -> bool:
+    """Store one event and move the shipment; False when it was stored before."""
+    session, now = uow.session, uow.clock.now()
+    seen = session.scalar(
+        select(TrackingEvent.id).where(TrackingEvent.shipment_id == shipment.id, TrackingEvent.kind == row.kind,
+                                       TrackingEvent.at == row.at)
+    )
+    if seen is not None:
+        return False
+    try:
+        trigger = _trigger(row.kind, shipment.status)
+    except IllegalTransition:
+        params = {"shipment": shipment.number, "state": shipment.status, "event": str(row.kind)}
+        if row_index is None:
+            raise Conflict("tracking_not_allowed", **params) from None
+        raise Conflict("tracking_row_not_allowed", row=row_index, **params) from None
+    session.add(TrackingEvent(shipment_id=shipment.id, tracking_number=shipment.tracking_number or row.tracking_number,
+                              kind=row.kind, at=row.at, location=row.location, note=row.note, source=source,
+                              received_at=now))
+    if trigger is not None:
+        orders.advance_shipments(uow, number=order.number, trigger=trigger, actor=actor, shipment=shipment.number,
+                                 note=row.note)
+    rec = steps.shipping_record(session, shipment)
+    if rec.last_movement_at is None or row.at > rec.last_movement_at:
+        rec.last_movement_at = row.at
+    if rec.stalled_at is not None:
+        rec.stalled_at = None
+        record(session, at=now, actor=actor.name, entity="shipment", entity_id=shipment.id, order_id=order.id,
+               name="shipment.stall_cleared", data={"shipment": shipment.number, "event": str(row.kind)})
+    if row.kind == TrackingKind.REFUSED:
+        _open_followup(uow, order, shipment, kind="refusal_contact", actor=actor.name)
+    session.flush()
+    return True
+
+
+def track(
+    uow: UnitOfWork, *, number: str, kind: TrackingKind, at: datetime, location: str | None, note: str | None,
+    actor: Actor,
+) -> TrackingOutcome:
+    actor.require(Permission.SHIPMENT_DELIVER)
+    shipment, order = load_shipment(uow.session, number, actor, for_update=True)
+    row = TrackingRow(shipment.tracking_number or "", kind, at, location, note)
+    stored = _take(uow, shipment, order, row, actor=actor, source="api")
+    return TrackingOutcome(int(stored), int(not stored))
+
+
+def import_csv(uow: UnitOfWork, *, text: str, actor: Actor) -> TrackingOutcome:
+    """A carrier's tracking file, all or nothing: every bad cell named (422), then every unknown
+    tracking number (422), then the events in time order; an event the shipment's state does not
+    allow refuses the whole file (409 naming the row)."""
+    actor.require(Permission.SHIPMENT_DELIVER)
+    rows = parse_csv(text)
+    session = uow.session
+    numbers = sorted({r.tracking_number for r in rows})
+    found = {
+        s.tracking_number: s
+        for s in session.scalars(select(Shipment).where(Shipment.tracking_number.in_(numbers)).order_by(Shipment.id))
+    } if numbers else {}
+    unknown = [
+        Problem(f"rows[{i}].tracking_number", "tracking_number_unknown",
+                {"path": f"rows[{i}].tracking_number", "value": r.tracking_number})
+        for i, r in enumerate(rows) if r.tracking_number not in found
+    ]
+    if unknown:
+        raise ValidationFailed(unknown)
+    stored = duplicates = 0
+    for index, row in sorted(enumerate(rows), key=lambda item: (item[1].at, item[0])):
+        shipment, order = load_shipment(session, found[row.tracking_number].number, actor, for_update=True)
+        if _take(uow, shipment, order, row, actor=actor, source="csv", row_index=index):
+            stored += 1
+        else:
+            duplicates += 1
+    return TrackingOutcome(stored, duplicates)
+
+
+# --- stalled shipments ------------------------------------------------------------------------------
+
+
+def scan_stalled(uow: UnitOfWork, *, batch: int = 500) -> list[str]:
+    """Flag, once, every moving shipment without tracking movement for ``time_limits["tracking_stalled"]``
+    and alert logistics through the outbox. A later movement clears the flag (see ``_take``)."""
+    session, now = uow.session, uow.clock.now()
+    limit = uow.policy.time_limits["tracking_stalled"].limit
+    candidates = session.execute(
+        select(ShippingRecord.shipment_id, ShippingRecord.last_movement_at)
+        .join(Shipment, Shipment.id == ShippingRecord.shipment_id)
+        .where(ShippingRecord.stalled_at.is_(None), ShippingRecord.last_movement_at < now - limit,
+               Shipment.status.in_(list(MOVING)))
+        .order_by(ShippingRecord.last_movement_at).limit(batch)
+    ).all()
+    flagged: list[str] = []
+    for shipment_id, last in candidates:
+        if not stalled(last, now, limit):
+            continue
+        won = session.execute(
+            update(ShippingRecord).where(ShippingRecord.shipment_id == shipment_id, ShippingRecord.stalled_at.is_(None))
+            .values(stalled_at=now).execution_options(synchronize_session=False)
+        ).rowcount
+        if not won:
+            continue  # another worker flagged it
+        shipment = session.get_one(Shipment, shipment_id)
+        order_number = session.scalar(select(Order.number).where(Order.id == shipment.order_id))
+        payload = {"shipment": shipment.number, "order": order_number, "carrier": shipment.carrier,
+                   "tracking_number": shipment.tracking_number, "status": shipment.status,
+                   "last_movement_at": last.isoformat(), "limit_hours": limit.total_seconds() / 3600}
+        record(session, at=now, actor="system", entity="shipment", entity_id=shipment.id, order_id=shipment.order_id,
+               name="shipment.stalled", data=payload)
+        enqueue(session, topic="shipment.stalled", key=f"shipment.stalled:{shipment.number}:{last.isoformat()}",
+                audience="logistics", payload=payload, at=now, order_id=shipment.order_id)
+        flagged.append(shipment.number)
+    session.expire_all()
+    return flagged
+
+
+# --- follow-up tasks ------------------------------------------------------------------------------------
+
+
+def _open_followup(uow: UnitOfWork, order: Order, shipment: Shipment, *, kind: str, actor: str) -> FollowupTask:
+    session, now = uow.session, uow.clock.now()
+    task = FollowupTask(kind=kind, order_id=order.id, shipment_id=shipment.id, status="open", created_at=now,
+                        due_at=now + uow.policy.time_limits[REFUSAL_CONTACT].limit)
+    session.add(task)
+    session.flush()
+    record(session, at=now, actor=actor, entity="followup", entity_id=task.id, order_id=order.id,
+           name="followup.opened", to_state="open",
+           data={"kind": kind, "shipment": shipment.number, "due_at": task.due_at.isoformat()})
+    return task
+
+
+def finish_followup(uow: UnitOfWork, *, task_id: int, note: str | None, actor: Actor) -> FollowupTask:
+    actor.require(Permission.FOLLOWUP_WORK)
+    session, now = uow.session, uow.clock.now()
+    task = session.get(FollowupTask, task_id, with_for_update=True)
+    if task is None:
+        raise NotFound("follow-up task", task_id)
+    try:
+        load_order(session, session.get_one(Order, task.order_id).number, actor)
+    except NotFound:
+        raise NotFound("follow-up task", task_id) from None
+    if task.status == "done":
+        raise Conflict("followup_done_already", ident=str(task_id))
+    task.status, task.done_at, task.done_by, task.note = "done", now, actor.name, note
+    record(session, at=now, actor=actor.name, entity="followup", entity_id=task.id, order_id=task.order_id,
+           name="followup.done", from_state="open", to_state="done", reason=note, data={"kind": task.kind})
+    return task

@@ -1,0 +1,89 @@
+"""Shipping persistence: parcels, the shipment's packing / carrier / tracking record, tracking
+events and follow-up tasks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ordo.adapters.db.base import Base, UTCDateTime
+
+
+class Parcel(Base):
+    """One physical box of a shipment. Volumetric and chargeable weight follow the divisor of the
+    carrier chosen for the shipment (recomputed when the carrier changes)."""
+
+    __tablename__ = "parcels"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)
+    seq: Mapped[int]
+    weight_g: Mapped[int]
+    length_mm: Mapped[int]
+    width_mm: Mapped[int]
+    height_mm: Mapped[int]
+    divisor: Mapped[int | None]
+    volumetric_weight_g: Mapped[int | None]
+    chargeable_weight_g: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("shipment_id", "seq"),)
+
+
+class ShippingRecord(Base):
+    """What packing, carrier choice, booking and tracking know about one shipment (one row per
+    shipment, created when the packer first records the packing)."""
+
+    __tablename__ = "shipment_shipping"
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), primary_key=True)
+    confirmed: Mapped[list[str]] = mapped_column(JSON, default=list)
+    temperature_logger_id: Mapped[str | None] = mapped_column(String(64))
+    carrier_rule: Mapped[str | None] = mapped_column(String(64))
+    carrier_reason: Mapped[str | None] = mapped_column(String(300))
+    carrier_overridden: Mapped[bool] = mapped_column(default=False)
+    booked_carrier: Mapped[str | None] = mapped_column(String(64))
+    booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_movement_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # The stalled scan reads shipments not yet flagged whose last movement is old enough.
+    __table_args__ = (Index("ix_shipment_shipping_stall", "stalled_at", "last_movement_at"),)
+
+
+class TrackingEvent(Base):
+    """One carrier event as received; the same (shipment, kind, time) is stored once."""
+
+    __tablename__ = "tracking_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    location: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(String(1000))
+    source: Mapped[str] = mapped_column(String(16))  # api | csv | carrier
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("shipment_id", "kind", "at"),)
+
+
+class FollowupTask(Base):
+    """Work for customer service that a shipping event opened (a refused delivery → call the customer)."""
+
+    __tablename__ = "followup_tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
+    status: Mapped[str] = mapped_column(String(16))  # open | done
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(1000))
+
+    __table_args__ = (
+        Index("ix_followup_tasks_status_due", "status", "due_at"),
+        UniqueConstraint("kind", "shipment_id"),
+    )
