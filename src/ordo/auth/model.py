@@ -38,6 +38,8 @@ class Permission(StrEnum):
     SHIPMENT_HAND_OVER = "shipment.hand_over"
     SHIPMENT_SHIP = "shipment.ship"
     SHIPMENT_DELIVER = "shipment.deliver"
+    # The cross-border legs: booking, export declaration, transport, arrival, customs clearance.
+    SHIPMENT_LEGS = "shipment.legs"
     REFERENCE_READ = "reference.read"
     REFERENCE_WRITE = "reference.write"
     STOCK_READ = "stock.read"
@@ -63,7 +65,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
          P.SHIPMENT_HAND_OVER, P.REFERENCE_READ, P.STOCK_READ, P.STOCK_WRITE}
     ),
     Role.LOGISTICS: frozenset(
-        {P.ORDER_READ, P.SHIPMENT_SHIP, P.SHIPMENT_DELIVER, P.REFERENCE_READ, P.STOCK_READ}
+        {P.ORDER_READ, P.SHIPMENT_SHIP, P.SHIPMENT_DELIVER, P.SHIPMENT_LEGS, P.REFERENCE_READ, P.STOCK_READ}
     ),
     Role.FINANCE: frozenset({P.ORDER_READ, P.ORDER_PAY, P.REFERENCE_READ}),
     Role.SUPERVISOR: frozenset({P.ORDER_READ, P.REFERENCE_READ, P.STOCK_READ}),

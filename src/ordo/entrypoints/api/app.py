@@ -18,6 +18,7 @@ from ordo.notify import api as notify_api
 from ordo.notify import public_api as tracking_api
 from ordo.order import api as order_api
 from ordo.review import api as review_api
+from ordo.shipping.crossborder import api as legs_api
 from ordo.sla import api as sla_api
 
 MAX_BODY_BYTES = 1_048_576
@@ -46,7 +47,7 @@ def create_app(ordo: Ordo | None = None) -> FastAPI:
     # Every other router needs a token, even for a route whose author forgot to ask for the actor
     # (FastAPI resolves the dependency once per request, so routes that do ask pay nothing more).
     for module in (
-        order_api, review_api, channel_api, catalog_api, customer_api, inventory_api, sla_api, notify_api
+        order_api, review_api, channel_api, catalog_api, customer_api, inventory_api, sla_api, notify_api, legs_api
     ):
         app.include_router(
             module.router,
