@@ -355,3 +355,22 @@ def test_a_domestic_order_has_no_legs(client):
     assert (r.status_code, r.json()["detail"]) == (
         409, 'Service type "domestic_express" has no last_mile leg; its legs: -.')
     assert client.get("/api/v1/shipments/NOPE-1/legs").status_code == 404
+
+
+def test_logistics_records_legs_and_the_warehouse_may_only_read_them(client, ordo, database):
+    export_warehouse(ordo)
+    number = client.post("/api/v1/orders", json=intl_order()).json()["number"]
+    shipment = handed_over(client, number)
+    packer = {"Authorization": f"Bearer {user_token(ordo, 'packer', ['warehouse'])}"}
+    clerk = {"Authorization": f"Bearer {user_token(ordo, 'clerk', ['logistics'])}"}
+    body = {"action": "book", "reference": "BK-1", "carrier": "K+N", "requested_date": "2026-03-16"}
+    before = database.row_counts()
+
+    refused = client.post(f"/api/v1/shipments/{shipment}/legs/export_booking", json=body, headers=packer)
+
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    assert database.row_counts() == before
+    assert client.get(f"/api/v1/shipments/{shipment}/legs", headers=packer).status_code == 200
+    booked = client.post(f"/api/v1/shipments/{shipment}/legs/export_booking", json=body, headers=clerk)
+    assert booked.status_code == 200
+    assert booked.json()["legs"][0]["actor"] == "clerk"
