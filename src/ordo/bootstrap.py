@@ -42,18 +42,20 @@ class Carriers:
 
 
 def register_observers() -> None:
-    """Hook the SLA clocks and the customer notices into the event log, and the backorder service
-    into goods receipts (idempotent). Imported here,
+    """Hook the SLA clocks and the customer notices into the event log, the backorder service
+    into goods receipts and the cross-border guards into the shipment steps (idempotent). Imported here,
     not at module level, because those modules import the domain tables."""
     from ordo.audit.log import observe
     from ordo.inventory.handlers import on_restock
     from ordo.notify.customer import on_event as notify_customer
     from ordo.order.backorders import hold_backorders
+    from ordo.shipping.crossborder.handlers import register_guards
     from ordo.sla.handlers import on_event as sla_clocks
 
     observe(sla_clocks)
     observe(notify_customer)
     on_restock(hold_backorders)
+    register_guards()
 
 
 class Ordo:

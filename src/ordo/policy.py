@@ -27,8 +27,25 @@ class Trait(StrEnum):
     PROHIBITED = "prohibited"
 
 
+class Leg(StrEnum):
+    """The cross-border legs of a shipment after the warehouse hands it over, in the only order they
+    can happen (002: booking and export declaration, international transport, arrival, customs,
+    last mile)."""
+
+    EXPORT_BOOKING = "export_booking"
+    EXPORT_DECLARATION = "export_declaration"
+    INTERNATIONAL_TRANSPORT = "international_transport"
+    ARRIVAL = "arrival"
+    CUSTOMS_CLEARANCE = "customs_clearance"
+    LAST_MILE = "last_mile"
+
+
+INTERNATIONAL_LEGS: tuple[Leg, ...] = tuple(Leg)
+
+
 class ServiceTypePolicy(_Section):
-    """What a logistics service type accepts. ``scope`` decides the allowed destinations."""
+    """What a logistics service type accepts. ``scope`` decides the allowed destinations; ``legs``
+    are the cross-border legs its shipments go through after hand-over (none for domestic service)."""
 
     scope: Literal["domestic", "international"]
     forbidden_traits: tuple[Trait, ...] = ()
@@ -37,6 +54,18 @@ class ServiceTypePolicy(_Section):
     # "The logistics service type must match the amount paid" (002): the shipping fee charged
     # must cover at least this much.
     min_shipping_fee: Decimal = Decimal("0")
+    legs: tuple[Leg, ...] = ()
+
+    @field_validator("legs")
+    @classmethod
+    def _legs_in_order(cls, legs: tuple[Leg, ...]) -> tuple[Leg, ...]:
+        positions = [INTERNATIONAL_LEGS.index(leg) for leg in legs]
+        if positions != sorted(set(positions)):
+            raise ValueError(f"legs must be distinct and in the order {', '.join(INTERNATIONAL_LEGS)}")
+        # The arrival ends the international transport: one without the other never completes.
+        if (Leg.INTERNATIONAL_TRANSPORT in legs) != (Leg.ARRIVAL in legs):
+            raise ValueError("international_transport and arrival go together")
+        return legs
 
 
 def _default_service_types() -> dict[str, ServiceTypePolicy]:
@@ -52,15 +81,19 @@ def _default_service_types() -> dict[str, ServiceTypePolicy]:
             scope="international",
             forbidden_traits=(Trait.LIQUID, Trait.BULKY, Trait.PERISHABLE),
             min_shipping_fee=Decimal("50"),
+            legs=INTERNATIONAL_LEGS,
         ),
         "intl_sea": ServiceTypePolicy(
-            scope="international", forbidden_traits=(Trait.PERISHABLE,), min_shipping_fee=Decimal("30")
+            scope="international", forbidden_traits=(Trait.PERISHABLE,), min_shipping_fee=Decimal("30"),
+            legs=INTERNATIONAL_LEGS,
         ),
         "overseas_warehouse": ServiceTypePolicy(
             scope="international",
             forbidden_traits=(Trait.PERISHABLE,),
             required_warehouse_kind="overseas",
             min_shipping_fee=Decimal("20"),
+            # The goods are already in the destination country: only the local delivery remains.
+            legs=(Leg.LAST_MILE,),
         ),
     }
 
@@ -318,6 +351,8 @@ class ShippingPolicy(_Section):
     # Per-category templates: a category named here always ships with that carrier.
     category_carriers: dict[str, str] = Field(default_factory=lambda: {"furniture": "deppon"})
     packing_rules: tuple[PackingRule, ...] = Field(default_factory=_packing_rules)
+    # Who is alerted (outbox, staff message) when customs holds a shipment.
+    customs_held_audience: str = "logistics"
 
 
 # --- SLA clocks and notifications (issue 6) -------------------------------------------------------

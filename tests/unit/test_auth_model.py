@@ -23,8 +23,8 @@ EXPECTED: dict[str, set[str]] = {
         "order.read", "order.allocate", "shipment.pick", "shipment.check", "shipment.pack", "shipment.hand_over",
         "reference.read", "stock.read", "stock.write",
     },
-    "logistics": {"order.read", "shipment.ship", "shipment.deliver", "shipment.carrier", "reference.read",
-                  "stock.read"},
+    "logistics": {"order.read", "shipment.ship", "shipment.deliver", "shipment.carrier", "shipment.legs",
+                  "reference.read", "stock.read"},
     "finance": {"order.read", "order.pay", "reference.read"},
     "supervisor": {"order.read", "reference.read", "stock.read"},
     "admin": {p.value for p in Permission},
@@ -44,7 +44,7 @@ def test_only_the_admin_administers_users_reference_data_and_review_rules():
 def test_permissions_of_several_roles_is_the_union():
     assert permissions_of(["finance", "logistics"]) == frozenset(
         {Permission.ORDER_READ, Permission.ORDER_PAY, Permission.REFERENCE_READ, Permission.SHIPMENT_SHIP,
-         Permission.SHIPMENT_DELIVER, Permission.SHIPMENT_CARRIER, Permission.STOCK_READ}
+         Permission.SHIPMENT_DELIVER, Permission.SHIPMENT_CARRIER, Permission.SHIPMENT_LEGS, Permission.STOCK_READ}
     )
 
 

@@ -42,6 +42,8 @@ class Permission(StrEnum):
     SHIPMENT_CARRIER = "shipment.carrier"
     # Work the follow-up tasks shipping opens (a refused delivery → contact the customer).
     FOLLOWUP_WORK = "followup.work"
+    # The cross-border legs: booking, export declaration, transport, arrival, customs clearance.
+    SHIPMENT_LEGS = "shipment.legs"
     REFERENCE_READ = "reference.read"
     REFERENCE_WRITE = "reference.write"
     STOCK_READ = "stock.read"
@@ -67,7 +69,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
          P.SHIPMENT_HAND_OVER, P.REFERENCE_READ, P.STOCK_READ, P.STOCK_WRITE}
     ),
     Role.LOGISTICS: frozenset(
-        {P.ORDER_READ, P.SHIPMENT_SHIP, P.SHIPMENT_DELIVER, P.SHIPMENT_CARRIER, P.REFERENCE_READ, P.STOCK_READ}
+        {P.ORDER_READ, P.SHIPMENT_SHIP, P.SHIPMENT_DELIVER, P.SHIPMENT_CARRIER, P.SHIPMENT_LEGS, P.REFERENCE_READ,
+         P.STOCK_READ}
     ),
     Role.FINANCE: frozenset({P.ORDER_READ, P.ORDER_PAY, P.REFERENCE_READ}),
     Role.SUPERVISOR: frozenset({P.ORDER_READ, P.REFERENCE_READ, P.STOCK_READ}),

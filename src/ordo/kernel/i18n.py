@@ -352,6 +352,42 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The business calendar does not know {day}: enter the days of {year} in the calendar overrides.",
         "zh-CN": "业务日历不包含 {day}：请在日历覆盖表中录入 {year} 年的工作日和节假日。",
     },
+    # Cross-border legs
+    "leg_not_planned": {
+        "en": 'Service type "{service_type}" has no {leg} leg; its legs: {legs}.',
+        "zh-CN": "服务类型“{service_type}”没有{leg}环节；其环节为：{legs}。",
+    },
+    "leg_completed": {"en": "The {leg} leg is already completed.", "zh-CN": "{leg}环节已完成。"},
+    "leg_out_of_order": {
+        "en": "The legs happen in order: {leg} cannot be recorded now; the next leg is {expected}.",
+        "zh-CN": "各环节须按顺序进行：现在不能记录{leg}；下一个环节是{expected}。",
+    },
+    "leg_shipment_state": {
+        "en": "Shipment {shipment} is {state}; the {leg} leg needs it to be {states}.",
+        "zh-CN": "包裹 {shipment} 当前状态为 {state}；{leg}环节要求状态为 {states}。",
+    },
+    "export_not_declared": {
+        "en": "Shipment {shipment} needs its export declaration (HS code, declared value, origin per line) "
+              "recorded as the export_declaration leg first.",
+        "zh-CN": "包裹 {shipment} 须先在出口报关环节录入报关资料（每行的 HS 编码、申报价值、原产国）。",
+    },
+    "customs_not_cleared": {
+        "en": "Shipment {shipment} is an international shipment and has not cleared customs.",
+        "zh-CN": "包裹 {shipment} 是国际包裹，尚未清关。",
+    },
+    "time_in_future": {"en": "{path} lies in the future: {value}.", "zh-CN": "{path} 是将来的时间：{value}。"},
+    "arrival_before_departure": {
+        "en": "{path}: the arrival {value} is before the departure {departed}.",
+        "zh-CN": "{path}：到达时间 {value} 早于出发时间 {departed}。",
+    },
+    "declaration_line_unknown": {
+        "en": "{path}: the shipment has only {count} lines.",
+        "zh-CN": "{path}：该包裹只有 {count} 行。",
+    },
+    "not_positive": {
+        "en": "{path} must be greater than 0, got {value}.",
+        "zh-CN": "{path} 必须大于 0，实际为 {value}。",
+    },
     "message_not_dead": {
         "en": "Message {ident} is not a dead letter.",
         "zh-CN": "消息 {ident} 不是死信。",

@@ -407,6 +407,9 @@ SHIPMENT_PERMISSIONS: dict[ShipmentTrigger, Permission] = {
     ShipmentTrigger.PACK: Permission.SHIPMENT_PACK,
     ShipmentTrigger.HAND_OVER: Permission.SHIPMENT_HAND_OVER,
     ShipmentTrigger.SHIP: Permission.SHIPMENT_SHIP,
+    ShipmentTrigger.DECLARE_EXPORT: Permission.SHIPMENT_LEGS,
+    ShipmentTrigger.ENTER_CUSTOMS: Permission.SHIPMENT_LEGS,
+    ShipmentTrigger.CLEAR_CUSTOMS: Permission.SHIPMENT_LEGS,
     ShipmentTrigger.OUT_FOR_DELIVERY: Permission.SHIPMENT_DELIVER,
     ShipmentTrigger.DELIVER: Permission.SHIPMENT_DELIVER,
     # Carrier events (tracking API and CSV import) are logistics' business too.

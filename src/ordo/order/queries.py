@@ -32,7 +32,9 @@ from ordo.order.schemas import (
     ShipmentRead,
 )
 from ordo.order.tables import Order, OrderLine
+from ordo.policy import Policy
 from ordo.review.queries import review_of
+from ordo.shipping.crossborder.queries import legs_by_shipment
 from ordo.sla.queries import clocks_of_order
 
 MAX_PAGE = 200
@@ -74,6 +76,9 @@ def order_detail(session: Session, number: str, actor: Actor, locale: str = "en"
         ).all()
     )
     events = session.scalars(select(Event).where(Event.order_id == order.id).order_by(Event.id)).all()
+    legs = legs_by_shipment(
+        session, session.info.get("policy") or Policy(), order.service_type, [s.id for s, _ in shipment_rows]
+    )
     return OrderDetail(
         **_summary(order, shop_code),
         email=order.email,
@@ -132,6 +137,7 @@ def order_detail(session: Session, number: str, actor: Actor, locale: str = "en"
                 tracking_number=s.tracking_number,
                 lines=[ShipmentLineRead(sku=sku_codes.get(sl.sku_id, ""), quantity=sl.quantity) for sl in s.lines],
                 allowed_actions=SHIPMENT.allowed(s.status),
+                legs=legs[s.id],
             )
             for s, code in shipment_rows
         ],

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ordo.review.schemas import ReviewRead
+from ordo.shipping.crossborder.schemas import LegRead
 from ordo.sla.schemas import ClockRead
 
 
@@ -43,6 +44,8 @@ class ShipmentRead(BaseModel):
     tracking_number: str | None
     lines: list[ShipmentLineRead]
     allowed_actions: list[str]
+    # The cross-border legs its service type plans (none for domestic service), with their times.
+    legs: list[LegRead] = []
 
 
 class EventRead(BaseModel):

@@ -12,6 +12,7 @@ from ordo.notify import tables as _notify  # noqa: F401
 from ordo.order import tables as _order  # noqa: F401
 from ordo.review import tables as _review  # noqa: F401
 from ordo.shipping import tables as _shipping  # noqa: F401
+from ordo.shipping.crossborder import tables as _crossborder  # noqa: F401
 from ordo.sla import tables as _sla  # noqa: F401
 
 metadata = Base.metadata

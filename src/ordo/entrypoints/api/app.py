@@ -20,6 +20,7 @@ from ordo.notify import public_api as tracking_api
 from ordo.order import api as order_api
 from ordo.review import api as review_api
 from ordo.shipping import api as shipping_api
+from ordo.shipping.crossborder import api as legs_api
 from ordo.sla import api as sla_api
 
 MAX_BODY_BYTES = 1_048_576
@@ -51,6 +52,7 @@ def create_app(ordo: Ordo | None = None) -> FastAPI:
         order_api, review_api, channel_api, catalog_api, customer_api, inventory_api, sla_api, notify_api,
         documents_api,
         shipping_api,
+        legs_api,
     ):
         app.include_router(
             module.router,

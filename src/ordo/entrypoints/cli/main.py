@@ -12,7 +12,7 @@ from ordo.adapters.db.migrate import upgrade
 from ordo.auth.handlers import add_user, create_token
 from ordo.auth.model import Role
 from ordo.auth.tables import User
-from ordo.entrypoints.cli import docs, inventory, orders, reference, users
+from ordo.entrypoints.cli import docs, inventory, legs, orders, reference, users
 from ordo.entrypoints.cli import notify as notify_cli
 from ordo.entrypoints.cli import review as review_cli
 from ordo.entrypoints.cli import shipping as shipping_cli
@@ -34,6 +34,7 @@ app.add_typer(notify_cli.app, name="notify")
 app.add_typer(docs.app, name="docs")
 app.add_typer(shipping_cli.tracking, name="tracking")
 app.add_typer(shipping_cli.followups, name="followups")
+app.add_typer(legs.app, name="legs")
 app.command()(worker)
 reference.register(app)
 
