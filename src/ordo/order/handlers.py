@@ -415,9 +415,6 @@ SHIPMENT_PERMISSIONS: dict[ShipmentTrigger, Permission] = {
     # Carrier events (tracking API and CSV import) are logistics' business too.
     ShipmentTrigger.REFUSE: Permission.SHIPMENT_DELIVER,
     ShipmentTrigger.LOSE: Permission.SHIPMENT_DELIVER,
-    ShipmentTrigger.DECLARE_EXPORT: Permission.SHIPMENT_DELIVER,
-    ShipmentTrigger.ENTER_CUSTOMS: Permission.SHIPMENT_DELIVER,
-    ShipmentTrigger.CLEAR_CUSTOMS: Permission.SHIPMENT_DELIVER,
 }
 
 
