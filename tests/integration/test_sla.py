@@ -13,6 +13,7 @@ from ordo.audit.log import record
 from ordo.auth.model import Actor
 from ordo.bootstrap import Ordo
 from ordo.fulfillment.states import ShipmentTrigger
+from ordo.inventory.tables import Warehouse
 from ordo.notify.tables import OutboxMessage
 from ordo.order import handlers
 from ordo.order.model import OrderSubmission
@@ -56,7 +57,9 @@ def test_clocks_start_and_stop_with_the_order_and_its_shipment(ordo, clock):
     seed(ordo)
     number = place(ordo)
     assert clocks(ordo) == {
-        "manual_review": ("stopped", T0 + timedelta(minutes=30), 0, True),  # paid: confirmed at once
+        "auto_review": ("stopped", T0 + timedelta(minutes=5), 0, True),  # paid: confirmed at once
+        "manual_review": ("stopped", T0 + timedelta(minutes=30), 0, True),
+        "first_review": ("stopped", T0 + timedelta(hours=2), 0, True),
         "ship_normal": ("open", T0 + timedelta(hours=24), None, None),
     }
     clock.advance(timedelta(hours=1))
@@ -75,6 +78,9 @@ def test_clocks_start_and_stop_with_the_order_and_its_shipment(ordo, clock):
     assert after["handover_after_pack"] == ("stopped", T0 + timedelta(hours=8, minutes=10), 0, True)
     assert after["tracking_upload"] == ("stopped", T0 + timedelta(hours=7, minutes=10), 1200, True)
     assert after["ship_normal"] == ("stopped", T0 + timedelta(hours=24), 6 * 3600 + 30 * 60, True)
+    # Shipped: the no-movement clock runs; a domestic parcel has no cross-border steps.
+    assert after["tracking_stalled"] == ("open", T0 + timedelta(hours=30, minutes=30), None, None)
+    assert not {"booking_and_declaration", "warehouse_preparation_cross_border", "outbound_scan"} & set(after)
     with ordo.reading() as uow:
         rates = {r.step: (r.closed, r.on_time) for r in queries.on_time_rate(uow.session)}
     assert rates["picking"] == (1, 0) and rates["ship_normal"] == (1, 1)
@@ -129,14 +135,15 @@ def test_scan_marks_a_breach_once_alerts_and_escalates(ordo, clock):
         second = scan(uow)
     assert len(first.breached) == 1 and second.breached == []
     [alert] = alerts(ordo, "sla.breached")
-    assert (alert.audience, alert.payload["step"], alert.payload["order"]) == ("supervisor", "ship_normal", number)
+    # The department owning the step first; the supervisor when it stays open (escalation).
+    assert (alert.audience, alert.payload["step"], alert.payload["order"]) == ("warehouse", "ship_normal", number)
     assert [m.payload["template"] for m in alerts(ordo, "customer.delayed")] == ["delayed", "delayed"]
     clock.advance(timedelta(hours=2))
     with ordo.transaction() as uow:
         assert scan(uow).escalated == first.breached
     with ordo.transaction() as uow:
         assert scan(uow).escalated == []
-    assert [a.audience for a in alerts(ordo, "sla.escalated")] == ["manager"]
+    assert [a.audience for a in alerts(ordo, "sla.escalated")] == ["supervisor"]
     with ordo.reading() as uow:
         [late] = queries.overdue(uow.session, clock.now(), SYSTEM)
     assert (late.order, late.step, late.status) == (number, "ship_normal", "breached")
@@ -227,6 +234,8 @@ def test_every_default_clock_starts_with_its_event_and_stops_on_time_with_the_ne
         if rule.service_types:
             order.service_type = rule.service_types[0]
         shipment = handlers._shipments(uow.session, order)[0]
+        if rule.warehouse_kinds:
+            uow.session.get(Warehouse, shipment.warehouse_id).kind = rule.warehouse_kinds[0]
         entity_id = order.id if rule.entity == "order" else shipment.id
         started = clock.now()
         for _ in range(2):
@@ -236,9 +245,16 @@ def test_every_default_clock_starts_with_its_event_and_stops_on_time_with_the_ne
     limit = Policy().time_limits[rule.step].limit
     with ordo.reading() as uow:
         rows = uow.session.scalars(select(SlaClock).where(SlaClock.step == rule.step)).all()
-        assert [(c.status, c.deadline, c.entity_id) for c in rows] == [("open", started + limit, entity_id)]
+        expected = [("open", started + limit, entity_id)]
+        if rule.start[0] in rule.stop:  # a movement closes the running clock and starts the next one
+            expected.insert(0, ("stopped", started + limit, entity_id))
+        assert [(c.status, c.deadline, c.entity_id) for c in rows] == expected
     clock.advance(limit)
+    stop = next(e for e in rule.stop if e not in rule.start)  # a movement both stops and restarts
     with ordo.transaction() as uow:
         record(uow.session, at=clock.now(), actor="test", entity=rule.entity, entity_id=entity_id,
-               order_id=order.id, name=rule.stop[0])
-    assert clocks(ordo)[rule.step] == ("stopped", started + limit, int(limit.total_seconds()), True)
+               order_id=order.id, name=stop)
+    with ordo.reading() as uow:
+        last = uow.session.scalars(select(SlaClock).where(SlaClock.step == rule.step).order_by(SlaClock.id)).all()[-1]
+        assert (last.status, last.deadline, last.elapsed_seconds, last.on_time) == (
+            "stopped", started + limit, int(limit.total_seconds()), True)

@@ -27,7 +27,9 @@ def test_overdue_list_detail_clocks_scan_and_on_time(client, ordo, clock, monkey
     number = client.post("/api/v1/orders", json=order_payload()).json()["number"]
     detail = client.get(f"/api/v1/orders/{number}").json()
     assert [(c["step"], c["status"], c["deadline"]) for c in detail["clocks"]] == [
+        ("auto_review", "stopped", "2026-03-15T02:05:00Z"),
         ("manual_review", "stopped", "2026-03-15T02:30:00Z"),
+        ("first_review", "stopped", "2026-03-15T04:00:00Z"),
         ("ship_normal", "open", "2026-03-16T02:00:00Z"),
     ]
     assert client.get("/api/v1/sla/overdue").json() == []
@@ -42,6 +44,7 @@ def test_overdue_list_detail_clocks_scan_and_on_time(client, ordo, clock, monkey
         number, "ship_normal", "breached", 3600
     )
     assert client.get("/api/v1/sla/on-time").json() == [
-        {"step": "manual_review", "closed": 1, "on_time": 1, "rate": 1.0}
+        {"step": step, "closed": 1, "on_time": 1, "rate": 1.0}
+        for step in ("auto_review", "first_review", "manual_review")
     ]
     assert client.get("/api/v1/sla/overdue", headers={"Authorization": ""}).status_code == 401
