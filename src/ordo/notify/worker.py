@@ -123,7 +123,7 @@ def deliver_due(ordo: Ordo, channels: Mapping[str, Channel], *, limit: int | Non
                 channel.send(item.message)
             except DeliveryFailed as exc:
                 error = str(exc)
-            except Exception as exc:  # noqa: BLE001 - any failure of one message is that message's failure
+            except Exception as exc:
                 # A bug or an unexpected error in a channel must not abort the round and leave the
                 # rest of the batch in "sending": it counts as a failed attempt (backoff, dead letter).
                 error = f"{type(exc).__name__}: {exc}"

@@ -17,11 +17,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ordo.audit.log import record
 from ordo.audit.tables import Event
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.calendar import CalendarUnknown
-from ordo.audit.log import record
 from ordo.notify.outbox import enqueue
 from ordo.notify.tables import OutboxMessage
 from ordo.order.tables import Order
