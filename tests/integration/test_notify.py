@@ -244,3 +244,69 @@ def test_every_template_speaks_both_languages_and_names_its_facts():
         "订单 1 的退款 55.00 CNY 已原路退回。"
     )
     assert render("shipped", "fr", {"order": "1"}).body == "Your order 1 has shipped with -, tracking number -."
+
+
+def customer_notices(ordo) -> list[tuple[str, str]]:
+    with ordo.reading() as uow:
+        return [(m.payload["template"], m.payload["channel"]) for m in uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.audience == "customer").order_by(OutboxMessage.id))]
+
+
+def test_out_of_stock_and_cancelled_notices_follow_the_real_actions(ordo):
+    seed(ordo, stock=0)
+    number, _ = handlers.intake(ordo, submission=OrderSubmission.model_validate(order_payload()), actor=SYSTEM)
+    assert customer_notices(ordo) == [("confirmed", "email"), ("confirmed", "sms"),
+                                      ("out_of_stock", "email"), ("out_of_stock", "sms")]
+    with ordo.transaction() as uow:
+        handlers.cancel(uow, number=number, actor=SYSTEM, reason="customer chose to cancel")
+    assert customer_notices(ordo)[4:] == [("cancelled", "email"), ("cancelled", "sms")]
+
+
+def test_out_for_delivery_and_delivered_notices_carry_the_tracking_number(ordo):
+    seed(ordo)
+    number, _ = handlers.intake(ordo, submission=OrderSubmission.model_validate(order_payload()), actor=SYSTEM)
+    for trigger in (ShipmentTrigger.START_PICK, ShipmentTrigger.FINISH_PICK, ShipmentTrigger.CHECK,
+                    ShipmentTrigger.PACK, ShipmentTrigger.HAND_OVER, ShipmentTrigger.SHIP,
+                    ShipmentTrigger.OUT_FOR_DELIVERY, ShipmentTrigger.DELIVER):
+        with ordo.transaction() as uow:
+            handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM, carrier="SF Express",
+                                       tracking_number="SF77")
+    assert [t for t, channel in customer_notices(ordo) if channel == "sms"] == [
+        "confirmed", "shipped", "out_for_delivery", "delivered"]
+    with ordo.reading() as uow:
+        out = uow.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.key == f"notice:out_for_delivery:{number}-1:email")).one()
+        assert out.payload["body"] == f"您的订单 {number}（运单号 SF77）正在派送，请保持电话畅通。"
+
+
+class Exploding:
+    """A channel with a bug: raises something that is not a DeliveryFailed."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send(self, message) -> None:
+        self.calls += 1
+        raise KeyError("template")
+
+
+def test_any_exception_of_a_channel_is_a_failed_attempt_and_the_round_goes_on(ordo, clock):
+    with ordo.transaction() as uow:
+        enqueue(uow.session, topic="a", key="bug:1", audience="customer", at=clock.now(),
+                payload={"channel": "sms", "to": "+8613800000000", "body": "x"})
+        enqueue(uow.session, topic="b", key="ok:2", audience="supervisor", at=clock.now(), payload={})
+    bug, fine = Exploding(), FakeChannel()
+    channels = {"sms": bug, "email": fine}
+    first = deliver_due(ordo, channels)
+    assert (len(first.retried), len(first.sent), len(fine.sent)) == (1, 1, 1)  # the second message still went
+    with ordo.reading() as uow:
+        row = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.key == "bug:1")).one()
+        assert (row.status, row.attempts, row.last_error) == ("pending", 1, "KeyError: 'template'")
+        assert row.available_at == clock.now() + timedelta(seconds=30)
+    for _ in range(ordo.policy.notify.max_attempts - 1):
+        clock.advance(timedelta(hours=2))
+        last = deliver_due(ordo, channels)
+    assert len(last.dead) == 1 and bug.calls == ordo.policy.notify.max_attempts
+    with ordo.reading() as uow:
+        assert uow.session.scalars(select(OutboxMessage.status).where(OutboxMessage.key == "bug:1")).one() == "dead"
+        assert uow.session.scalars(select(OutboxMessage.status).where(OutboxMessage.status == "sending")).all() == []
