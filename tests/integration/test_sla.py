@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ordo.audit.log import record
 from ordo.auth.model import Actor
@@ -258,3 +258,89 @@ def test_every_default_clock_starts_with_its_event_and_stops_on_time_with_the_ne
         last = uow.session.scalars(select(SlaClock).where(SlaClock.step == rule.step).order_by(SlaClock.id)).all()[-1]
         assert (last.status, last.deadline, last.elapsed_seconds, last.on_time) == (
             "stopped", started + limit, int(limit.total_seconds()), True)
+
+
+@pytest.mark.postgres_only
+def test_two_scanners_queue_the_same_alert_once_and_both_keep_their_breaches(database, clock):
+    """Both scanners find the calendar does not know 2027 and queue the same keyed alert while the
+    first has not committed: the second's insert waits, then does nothing — no unique-key error
+    rolling back the breaches it marked."""
+    if database.kind != "postgresql":
+        pytest.skip("row locks across connections: PostgreSQL")
+    import time
+
+    from sqlalchemy import text
+
+    database.empty()
+    clock.advance(datetime(2026, 12, 30, 2, tzinfo=UTC) - clock.now())
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine, policy=Policy())
+    seed(ordo)
+    for i in range(20):
+        place(ordo, external_id=f"WEB-{i}")
+    clock.advance(timedelta(hours=25))
+    first_scanned, results, errors = threading.Event(), {}, []
+
+    def waiting_on_a_lock() -> bool:
+        with database.engine.connect() as conn:
+            return bool(conn.scalar(text(
+                "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"
+            )))
+
+    def first() -> None:
+        try:
+            with ordo.transaction() as uow:
+                results["first"] = scan(uow, batch=10)
+                first_scanned.set()
+                deadline = time.monotonic() + 10
+                while not waiting_on_a_lock() and time.monotonic() < deadline:
+                    time.sleep(0.02)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            first_scanned.set()
+
+    def second() -> None:
+        first_scanned.wait(10)
+        try:
+            with ordo.transaction() as uow:
+                results["second"] = scan(uow, batch=10)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert (results["first"].calendar_alerts, results["second"].calendar_alerts) == ([2027], [])
+    assert len(results["first"].breached) == len(results["second"].breached) == 10
+    with ordo.reading() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(SlaClock).where(SlaClock.status == "breached")) == 20
+    assert len(alerts(ordo, "calendar.unknown")) == 1
+    assert len(alerts(ordo, "sla.breached")) == 20
+
+
+def test_a_rule_s_own_escalation_limit_sends_the_breach_to_the_supervisor(database, clock):
+    database.empty()
+    rules_ = tuple(r.model_copy(update={"escalate_after": timedelta(minutes=30)}) if r.step == "ship_normal" else r
+                   for r in Policy().sla.clocks)
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine,
+                policy=Policy(sla=SlaPolicy(clocks=rules_)))
+    seed(ordo)
+    number = place(ordo)
+    clock.advance(timedelta(hours=24, seconds=1))
+    with ordo.transaction() as uow:
+        [clock_id] = scan(uow).breached
+    clock.advance(timedelta(minutes=29))
+    with ordo.transaction() as uow:
+        assert scan(uow).escalated == []  # 24 h 29 min 1 s: not yet the further 30 minutes
+    clock.advance(timedelta(minutes=1))
+    with ordo.transaction() as uow:
+        assert scan(uow).escalated == [clock_id]
+    [breach] = alerts(ordo, "sla.breached")
+    [escalation] = alerts(ordo, "sla.escalated")
+    assert (breach.audience, escalation.audience) == ("warehouse", "supervisor")
+    assert [escalation.payload[k] for k in ("step", "clock", "order")] == ["ship_normal", clock_id, number]
+    with ordo.reading() as uow:
+        row = uow.session.get(SlaClock, clock_id)
+        assert row.escalated_at == T0 + timedelta(hours=24, minutes=30, seconds=1)

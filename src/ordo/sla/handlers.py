@@ -299,6 +299,7 @@ def _escalate(session: Session, now: datetime, batch: int) -> list[int]:
         .limit(batch),
     )
     done: list[int] = []
+    numbers = _order_numbers(session, [row.order_id for row in rows])
     for row in rows:
         result = session.execute(
             update(SlaClock)
@@ -310,7 +311,7 @@ def _escalate(session: Session, now: datetime, batch: int) -> list[int]:
                 session, topic="sla.escalated", key=f"sla.escalated:{row.id}", audience="supervisor", at=now,
                 order_id=row.order_id,
                 payload={"clock": row.id, "step": row.step, "department": row.department,
-                         "deadline": row.deadline.isoformat()},
+                         "order": numbers.get(row.order_id), "deadline": row.deadline.isoformat()},
             )
             done.append(row.id)
     return done
