@@ -6,12 +6,15 @@ from __future__ import annotations
 import http.server
 import json
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -39,26 +42,53 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-        self.arrived = threading.Event()
+class Mailbox:
+    """What the SMTP server process received, read from the files it writes."""
 
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        self.arrived.set()
-        return "250 OK"
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @property
+    def messages(self) -> list[tuple[str, list[str], bytes]]:
+        found = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(self.directory.glob("*.json"))]
+        return [(m["mail_from"], m["rcpt_tos"], m["content"].encode()) for m in found]
+
+    def wait(self, count: int, timeout: float = 10) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(list(self.directory.glob("*.json"))) >= count:
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"smtp server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"smtp server not listening on {port}")
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+def smtp(tmp_path) -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server in its own process on 127.0.0.1 (tests/smtp_sink.py)."""
+    port, directory = free_port(), tmp_path / "mails"
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parents[1] / "smtp_sink.py"), "--port", str(port), "--dir", str(directory)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
     try:
-        yield inbox, port
+        wait_for_port(port, process)
+        yield Mailbox(directory), port
     finally:
-        controller.stop()
+        process.terminate()
+        process.wait(10)
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
@@ -124,7 +154,7 @@ def test_shipping_queues_customer_notices_and_the_worker_delivers_them(ordo, smt
                 "sms": SmsChannel(FileSmsProvider(sms_file))}
     result = deliver_due(ordo, channels)
     assert len(result.sent) == 4 and result.retried == result.dead == []
-    assert inbox.arrived.wait(10)
+    assert inbox.wait(2)
     assert [(m[0], m[1]) for m in inbox.messages] == [("noreply@ordo.test", ["zhang.wei@example.cn"])] * 2
     shipped = inbox.messages[1][2].decode()
     assert "Subject: =?utf-8?" in shipped and f"X-Ordo-Key: notice:shipped:{number}-1:email" in shipped
