@@ -19,7 +19,7 @@ class WriteToFiles:
     def __init__(self, directory: Path) -> None:
         self.directory, self.count, self.lock = directory, 0, threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.count += 1
             n = self.count
