@@ -92,19 +92,30 @@ def smtp(tmp_path) -> Iterator[tuple[Mailbox, int]]:
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
+    """A subscriber's endpoint: checks the HMAC signature with the secret of the path's subscriber
+    (``/hooks/<name>``) and that the timestamp is fresh by the receiver's own clock."""
+
     received: list[dict] = []
+    refused: list[str] = []
     fail_next = 0
     arrived = threading.Event()
+    secrets: dict[str, str] = {}
+    clock = None  # the receiver's notion of now (the test's clock)
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        ok = verify(SECRET, self.headers[TIMESTAMP], body, self.headers[SIGNATURE])
+        secret = Receiver.secrets.get(self.path.rsplit("/", 1)[-1], SECRET)
+        now = Receiver.clock.now() if Receiver.clock is not None else None
+        ok = verify(secret, self.headers[TIMESTAMP], body, self.headers[SIGNATURE], now=now,
+                    tolerance=timedelta(minutes=5))
+        if not ok:
+            Receiver.refused.append(self.path)
         if not ok or Receiver.fail_next > 0:
             Receiver.fail_next -= 1
             self.send_response(401 if not ok else 503)
             self.end_headers()
             return
-        Receiver.received.append({"key": self.headers[IDEMPOTENCY_KEY], "body": json.loads(body)})
+        Receiver.received.append({"key": self.headers[IDEMPOTENCY_KEY], "body": json.loads(body), "path": self.path})
         Receiver.arrived.set()
         self.send_response(204)
         self.end_headers()
@@ -115,7 +126,8 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[str]:
-    Receiver.received, Receiver.fail_next, Receiver.arrived = [], 0, threading.Event()
+    Receiver.received, Receiver.refused, Receiver.fail_next, Receiver.arrived = [], [], 0, threading.Event()
+    Receiver.secrets, Receiver.clock = {}, None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -340,3 +352,62 @@ def test_any_exception_of_a_channel_is_a_failed_attempt_and_the_round_goes_on(or
     with ordo.reading() as uow:
         assert uow.session.scalars(select(OutboxMessage.status).where(OutboxMessage.key == "bug:1")).one() == "dead"
         assert uow.session.scalars(select(OutboxMessage.status).where(OutboxMessage.status == "sending")).all() == []
+
+
+def test_a_shipment_reaches_each_subscriber_that_wants_it_signed_and_fresh(database, clock, receiver, monkeypatch):
+    """From a customer-visible change (the order ships) to a real HTTP receiver on 127.0.0.1: one
+    outbox message per subscriber that asked for the event, each signed with its own secret taken
+    from the environment; the receiver checks the signature and the timestamp's freshness."""
+    from ordo.bootstrap import Ordo
+    from ordo.entrypoints.worker.runner import build_channels
+    from ordo.policy import NotifyPolicy, Policy, WebhookSubscriber
+    from ordo.settings import Settings
+
+    database.empty()
+    base = receiver.rsplit("/", 1)[0]
+    subscribers = (
+        WebhookSubscriber(name="erp", url=f"{base}/erp", events=("shipped", "delivered"), secret_env="ERP_HOOK"),
+        WebhookSubscriber(name="crm", url=f"{base}/crm", events=("shipment.ship",), secret_env="CRM_HOOK"),
+        WebhookSubscriber(name="audit", url=f"{base}/audit", events=("cancelled",), secret_env="AUDIT_HOOK"),
+    )
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine,
+                policy=Policy(notify=NotifyPolicy(webhooks=subscribers)))
+    monkeypatch.setenv("ERP_HOOK", "erp-secret")
+    monkeypatch.setenv("CRM_HOOK", "crm-secret")
+    Receiver.secrets, Receiver.clock = {"erp": "erp-secret", "crm": "crm-secret"}, clock
+    seed(ordo)
+    number, _ = handlers.intake(ordo, submission=OrderSubmission.model_validate(order_payload()), actor=SYSTEM)
+    for trigger in (ShipmentTrigger.START_PICK, ShipmentTrigger.FINISH_PICK, ShipmentTrigger.CHECK,
+                    ShipmentTrigger.PACK, ShipmentTrigger.HAND_OVER):
+        with ordo.transaction() as uow:
+            handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM)
+    with ordo.transaction() as uow:
+        handlers.advance_shipments(uow, number=number, trigger=ShipmentTrigger.SHIP, actor=SYSTEM, carrier="SF Express",
+                                   tracking_number="SF9")
+    with ordo.reading() as uow:
+        hooks = [(m.key, m.payload["to"]) for m in uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.audience == "webhook").order_by(OutboxMessage.id))]
+    assert hooks == [(f"notice:shipped:{number}-1:webhook:erp", f"{base}/erp"),
+                     (f"notice:shipped:{number}-1:webhook:crm", f"{base}/crm")]
+    channels = build_channels(ordo)
+    result = deliver_due(ordo, {"webhook": channels["webhook"], "email": FakeChannel(), "sms": FakeChannel()})
+    assert len(result.sent) == 6 and result.retried == []  # confirmed and shipped by e-mail and SMS, 2 hooks
+    got = sorted((r["path"], r["key"], r["body"]["data"]["params"]["tracking"]) for r in Receiver.received)
+    assert got == [("/hooks/crm", f"notice:shipped:{number}-1:webhook:crm", "SF9"),
+                   ("/hooks/erp", f"notice:shipped:{number}-1:webhook:erp", "SF9")]
+    assert Receiver.refused == []
+
+
+def test_the_receiver_refuses_a_stale_or_forged_request(ordo, clock, receiver):
+    from ordo.kernel.clock import FixedClock
+
+    Receiver.clock = clock
+    with ordo.transaction() as uow:
+        enqueue(uow.session, topic="t", key="k-stale", audience="webhook", at=clock.now(),
+                payload={"channel": "webhook", "to": receiver})
+    late = FixedClock(clock.now() - timedelta(minutes=6))  # a replay of a request signed 6 minutes ago
+    assert len(deliver_due(ordo, {"webhook": WebhookChannel(SECRET, clock=late)}).retried) == 1
+    assert (Receiver.received, Receiver.refused) == ([], ["/hooks/ordo"])
+    clock.advance(timedelta(seconds=30))
+    assert len(deliver_due(ordo, {"webhook": WebhookChannel(SECRET, clock=clock)}).sent) == 1
+    assert [r["key"] for r in Receiver.received] == ["k-stale"]
