@@ -241,6 +241,7 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
         .limit(batch),
     )
     breached: list[int] = []
+    escalations: list[dict[str, Any]] = []
     index = rule_index(policy)
     if due:
         won = set(
@@ -252,11 +253,15 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
             ).all()
         )
         order_numbers = _order_numbers(session, [row.order_id for row in due if row.id in won])
+        told = sorted({row.order_id for row in due if row.id in won and row.order_id is not None
+                       and row.step in policy.sla.tell_customer_on_breach})
+        if told:  # one query puts them in the session: the notices below look them up for free
+            session.scalars(select(Order).where(Order.id.in_(told))).all()
         for row in due:
             if row.id not in won:
                 continue
             further = rules.escalate_after(index, row.step, policy.sla.escalate_after)
-            session.execute(update(SlaClock).where(SlaClock.id == row.id).values(escalate_at=row.deadline + further))
+            escalations.append({"id": row.id, "escalate_at": row.deadline + further})
             # The team that owns the step is told first; the supervisor if it stays open (escalation).
             enqueue(
                 session, topic="sla.breached", key=f"sla.breached:{row.id}", audience=row.department, at=now,
@@ -266,7 +271,12 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
             )
             breached.append(row.id)
             if row.step in policy.sla.tell_customer_on_breach and row.order_id is not None:
-                _tell_delayed(session, row.order_id, row.step, row.id, now)
+                # One ship limit per order: the keys of these notices cannot collide within the
+                # batch, so the rows are written in one flush at the end instead of one per look-up.
+                with session.no_autoflush:
+                    _tell_delayed(session, row.order_id, row.step, row.id, now)
+    if breached:  # one executemany by primary key
+        session.execute(update(SlaClock), escalations)
     escalated = _escalate(session, now, batch)
     scheduled, alerts = _calendar(session, policy, now)
     return ScanResult(breached=breached, escalated=escalated, scheduled=scheduled, calendar_alerts=alerts)
