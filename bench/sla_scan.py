@@ -3,9 +3,10 @@
     python bench/sla_scan.py [--clocks 1000000] [--overdue 1000] [--database-url URL]
 
 Rows are built with one bulk INSERT … SELECT (a recursive CTE on SQLite, generate_series on
-PostgreSQL). The scan marks the K overdue ship limits breached, queues K alerts to the warehouse and
-tells K customers their order is delayed (event + e-mail + SMS); a second scan finds nothing. Prints one JSON line. Without --database-url a fresh SQLite file is used; with
-a PostgreSQL URL a scratch database is created there and dropped afterwards.
+PostgreSQL). The scan marks the K overdue ship limits breached, queues K alerts to the warehouse
+and tells K customers their order is delayed (event + e-mail + SMS); a second scan finds nothing.
+Prints one JSON line. Without --database-url a fresh SQLite file is used; with a PostgreSQL URL a
+scratch database is created there and dropped afterwards.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ NOW = datetime(2026, 3, 16, 2, 0, tzinfo=UTC)
 CLOCKS_PER_ORDER = 4
 COLUMNS = ("step, department, entity, entity_id, order_id, status, calendar, limit_seconds, started_at, deadline, "
            "paused_seconds")
-ORDER_COLUMNS = ("number, shop_id, channel, external_id, customer_id, customer_name, phone, email, vip_level, country, "
-                 "province, city, district, street, remote_area, currency, goods_total, shipping_fee, discounts, total, "
+ORDER_COLUMNS = ("number, shop_id, channel, external_id, customer_id, customer_name, phone, email, vip_level, "
+                 "country, province, city, district, street, remote_area, currency, goods_total, shipping_fee, "
+                 "discounts, total, "
                  "payment_method, payment_status, amount_paid, service_type, order_class, status, payload_hash, "
                  "payload, version, placed_at, created_at, updated_at")
 
@@ -68,7 +70,8 @@ FROM generate_series(1, :orders) AS i
 # 3: tracking upload, 0: manual review). Overdue: the ship limits of the first K orders.
 _STEP = """CASE i % 4 WHEN 1 THEN (CASE WHEN ((i - 1) / 4 + 1) % 5 = 0 THEN 'ship_promotion' ELSE 'ship_normal' END)
                 WHEN 2 THEN 'picking' WHEN 3 THEN 'tracking_upload' ELSE 'manual_review' END"""
-_DEPARTMENT = "CASE i % 4 WHEN 1 THEN 'warehouse' WHEN 2 THEN 'warehouse' WHEN 3 THEN 'logistics' ELSE 'customer_service' END"
+_DEPARTMENT = ("CASE i % 4 WHEN 1 THEN 'warehouse' WHEN 2 THEN 'warehouse' WHEN 3 THEN 'logistics' "
+               "ELSE 'customer_service' END")
 _ENTITY = "CASE WHEN i % 4 IN (2, 3) THEN 'shipment' ELSE 'order' END"
 _OVERDUE = "i % 4 = 1 AND i <= 4 * :overdue"
 
