@@ -454,6 +454,8 @@ class SlaPolicy(_Section):
     # The override table (TOML ``[sla.calendar_overrides]``, "2027-01-01" = "holiday"): wins over
     # the official calendar package; admins fill in a year before the package knows it.
     calendar_overrides: dict[date, Literal["workday", "holiday"]] = Field(default_factory=dict)
+    # The admins' override table (``ordo calendar set``) is read again by each process this often.
+    calendar_refresh: timedelta = timedelta(minutes=1)
     # The scan warns the admins when the calendar does not know a day this far ahead.
     calendar_lookahead: timedelta = timedelta(days=30)
     # A breached clock still open this long after its deadline is escalated to the supervisor

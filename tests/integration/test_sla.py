@@ -344,3 +344,28 @@ def test_a_rule_s_own_escalation_limit_sends_the_breach_to_the_supervisor(databa
     with ordo.reading() as uow:
         row = uow.session.get(SlaClock, clock_id)
         assert row.escalated_at == T0 + timedelta(hours=24, minutes=30, seconds=1)
+
+
+def test_days_entered_in_the_override_table_schedule_waiting_clocks(database, clock):
+    from ordo.sla import calendar as calendars
+
+    database.empty()
+    calendars.forget()
+    limits = dict(Policy().time_limits)
+    limits["ship_normal"] = TimeLimit(limit=timedelta(days=2), calendar="working_days")
+    clock.advance(datetime(2026, 12, 30, 2, tzinfo=UTC) - clock.now())
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine,
+                policy=Policy(time_limits=limits))
+    seed(ordo)
+    place(ordo)
+    assert clocks(ordo)["ship_normal"][:2] == ("unscheduled", None)
+    days = {date(2027, 1, 1): "holiday", date(2027, 1, 2): "holiday", date(2027, 1, 3): "holiday",
+            date(2027, 1, 4): "workday"}
+    try:
+        with ordo.transaction() as uow:
+            calendars.set_days(uow, days=days, actor=SYSTEM)
+        with ordo.transaction() as uow:
+            assert len(scan(uow).scheduled) == 1
+        assert clocks(ordo)["ship_normal"][:2] == ("open", datetime(2027, 1, 4, 2, tzinfo=UTC))
+    finally:
+        calendars.forget()

@@ -26,6 +26,7 @@ from ordo.notify.outbox import enqueue
 from ordo.notify.tables import OutboxMessage
 from ordo.order.tables import Order
 from ordo.policy import ClockRule, Policy
+from ordo.sla import calendar as calendars
 from ordo.sla import rules
 from ordo.sla.model import RUNNING, ClockStatus, Facts
 from ordo.sla.tables import SlaClock
@@ -125,7 +126,7 @@ def _start(
         return
     limit = policy.time_limits[rule.step]
     try:
-        due: datetime | None = rules.deadline(at, limit, index.calendar)
+        due: datetime | None = rules.deadline(at, limit, calendars.in_force(session, policy, index.calendar))
         status = ClockStatus.OPEN
     except CalendarUnknown:
         # Refuse to guess; the scan tells the admins and schedules it once the days are entered.
@@ -329,18 +330,19 @@ def _escalate(session: Session, now: datetime, batch: int) -> list[int]:
 
 def _calendar(session: Session, policy: Policy, now: datetime) -> tuple[list[int], list[int]]:
     index = rule_index(policy)
+    calendar = calendars.in_force(session, policy, index.calendar, fresh=True)
     scheduled: list[int] = []
     unknown_years: set[int] = set()
     for clock in session.scalars(select(SlaClock).where(SlaClock.status == ClockStatus.UNSCHEDULED)):
         try:
-            clock.deadline = rules.deadline(clock.started_at, policy.time_limits[clock.step], index.calendar)
+            clock.deadline = rules.deadline(clock.started_at, policy.time_limits[clock.step], calendar)
         except CalendarUnknown as exc:
             unknown_years.add(exc.day.year)
             continue
         clock.status = ClockStatus.OPEN
         scheduled.append(clock.id)
-    ahead: date = (now + policy.sla.calendar_lookahead).astimezone(index.calendar.zone).date()
-    if not index.calendar.knows(ahead):
+    ahead: date = (now + policy.sla.calendar_lookahead).astimezone(calendar.zone).date()
+    if not calendar.knows(ahead):
         unknown_years.add(ahead.year)
     alerts: list[int] = []
     for year in sorted(unknown_years):

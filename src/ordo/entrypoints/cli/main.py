@@ -12,6 +12,7 @@ from ordo.adapters.db.migrate import upgrade
 from ordo.auth.handlers import add_user, create_token
 from ordo.auth.model import Role
 from ordo.auth.tables import User
+from ordo.entrypoints.cli import calendar as calendar_cli
 from ordo.entrypoints.cli import inventory, orders, reference, users
 from ordo.entrypoints.cli import notify as notify_cli
 from ordo.entrypoints.cli import review as review_cli
@@ -30,6 +31,7 @@ app.add_typer(users.tokens, name="tokens")
 app.add_typer(review_cli.app, name="review")
 app.add_typer(sla_cli.app, name="sla")
 app.add_typer(notify_cli.app, name="notify")
+app.add_typer(calendar_cli.app, name="calendar")
 app.command()(worker)
 reference.register(app)
 
