@@ -376,23 +376,63 @@ class ClockRule(_Section):
     service_types: tuple[str, ...] = ()
     warehouse_kinds: tuple[str, ...] = ()
     pauses_on_hold: bool = False
+    # How long a breach may stay open before it is escalated to the supervisor (None: the policy's
+    # ``sla.escalate_after``).
+    escalate_after: timedelta | None = None
 
 
 _ORDER_END = ("order.cancel", "order.reject", "order.close")
-_SHIPMENT_END = ("shipment.cancel", "shipment.intercept", "shipment.lose")
+# Every event after which a shipment has nothing left to do: its clocks are cancelled (unless the
+# event is the step's own stop). Refusal starts the return, so only its own clocks end there.
+SHIPMENT_TERMINAL = ("shipment.cancel", "shipment.intercept", "shipment.lose", "shipment.deliver",
+                     "shipment.return")
+# Events that show a shipment moving (restarting the no-movement clock).
+_MOVEMENT = ("shipment.ship", "shipment.declare_export", "shipment.enter_customs", "shipment.clear_customs",
+             "shipment.out_for_delivery")
+_CROSS_BORDER = ("intl_air", "intl_sea")
+
+
+def _shipment_rule(**fields: object) -> ClockRule:
+    """A shipment clock, cancelled by every terminal shipment event that is not its own stop."""
+    stop = tuple(fields["stop"])  # type: ignore[call-overload]
+    extra = tuple(fields.pop("cancel", ()))  # type: ignore[call-overload]
+    cancel = tuple(dict.fromkeys(e for e in (*SHIPMENT_TERMINAL, *extra) if e not in stop))
+    return ClockRule(entity="shipment", cancel=cancel, **fields)  # type: ignore[arg-type]
 
 
 def _clock_rules() -> tuple[ClockRule, ...]:
+    """The rows of the time-limits table whose start and stop events exist. Rows that wait for a
+    domain not built yet (refunds, returns, complaints, tickets, enquiries, damage, archive, …) are
+    listed in docs/operations.md, "SLA clocks"."""
     return (
+        # --- order intake and review ---
+        # The automatic review has 5 minutes: it ends with a confirmation, a queue for people, a
+        # hold or a refusal — whatever the outcome, the machine has decided.
+        ClockRule(step="auto_review", entity="order", start=("order.created", "order.pay"),
+                  stop=("order.confirm", "review.queued", "review.intercepted", "order.hold"), cancel=_ORDER_END,
+                  department="customer_service", start_states=("pending_review",)),
         ClockRule(step="manual_review", entity="order", start=("order.created", "order.pay"),
                   stop=("order.confirm",), cancel=_ORDER_END, department="customer_service", pauses_on_hold=True,
                   start_states=("pending_review",)),
+        # 002: the first review (payment, consistency, special requests) within 2 hours of entry.
+        ClockRule(step="first_review", entity="order", start=("order.created", "order.pay"),
+                  stop=("review.first_approved", "review.approved", "order.confirm"), cancel=_ORDER_END,
+                  department="customer_service", start_states=("pending_review",), pauses_on_hold=True),
+        # An order queued for people with doubtful information: the customer is contacted within 1 h.
+        ClockRule(step="contact_customer", entity="order", start=("review.queued",),
+                  stop=("review.contacted", "review.approved", "order.confirm"), cancel=_ORDER_END,
+                  department="customer_service"),
+        # Contacted and silent: the silent-customer scan holds the order at 2 h (review.handlers.scan_silent).
+        ClockRule(step="customer_silent_hold", entity="order", start=("review.contacted",),
+                  stop=("review.answered", "order.hold", "order.hold_added"), cancel=_ORDER_END,
+                  department="customer_service"),
         # An order queued for people (003: waiting longer than 2 h raises an alert); the second
         # level of a two-level review has its own limit after the first approval (002).
         ClockRule(step="review_waiting_alert", entity="order", start=("review.queued",),
                   stop=("review.approved", "order.confirm"), cancel=_ORDER_END, department="customer_service"),
         ClockRule(step="second_review", entity="order", start=("review.first_approved",),
                   stop=("review.approved",), cancel=_ORDER_END, department="reviewer"),
+        # --- order placed → shipped ---
         ClockRule(step="ship_normal", entity="order", start=("order.created",), stop=("order.ship",),
                   cancel=_ORDER_END,
                   department="warehouse", order_classes=("normal", "urgent", "cross_border"), pauses_on_hold=True),
@@ -404,23 +444,39 @@ def _clock_rules() -> tuple[ClockRule, ...]:
                   department="warehouse", order_classes=("fresh",), pauses_on_hold=True),
         ClockRule(step="out_of_stock_notice", entity="order", start=("order.backorder",),
                   stop=("order.allocate", "order.hold"), cancel=_ORDER_END, department="customer_service"),
-        ClockRule(step="picking", entity="shipment", start=("shipment.start_pick",),
-                  stop=("shipment.finish_pick",), cancel=_SHIPMENT_END, department="warehouse"),
-        ClockRule(step="check_after_pick", entity="shipment", start=("shipment.finish_pick",),
-                  stop=("shipment.check",), cancel=_SHIPMENT_END, department="warehouse"),
-        ClockRule(step="handover_after_pack", entity="shipment", start=("shipment.pack",),
-                  stop=("shipment.hand_over",), cancel=_SHIPMENT_END, department="warehouse"),
-        ClockRule(step="tracking_upload", entity="shipment", start=("shipment.hand_over",),
-                  stop=("shipment.ship",), cancel=_SHIPMENT_END, department="logistics"),
-        ClockRule(step="booking_and_declaration", entity="shipment", start=("shipment.hand_over",),
-                  stop=("shipment.declare_export",), cancel=_SHIPMENT_END, department="logistics",
-                  service_types=("intl_air", "intl_sea")),
-        ClockRule(step="customs_clearance", entity="shipment", start=("shipment.enter_customs",),
-                  stop=("shipment.clear_customs",), cancel=_SHIPMENT_END, department="logistics"),
-        ClockRule(step="last_mile_start", entity="shipment", start=("shipment.clear_customs",),
-                  stop=("shipment.out_for_delivery",), cancel=_SHIPMENT_END, department="logistics"),
-        ClockRule(step="refusal_contact", entity="shipment", start=("shipment.refuse",),
-                  stop=("shipment.return",), department="customer_service"),
+        # --- the warehouse ---
+        _shipment_rule(step="picking", start=("shipment.start_pick",), stop=("shipment.finish_pick",),
+                       department="warehouse"),
+        _shipment_rule(step="check_after_pick", start=("shipment.finish_pick",), stop=("shipment.check",),
+                       department="warehouse"),
+        _shipment_rule(step="handover_after_pack", start=("shipment.pack",), stop=("shipment.hand_over",),
+                       department="warehouse"),
+        # 002: cross-border preparation in the home warehouse 24 h, in an overseas warehouse 12 h,
+        # from the shipment's allocation to its hand-over.
+        _shipment_rule(step="warehouse_preparation_cross_border", start=("shipment.created",),
+                       stop=("shipment.hand_over",), department="warehouse", service_types=_CROSS_BORDER,
+                       warehouse_kinds=("domestic",)),
+        _shipment_rule(step="warehouse_preparation_overseas", start=("shipment.created",),
+                       stop=("shipment.hand_over",), department="warehouse", warehouse_kinds=("overseas",)),
+        # 002: the outbound scan (hand-over) of a cross-border parcel within 6 h of its preparation (packing).
+        _shipment_rule(step="outbound_scan", start=("shipment.pack",), stop=("shipment.hand_over",),
+                       department="warehouse", service_types=(*_CROSS_BORDER, "overseas_warehouse")),
+        # --- logistics ---
+        _shipment_rule(step="tracking_upload", start=("shipment.hand_over",), stop=("shipment.ship",),
+                       department="logistics"),
+        _shipment_rule(step="booking_and_declaration", start=("shipment.hand_over",),
+                       stop=("shipment.declare_export",), department="logistics", service_types=_CROSS_BORDER),
+        _shipment_rule(step="customs_clearance", start=("shipment.enter_customs",),
+                       stop=("shipment.clear_customs",), department="logistics"),
+        _shipment_rule(step="last_mile_start", start=("shipment.clear_customs",),
+                       stop=("shipment.out_for_delivery",), department="logistics"),
+        # No tracking movement for 24 h (003): every movement stops the clock and starts the next.
+        _shipment_rule(step="tracking_stalled", start=_MOVEMENT, stop=(*_MOVEMENT, "shipment.deliver"),
+                       cancel=("shipment.refuse",),
+                       department="logistics"),
+        _shipment_rule(step="refusal_contact", start=("shipment.refuse",), stop=("shipment.return",),
+                       department="customer_service"),
+        # --- after delivery ---
         ClockRule(step="complete_after_delivery", entity="order", start=("order.deliver",),
                   stop=("order.complete",), department="customer_service"),
     )
@@ -433,14 +489,31 @@ class SlaPolicy(_Section):
     # The override table (TOML ``[sla.calendar_overrides]``, "2027-01-01" = "holiday"): wins over
     # the official calendar package; admins fill in a year before the package knows it.
     calendar_overrides: dict[date, Literal["workday", "holiday"]] = Field(default_factory=dict)
+    # The admins' override table (``ordo calendar set``) is read again by each process this often.
+    calendar_refresh: timedelta = timedelta(minutes=1)
     # The scan warns the admins when the calendar does not know a day this far ahead.
     calendar_lookahead: timedelta = timedelta(days=30)
-    # A breached clock still open this long after its deadline is escalated (to the supervisor's head).
+    # A breached clock still open this long after its deadline is escalated to the supervisor
+    # (a clock rule may set its own ``escalate_after``).
     escalate_after: timedelta = timedelta(hours=2)
     scan_batch: int = 500
     # Breaching these steps tells the customer the order is delayed (POLICIES.md: delay → customer told).
     tell_customer_on_breach: tuple[str, ...] = ("ship_normal", "ship_promotion", "ship_fresh")
     clocks: tuple[ClockRule, ...] = Field(default_factory=_clock_rules)
+
+
+class WebhookSubscriber(_Section):
+    """A receiver of customer-visible changes: one outbox message per subscriber and change, signed
+    with the secret read from the environment variable ``secret_env`` (never from the policy file)."""
+
+    name: str
+    url: str
+    # Template names (``shipped``, ``delivered`` …) or event names (``shipment.ship``); empty: all.
+    events: tuple[str, ...] = ()
+    secret_env: str
+
+    def wants(self, event: str | None, template: str) -> bool:
+        return not self.events or template in self.events or (event is not None and event in self.events)
 
 
 class NotifyPolicy(_Section):
@@ -464,10 +537,13 @@ class NotifyPolicy(_Section):
             "order.reject": "cancelled",
             "review.intercepted": "under_review",
             "payment.refunded": "refunded",
-            "sla.delayed": "delayed",
+            "order.delayed": "delayed",
         }
     )
-    webhook_url: str | None = None
+    # Webhook subscribers (TOML ``[[notify.webhooks]]`` with name, url, events, secret_env).
+    webhooks: tuple[WebhookSubscriber, ...] = ()
+    # Receivers refuse a signed request whose timestamp is further than this from their clock.
+    webhook_tolerance: timedelta = timedelta(minutes=5)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     mail_from: str = "noreply@ordo.local"

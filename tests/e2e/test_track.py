@@ -87,3 +87,30 @@ def test_a_malformed_rate_in_the_policy_is_refused():
 
     with pytest.raises(ValidationError, match="track_rate_limit"):
         NotifyPolicy(track_rate_limit="lots")
+
+
+def test_a_late_order_shows_the_delay_on_the_customer_timeline(client, ordo, clock):
+    """The scan's delayed notice is a customer-visible event (order.delayed): queued once per
+    channel and shown by the public status query."""
+    from sqlalchemy import select
+
+    from ordo.notify.tables import OutboxMessage
+    from ordo.sla.handlers import scan
+
+    staff = {"Authorization": f"Bearer {user_token(ordo, 'root', ['admin'])}"}
+    number = client.post("/api/v1/orders", json=order_payload(), headers=staff).json()["number"]
+    clock.advance(timedelta(hours=24, minutes=1))
+    with ordo.transaction() as uow:
+        assert len(scan(uow).breached) == 1
+    with ordo.transaction() as uow:
+        assert scan(uow).breached == []
+    r = client.get(f"/api/v1/track/{number}", params={"phone_last4": "5678"}, headers={"Accept-Language": "en"})
+    assert [(e["at"], e["event"]) for e in r.json()["timeline"]] == [
+        ("2026-03-15T02:00:00Z", "placed"), ("2026-03-15T02:00:00Z", "confirmed"),
+        ("2026-03-16T02:01:00Z", "delayed"),
+    ]
+    assert r.json()["timeline"][-1]["text"] == (
+        f"Your order {number} is delayed. We are on it and will keep you informed.")
+    with ordo.reading() as uow:
+        keys = sorted(uow.session.scalars(select(OutboxMessage.key).where(OutboxMessage.topic == "customer.delayed")))
+    assert keys == [f"notice:delayed:{number}:email", f"notice:delayed:{number}:sms"]

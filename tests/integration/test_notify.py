@@ -6,12 +6,15 @@ from __future__ import annotations
 import http.server
 import json
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -39,42 +42,80 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-        self.arrived = threading.Event()
+class Mailbox:
+    """What the SMTP server process received, read from the files it writes."""
 
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        self.arrived.set()
-        return "250 OK"
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @property
+    def messages(self) -> list[tuple[str, list[str], bytes]]:
+        found = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(self.directory.glob("*.json"))]
+        return [(m["mail_from"], m["rcpt_tos"], m["content"].encode()) for m in found]
+
+    def wait(self, count: int, timeout: float = 10) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(list(self.directory.glob("*.json"))) >= count:
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"smtp server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"smtp server not listening on {port}")
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+def smtp(tmp_path) -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server in its own process on 127.0.0.1 (tests/smtp_sink.py)."""
+    port, directory = free_port(), tmp_path / "mails"
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parents[1] / "smtp_sink.py"), "--port", str(port), "--dir", str(directory)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
     try:
-        yield inbox, port
+        wait_for_port(port, process)
+        yield Mailbox(directory), port
     finally:
-        controller.stop()
+        process.terminate()
+        process.wait(10)
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
+    """A subscriber's endpoint: checks the HMAC signature with the secret of the path's subscriber
+    (``/hooks/<name>``) and that the timestamp is fresh by the receiver's own clock."""
+
     received: list[dict] = []
+    refused: list[str] = []
     fail_next = 0
     arrived = threading.Event()
+    secrets: dict[str, str] = {}
+    clock = None  # the receiver's notion of now (the test's clock)
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        ok = verify(SECRET, self.headers[TIMESTAMP], body, self.headers[SIGNATURE])
+        secret = Receiver.secrets.get(self.path.rsplit("/", 1)[-1], SECRET)
+        now = Receiver.clock.now() if Receiver.clock is not None else None
+        ok = verify(secret, self.headers[TIMESTAMP], body, self.headers[SIGNATURE], now=now,
+                    tolerance=timedelta(minutes=5))
+        if not ok:
+            Receiver.refused.append(self.path)
         if not ok or Receiver.fail_next > 0:
             Receiver.fail_next -= 1
             self.send_response(401 if not ok else 503)
             self.end_headers()
             return
-        Receiver.received.append({"key": self.headers[IDEMPOTENCY_KEY], "body": json.loads(body)})
+        Receiver.received.append({"key": self.headers[IDEMPOTENCY_KEY], "body": json.loads(body), "path": self.path})
         Receiver.arrived.set()
         self.send_response(204)
         self.end_headers()
@@ -85,7 +126,8 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[str]:
-    Receiver.received, Receiver.fail_next, Receiver.arrived = [], 0, threading.Event()
+    Receiver.received, Receiver.refused, Receiver.fail_next, Receiver.arrived = [], [], 0, threading.Event()
+    Receiver.secrets, Receiver.clock = {}, None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -125,7 +167,7 @@ def test_shipping_queues_customer_notices_and_the_worker_delivers_them(ordo, smt
                 "sms": SmsChannel(FileSmsProvider(sms_file))}
     result = deliver_due(ordo, channels)
     assert len(result.sent) == 4 and result.retried == result.dead == []
-    assert inbox.arrived.wait(10)
+    assert inbox.wait(2)
     assert [(m[0], m[1]) for m in inbox.messages] == [("noreply@ordo.test", ["zhang.wei@example.cn"])] * 2
     shipped = inbox.messages[1][2].decode()
     assert "Subject: =?utf-8?" in shipped and f"X-Ordo-Key: notice:shipped:{number}-1:email" in shipped
@@ -245,3 +287,128 @@ def test_every_template_speaks_both_languages_and_names_its_facts():
         "订单 1 的退款 55.00 CNY 已原路退回。"
     )
     assert render("shipped", "fr", {"order": "1"}).body == "Your order 1 has shipped with -, tracking number -."
+
+
+def customer_notices(ordo) -> list[tuple[str, str]]:
+    with ordo.reading() as uow:
+        return [(m.payload["template"], m.payload["channel"]) for m in uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.audience == "customer").order_by(OutboxMessage.id))]
+
+
+def test_out_of_stock_and_cancelled_notices_follow_the_real_actions(ordo):
+    seed(ordo, stock=0)
+    number, _ = handlers.intake(ordo, submission=OrderSubmission.model_validate(order_payload()), actor=SYSTEM)
+    assert customer_notices(ordo) == [("confirmed", "email"), ("confirmed", "sms"),
+                                      ("out_of_stock", "email"), ("out_of_stock", "sms")]
+    with ordo.transaction() as uow:
+        handlers.cancel(uow, number=number, actor=SYSTEM, reason="customer chose to cancel")
+    assert customer_notices(ordo)[4:] == [("cancelled", "email"), ("cancelled", "sms")]
+
+
+def test_out_for_delivery_and_delivered_notices_carry_the_tracking_number(ordo):
+    seed(ordo)
+    number, _ = handlers.intake(ordo, submission=OrderSubmission.model_validate(order_payload()), actor=SYSTEM)
+    for trigger in (ShipmentTrigger.START_PICK, ShipmentTrigger.FINISH_PICK, ShipmentTrigger.CHECK,
+                    ShipmentTrigger.PACK, ShipmentTrigger.HAND_OVER, ShipmentTrigger.SHIP,
+                    ShipmentTrigger.OUT_FOR_DELIVERY, ShipmentTrigger.DELIVER):
+        with ordo.transaction() as uow:
+            handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM, carrier="SF Express",
+                                       tracking_number="SF77")
+    assert [t for t, channel in customer_notices(ordo) if channel == "sms"] == [
+        "confirmed", "shipped", "out_for_delivery", "delivered"]
+    with ordo.reading() as uow:
+        out = uow.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.key == f"notice:out_for_delivery:{number}-1:email")).one()
+        assert out.payload["body"] == f"您的订单 {number}（运单号 SF77）正在派送，请保持电话畅通。"
+
+
+class Exploding:
+    """A channel with a bug: raises something that is not a DeliveryFailed."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send(self, message) -> None:
+        self.calls += 1
+        raise KeyError("template")
+
+
+def test_any_exception_of_a_channel_is_a_failed_attempt_and_the_round_goes_on(ordo, clock):
+    with ordo.transaction() as uow:
+        enqueue(uow.session, topic="a", key="bug:1", audience="customer", at=clock.now(),
+                payload={"channel": "sms", "to": "+8613800000000", "body": "x"})
+        enqueue(uow.session, topic="b", key="ok:2", audience="supervisor", at=clock.now(), payload={})
+    bug, fine = Exploding(), FakeChannel()
+    channels = {"sms": bug, "email": fine}
+    first = deliver_due(ordo, channels)
+    assert (len(first.retried), len(first.sent), len(fine.sent)) == (1, 1, 1)  # the second message still went
+    with ordo.reading() as uow:
+        row = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.key == "bug:1")).one()
+        assert (row.status, row.attempts, row.last_error) == ("pending", 1, "KeyError: 'template'")
+        assert row.available_at == clock.now() + timedelta(seconds=30)
+    for _ in range(ordo.policy.notify.max_attempts - 1):
+        clock.advance(timedelta(hours=2))
+        last = deliver_due(ordo, channels)
+    assert len(last.dead) == 1 and bug.calls == ordo.policy.notify.max_attempts
+    with ordo.reading() as uow:
+        assert uow.session.scalars(select(OutboxMessage.status).where(OutboxMessage.key == "bug:1")).one() == "dead"
+        assert uow.session.scalars(select(OutboxMessage.status).where(OutboxMessage.status == "sending")).all() == []
+
+
+def test_a_shipment_reaches_each_subscriber_that_wants_it_signed_and_fresh(database, clock, receiver, monkeypatch):
+    """From a customer-visible change (the order ships) to a real HTTP receiver on 127.0.0.1: one
+    outbox message per subscriber that asked for the event, each signed with its own secret taken
+    from the environment; the receiver checks the signature and the timestamp's freshness."""
+    from ordo.bootstrap import Ordo
+    from ordo.entrypoints.worker.runner import build_channels
+    from ordo.policy import NotifyPolicy, Policy, WebhookSubscriber
+    from ordo.settings import Settings
+
+    database.empty()
+    base = receiver.rsplit("/", 1)[0]
+    subscribers = (
+        WebhookSubscriber(name="erp", url=f"{base}/erp", events=("shipped", "delivered"), secret_env="ERP_HOOK"),
+        WebhookSubscriber(name="crm", url=f"{base}/crm", events=("shipment.ship",), secret_env="CRM_HOOK"),
+        WebhookSubscriber(name="audit", url=f"{base}/audit", events=("cancelled",), secret_env="AUDIT_HOOK"),
+    )
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine,
+                policy=Policy(notify=NotifyPolicy(webhooks=subscribers)))
+    monkeypatch.setenv("ERP_HOOK", "erp-secret")
+    monkeypatch.setenv("CRM_HOOK", "crm-secret")
+    Receiver.secrets, Receiver.clock = {"erp": "erp-secret", "crm": "crm-secret"}, clock
+    seed(ordo)
+    number, _ = handlers.intake(ordo, submission=OrderSubmission.model_validate(order_payload()), actor=SYSTEM)
+    for trigger in (ShipmentTrigger.START_PICK, ShipmentTrigger.FINISH_PICK, ShipmentTrigger.CHECK,
+                    ShipmentTrigger.PACK, ShipmentTrigger.HAND_OVER):
+        with ordo.transaction() as uow:
+            handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM)
+    with ordo.transaction() as uow:
+        handlers.advance_shipments(uow, number=number, trigger=ShipmentTrigger.SHIP, actor=SYSTEM, carrier="SF Express",
+                                   tracking_number="SF9")
+    with ordo.reading() as uow:
+        hooks = [(m.key, m.payload["to"]) for m in uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.audience == "webhook").order_by(OutboxMessage.id))]
+    assert hooks == [(f"notice:shipped:{number}-1:webhook:erp", f"{base}/erp"),
+                     (f"notice:shipped:{number}-1:webhook:crm", f"{base}/crm")]
+    channels = build_channels(ordo)
+    result = deliver_due(ordo, {"webhook": channels["webhook"], "email": FakeChannel(), "sms": FakeChannel()})
+    assert len(result.sent) == 6 and result.retried == []  # confirmed and shipped by e-mail and SMS, 2 hooks
+    got = sorted((r["path"], r["key"], r["body"]["data"]["params"]["tracking"]) for r in Receiver.received)
+    assert got == [("/hooks/crm", f"notice:shipped:{number}-1:webhook:crm", "SF9"),
+                   ("/hooks/erp", f"notice:shipped:{number}-1:webhook:erp", "SF9")]
+    assert Receiver.refused == []
+
+
+def test_the_receiver_refuses_a_stale_or_forged_request(ordo, clock, receiver):
+    from ordo.kernel.clock import FixedClock
+
+    Receiver.clock = clock
+    with ordo.transaction() as uow:
+        enqueue(uow.session, topic="t", key="k-stale", audience="webhook", at=clock.now(),
+                payload={"channel": "webhook", "to": receiver})
+    late = FixedClock(clock.now() - timedelta(minutes=6))  # a replay of a request signed 6 minutes ago
+    assert len(deliver_due(ordo, {"webhook": WebhookChannel(SECRET, clock=late)}).retried) == 1
+    assert (Receiver.received, Receiver.refused) == ([], ["/hooks/ordo"])
+    clock.advance(timedelta(seconds=30))
+    assert len(deliver_due(ordo, {"webhook": WebhookChannel(SECRET, clock=clock)}).sent) == 1
+    assert [r["key"] for r in Receiver.received] == ["k-stale"]

@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ordo.audit.log import record
 from ordo.auth.model import Actor
 from ordo.bootstrap import Ordo
 from ordo.fulfillment.states import ShipmentTrigger
+from ordo.inventory.tables import Warehouse
 from ordo.notify.tables import OutboxMessage
 from ordo.order import handlers
 from ordo.order.model import OrderSubmission
@@ -56,7 +57,9 @@ def test_clocks_start_and_stop_with_the_order_and_its_shipment(ordo, clock):
     seed(ordo)
     number = place(ordo)
     assert clocks(ordo) == {
-        "manual_review": ("stopped", T0 + timedelta(minutes=30), 0, True),  # paid: confirmed at once
+        "auto_review": ("stopped", T0 + timedelta(minutes=5), 0, True),  # paid: confirmed at once
+        "manual_review": ("stopped", T0 + timedelta(minutes=30), 0, True),
+        "first_review": ("stopped", T0 + timedelta(hours=2), 0, True),
         "ship_normal": ("open", T0 + timedelta(hours=24), None, None),
     }
     clock.advance(timedelta(hours=1))
@@ -76,6 +79,9 @@ def test_clocks_start_and_stop_with_the_order_and_its_shipment(ordo, clock):
     assert after["handover_after_pack"] == ("stopped", T0 + timedelta(hours=8, minutes=10), 0, True)
     assert after["tracking_upload"] == ("stopped", T0 + timedelta(hours=7, minutes=10), 1200, True)
     assert after["ship_normal"] == ("stopped", T0 + timedelta(hours=24), 6 * 3600 + 30 * 60, True)
+    # Shipped: the no-movement clock runs; a domestic parcel has no cross-border steps.
+    assert after["tracking_stalled"] == ("open", T0 + timedelta(hours=30, minutes=30), None, None)
+    assert not {"booking_and_declaration", "warehouse_preparation_cross_border", "outbound_scan"} & set(after)
     with ordo.reading() as uow:
         rates = {r.step: (r.closed, r.on_time) for r in queries.on_time_rate(uow.session)}
     assert rates["picking"] == (1, 0) and rates["ship_normal"] == (1, 1)
@@ -130,14 +136,15 @@ def test_scan_marks_a_breach_once_alerts_and_escalates(ordo, clock):
         second = scan(uow)
     assert len(first.breached) == 1 and second.breached == []
     [alert] = alerts(ordo, "sla.breached")
-    assert (alert.audience, alert.payload["step"], alert.payload["order"]) == ("supervisor", "ship_normal", number)
+    # The department owning the step first; the supervisor when it stays open (escalation).
+    assert (alert.audience, alert.payload["step"], alert.payload["order"]) == ("warehouse", "ship_normal", number)
     assert [m.payload["template"] for m in alerts(ordo, "customer.delayed")] == ["delayed", "delayed"]
     clock.advance(timedelta(hours=2))
     with ordo.transaction() as uow:
         assert scan(uow).escalated == first.breached
     with ordo.transaction() as uow:
         assert scan(uow).escalated == []
-    assert [a.audience for a in alerts(ordo, "sla.escalated")] == ["manager"]
+    assert [a.audience for a in alerts(ordo, "sla.escalated")] == ["supervisor"]
     with ordo.reading() as uow:
         [late] = queries.overdue(uow.session, clock.now(), SYSTEM)
     assert (late.order, late.step, late.status) == (number, "ship_normal", "breached")
@@ -228,6 +235,8 @@ def test_every_default_clock_starts_with_its_event_and_stops_on_time_with_the_ne
         if rule.service_types:
             order.service_type = rule.service_types[0]
         shipment = handlers._shipments(uow.session, order)[0]
+        if rule.warehouse_kinds:
+            uow.session.get(Warehouse, shipment.warehouse_id).kind = rule.warehouse_kinds[0]
         entity_id = order.id if rule.entity == "order" else shipment.id
         started = clock.now()
         for _ in range(2):
@@ -237,9 +246,127 @@ def test_every_default_clock_starts_with_its_event_and_stops_on_time_with_the_ne
     limit = Policy().time_limits[rule.step].limit
     with ordo.reading() as uow:
         rows = uow.session.scalars(select(SlaClock).where(SlaClock.step == rule.step)).all()
-        assert [(c.status, c.deadline, c.entity_id) for c in rows] == [("open", started + limit, entity_id)]
+        expected = [("open", started + limit, entity_id)]
+        if rule.start[0] in rule.stop:  # a movement closes the running clock and starts the next one
+            expected.insert(0, ("stopped", started + limit, entity_id))
+        assert [(c.status, c.deadline, c.entity_id) for c in rows] == expected
     clock.advance(limit)
+    stop = next(e for e in rule.stop if e not in rule.start)  # a movement both stops and restarts
     with ordo.transaction() as uow:
         record(uow.session, at=clock.now(), actor="test", entity=rule.entity, entity_id=entity_id,
-               order_id=order.id, name=rule.stop[0])
-    assert clocks(ordo)[rule.step] == ("stopped", started + limit, int(limit.total_seconds()), True)
+               order_id=order.id, name=stop)
+    with ordo.reading() as uow:
+        last = uow.session.scalars(select(SlaClock).where(SlaClock.step == rule.step).order_by(SlaClock.id)).all()[-1]
+        assert (last.status, last.deadline, last.elapsed_seconds, last.on_time) == (
+            "stopped", started + limit, int(limit.total_seconds()), True)
+
+
+@pytest.mark.postgres_only
+def test_two_scanners_queue_the_same_alert_once_and_both_keep_their_breaches(database, clock):
+    """Both scanners find the calendar does not know 2027 and queue the same keyed alert while the
+    first has not committed: the second's insert waits, then does nothing — no unique-key error
+    rolling back the breaches it marked."""
+    if database.kind != "postgresql":
+        pytest.skip("row locks across connections: PostgreSQL")
+    import time
+
+    from sqlalchemy import text
+
+    database.empty()
+    clock.advance(datetime(2026, 12, 30, 2, tzinfo=UTC) - clock.now())
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine, policy=Policy())
+    seed(ordo)
+    for i in range(20):
+        place(ordo, external_id=f"WEB-{i}")
+    clock.advance(timedelta(hours=25))
+    first_scanned, results, errors = threading.Event(), {}, []
+
+    def waiting_on_a_lock() -> bool:
+        with database.engine.connect() as conn:
+            return bool(conn.scalar(text(
+                "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"
+            )))
+
+    def first() -> None:
+        try:
+            with ordo.transaction() as uow:
+                results["first"] = scan(uow, batch=10)
+                first_scanned.set()
+                deadline = time.monotonic() + 10
+                while not waiting_on_a_lock() and time.monotonic() < deadline:
+                    time.sleep(0.02)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            first_scanned.set()
+
+    def second() -> None:
+        first_scanned.wait(10)
+        try:
+            with ordo.transaction() as uow:
+                results["second"] = scan(uow, batch=10)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert (results["first"].calendar_alerts, results["second"].calendar_alerts) == ([2027], [])
+    assert len(results["first"].breached) == len(results["second"].breached) == 10
+    with ordo.reading() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(SlaClock).where(SlaClock.status == "breached")) == 20
+    assert len(alerts(ordo, "calendar.unknown")) == 1
+    assert len(alerts(ordo, "sla.breached")) == 20
+
+
+def test_a_rule_s_own_escalation_limit_sends_the_breach_to_the_supervisor(database, clock):
+    database.empty()
+    rules_ = tuple(r.model_copy(update={"escalate_after": timedelta(minutes=30)}) if r.step == "ship_normal" else r
+                   for r in Policy().sla.clocks)
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine,
+                policy=Policy(sla=SlaPolicy(clocks=rules_)))
+    seed(ordo)
+    number = place(ordo)
+    clock.advance(timedelta(hours=24, seconds=1))
+    with ordo.transaction() as uow:
+        [clock_id] = scan(uow).breached
+    clock.advance(timedelta(minutes=29))
+    with ordo.transaction() as uow:
+        assert scan(uow).escalated == []  # 24 h 29 min 1 s: not yet the further 30 minutes
+    clock.advance(timedelta(minutes=1))
+    with ordo.transaction() as uow:
+        assert scan(uow).escalated == [clock_id]
+    [breach] = alerts(ordo, "sla.breached")
+    [escalation] = alerts(ordo, "sla.escalated")
+    assert (breach.audience, escalation.audience) == ("warehouse", "supervisor")
+    assert [escalation.payload[k] for k in ("step", "clock", "order")] == ["ship_normal", clock_id, number]
+    with ordo.reading() as uow:
+        row = uow.session.get(SlaClock, clock_id)
+        assert row.escalated_at == T0 + timedelta(hours=24, minutes=30, seconds=1)
+
+
+def test_days_entered_in_the_override_table_schedule_waiting_clocks(database, clock):
+    from ordo.sla import calendar as calendars
+
+    database.empty()
+    calendars.forget()
+    limits = dict(Policy().time_limits)
+    limits["ship_normal"] = TimeLimit(limit=timedelta(days=2), calendar="working_days")
+    clock.advance(datetime(2026, 12, 30, 2, tzinfo=UTC) - clock.now())
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine,
+                policy=Policy(time_limits=limits))
+    seed(ordo)
+    place(ordo)
+    assert clocks(ordo)["ship_normal"][:2] == ("unscheduled", None)
+    days = {date(2027, 1, 1): "holiday", date(2027, 1, 2): "holiday", date(2027, 1, 3): "holiday",
+            date(2027, 1, 4): "workday"}
+    try:
+        with ordo.transaction() as uow:
+            calendars.set_days(uow, days=days, actor=SYSTEM)
+        with ordo.transaction() as uow:
+            assert len(scan(uow).scheduled) == 1
+        assert clocks(ordo)["ship_normal"][:2] == ("open", datetime(2027, 1, 4, 2, tzinfo=UTC))
+    finally:
+        calendars.forget()

@@ -19,12 +19,34 @@ CAL = rules.calendar_of(POLICY)
 def test_the_index_finds_rules_by_event_name() -> None:
     index = rules.index_rules(POLICY)
     assert [r.step for r in index.starts["order.created"]] == [
-        "manual_review", "ship_normal", "ship_promotion", "ship_fresh"
+        "auto_review", "manual_review", "first_review", "ship_normal", "ship_promotion", "ship_fresh"
     ]
     assert index.stops["shipment.finish_pick"] == ["picking"]
     assert "shipment.cancel" in index.cancels
     assert not index.concerns("sku.updated")
     assert index.concerns("order.hold")
+
+
+def test_every_shipment_clock_ends_with_every_terminal_shipment_event() -> None:
+    from ordo.policy import SHIPMENT_TERMINAL
+
+    for rule in POLICY.sla.clocks:
+        if rule.entity == "shipment":
+            assert set(SHIPMENT_TERMINAL) <= set(rule.cancel) | set(rule.stop), rule.step
+    declare = next(r for r in POLICY.sla.clocks if r.step == "booking_and_declaration")
+    assert declare.stop == ("shipment.declare_export",)
+    assert set(declare.cancel) == {"shipment.cancel", "shipment.intercept", "shipment.lose", "shipment.deliver",
+                                   "shipment.return"}
+
+
+def test_escalation_after_is_per_rule_with_the_policy_default() -> None:
+    own = ClockRule(step="picking", entity="shipment", start=("shipment.start_pick",),
+                    stop=("shipment.finish_pick",), department="warehouse", escalate_after=timedelta(minutes=15))
+    plain = ClockRule(step="check_after_pick", entity="shipment", start=("shipment.finish_pick",),
+                      stop=("shipment.check",), department="warehouse")
+    index = rules.index_rules(Policy(sla=SlaPolicy(clocks=(own, plain), escalate_after=timedelta(hours=3))))
+    assert rules.escalate_after(index, "picking", timedelta(hours=3)) == timedelta(minutes=15)
+    assert rules.escalate_after(index, "check_after_pick", timedelta(hours=3)) == timedelta(hours=3)
 
 
 def test_a_rule_without_a_time_limit_is_refused() -> None:

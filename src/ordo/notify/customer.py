@@ -1,5 +1,5 @@
-"""Customer notices: a customer-visible event queues a message per contact channel (and a webhook
-when one is configured), in the command's transaction, through the event-log hook."""
+"""Customer notices: a customer-visible event queues a message per contact channel and one per
+webhook subscriber that wants it, in the command's transaction, through the event-log hook."""
 
 from __future__ import annotations
 
@@ -47,20 +47,26 @@ def notify(session: Session, policy: Policy, order: Order, template: str, event:
         params |= {k: v for k, v in event.data.items() if k in ("carrier", "tracking", "amount")}
     language = language_of(order, policy)
     text = render(template, language, params)
-    targets = [("email", order.email), ("sms", order.phone)]
-    if policy.notify.webhook_url:
-        targets.append(("webhook", policy.notify.webhook_url))
-    for channel, to in targets:
+    # (channel, address, key suffix, subscriber)
+    targets: list[tuple[str, str | None, str, str | None]] = [
+        ("email", order.email, "email", None), ("sms", order.phone, "sms", None)]
+    event_name = event.name if event is not None else None
+    targets += [("webhook", sub.url, f"webhook:{sub.name}", sub.name)
+                for sub in policy.notify.webhooks if sub.wants(event_name, template)]
+    for channel, to, suffix, subscriber in targets:
         if not to:
             continue
-        key = f"notice:{template}:{subject_of}:{channel}"
+        key = f"notice:{template}:{subject_of}:{suffix}"
         if session.scalar(select(exists().where(OutboxMessage.key == key))):
             continue  # the same fact was reported before (a second delivery attempt of the step)
+        payload: dict[str, object] = {
+            "channel": channel, "to": to, "language": language, "template": template,
+            "subject": text.subject, "body": text.body, "order": order.number, "event": event_name,
+            "params": {k: str(v) for k, v in params.items()}}
+        if subscriber is not None:
+            payload["subscriber"] = subscriber
         enqueue(
             session, topic=f"customer.{template}", key=key,
             audience="webhook" if channel == "webhook" else "customer", at=at, order_id=order.id,
-            payload={"channel": channel, "to": to, "language": language, "template": template,
-                     "subject": text.subject, "body": text.body, "order": order.number,
-                     "event": event.name if event is not None else None,
-                     "params": {k: str(v) for k, v in params.items()}},
+            payload=payload,
         )

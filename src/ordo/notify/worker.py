@@ -123,6 +123,10 @@ def deliver_due(ordo: Ordo, channels: Mapping[str, Channel], *, limit: int | Non
                 channel.send(item.message)
             except DeliveryFailed as exc:
                 error = str(exc)
+            except Exception as exc:
+                # A bug or an unexpected error in a channel must not abort the round and leave the
+                # rest of the batch in "sending": it counts as a failed attempt (backoff, dead letter).
+                error = f"{type(exc).__name__}: {exc}"
         with ordo.transaction() as uow:
             status = report(uow, claimed=item, error=error)
         {Status.SENT: result.sent, Status.DEAD: result.dead}.get(status, result.retried).append(item.id)

@@ -13,17 +13,20 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import exists, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ordo.audit.log import record
 from ordo.audit.tables import Event
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.calendar import CalendarUnknown
-from ordo.notify.customer import notify as notify_customer
 from ordo.notify.outbox import enqueue
 from ordo.notify.tables import OutboxMessage
 from ordo.order.tables import Order
 from ordo.policy import ClockRule, Policy
+from ordo.sla import calendar as calendars
 from ordo.sla import rules
 from ordo.sla.model import RUNNING, ClockStatus, Facts
 from ordo.sla.tables import SlaClock
@@ -123,7 +126,7 @@ def _start(
         return
     limit = policy.time_limits[rule.step]
     try:
-        due: datetime | None = rules.deadline(at, limit, index.calendar)
+        due: datetime | None = rules.deadline(at, limit, calendars.in_force(session, policy, index.calendar))
         status = ClockStatus.OPEN
     except CalendarUnknown:
         # Refuse to guess; the scan tells the admins and schedules it once the days are entered.
@@ -203,10 +206,18 @@ class ScanResult:
 
 def _alert_once(session: Session, *, topic: str, key: str, audience: str, payload: dict[str, Any], at: datetime,
                 order_id: int | None = None) -> bool:
-    if session.scalar(select(exists().where(OutboxMessage.key == key))):
-        return False
-    enqueue(session, topic=topic, key=key, audience=audience, payload=payload, at=at, order_id=order_id)
-    return True
+    """Queue the alert unless one with this key exists — without a check-then-insert race: the
+    insert does nothing on a conflicting key (both dialects), so a second scanner neither fails
+    nor rolls back the breach marks of its transaction."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(OutboxMessage)
+        .values(topic=topic, key=key, audience=audience, payload=payload, order_id=order_id, status="pending",
+                attempts=0, available_at=at, created_at=at)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxMessage.id)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def _claim(session: Session, statement: Any) -> Any:
@@ -218,7 +229,8 @@ def _claim(session: Session, statement: Any) -> Any:
 
 def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
     """Mark clocks past their deadline as breached — once, whatever the number of scanners — and
-    tell the supervisors; escalate those still open after ``escalate_after``; schedule clocks the
+    tell the department owning the step; escalate those still open after the rule's (else the
+    policy's) ``escalate_after`` to the supervisor; schedule clocks the
     calendar could not place before, and tell the admins about days the calendar does not know."""
     session, policy, now = uow.session, uow.policy, uow.clock.now()
     batch = batch or policy.sla.scan_batch
@@ -230,8 +242,9 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
         .limit(batch),
     )
     breached: list[int] = []
+    escalations: list[dict[str, Any]] = []
+    index = rule_index(policy)
     if due:
-        escalate_at = {row.id: row.deadline + policy.sla.escalate_after for row in due}
         won = set(
             session.scalars(
                 update(SlaClock)
@@ -241,24 +254,44 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
             ).all()
         )
         order_numbers = _order_numbers(session, [row.order_id for row in due if row.id in won])
+        told = sorted({row.order_id for row in due if row.id in won and row.order_id is not None
+                       and row.step in policy.sla.tell_customer_on_breach})
+        if told:  # one query puts them in the session: the notices below look them up for free
+            session.scalars(select(Order).where(Order.id.in_(told))).all()
         for row in due:
             if row.id not in won:
                 continue
-            session.execute(update(SlaClock).where(SlaClock.id == row.id).values(escalate_at=escalate_at[row.id]))
+            further = rules.escalate_after(index, row.step, policy.sla.escalate_after)
+            escalations.append({"id": row.id, "escalate_at": row.deadline + further})
+            # The team that owns the step is told first; the supervisor if it stays open (escalation).
             enqueue(
-                session, topic="sla.breached", key=f"sla.breached:{row.id}", audience="supervisor", at=now,
+                session, topic="sla.breached", key=f"sla.breached:{row.id}", audience=row.department, at=now,
                 order_id=row.order_id,
                 payload={"clock": row.id, "step": row.step, "department": row.department,
                          "order": order_numbers.get(row.order_id), "deadline": row.deadline.isoformat()},
             )
             breached.append(row.id)
             if row.step in policy.sla.tell_customer_on_breach and row.order_id is not None:
-                order = session.get(Order, row.order_id)
-                if order is not None:
-                    notify_customer(session, policy, order, "delayed", None, now)
+                # One ship limit per order: the keys of these notices cannot collide within the
+                # batch, so the rows are written in one flush at the end instead of one per look-up.
+                with session.no_autoflush:
+                    _tell_delayed(session, row.order_id, row.step, row.id, now)
+    if breached:  # one executemany by primary key
+        session.execute(update(SlaClock), escalations)
     escalated = _escalate(session, now, batch)
     scheduled, alerts = _calendar(session, policy, now)
     return ScanResult(breached=breached, escalated=escalated, scheduled=scheduled, calendar_alerts=alerts)
+
+
+def _tell_delayed(session: Session, order_id: int, step: str, clock_id: int, now: datetime) -> None:
+    """A customer-visible event: the delayed notice follows from it (notify.customer_events) and
+    the public status query shows it on the timeline."""
+    order = session.get(Order, order_id)
+    if order is None:
+        return
+    record(session, at=now, actor="sla", entity="order", entity_id=order.id, order_id=order.id,
+           name="order.delayed", from_state=order.status, to_state=order.status, reason=step,
+           data={"step": step, "clock": clock_id})
 
 
 def _order_numbers(session: Session, ids: list[int | None]) -> dict[int | None, str]:
@@ -277,6 +310,7 @@ def _escalate(session: Session, now: datetime, batch: int) -> list[int]:
         .limit(batch),
     )
     done: list[int] = []
+    numbers = _order_numbers(session, [row.order_id for row in rows])
     for row in rows:
         result = session.execute(
             update(SlaClock)
@@ -285,10 +319,10 @@ def _escalate(session: Session, now: datetime, batch: int) -> list[int]:
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             enqueue(
-                session, topic="sla.escalated", key=f"sla.escalated:{row.id}", audience="manager", at=now,
+                session, topic="sla.escalated", key=f"sla.escalated:{row.id}", audience="supervisor", at=now,
                 order_id=row.order_id,
                 payload={"clock": row.id, "step": row.step, "department": row.department,
-                         "deadline": row.deadline.isoformat()},
+                         "order": numbers.get(row.order_id), "deadline": row.deadline.isoformat()},
             )
             done.append(row.id)
     return done
@@ -296,18 +330,19 @@ def _escalate(session: Session, now: datetime, batch: int) -> list[int]:
 
 def _calendar(session: Session, policy: Policy, now: datetime) -> tuple[list[int], list[int]]:
     index = rule_index(policy)
+    calendar = calendars.in_force(session, policy, index.calendar, fresh=True)
     scheduled: list[int] = []
     unknown_years: set[int] = set()
     for clock in session.scalars(select(SlaClock).where(SlaClock.status == ClockStatus.UNSCHEDULED)):
         try:
-            clock.deadline = rules.deadline(clock.started_at, policy.time_limits[clock.step], index.calendar)
+            clock.deadline = rules.deadline(clock.started_at, policy.time_limits[clock.step], calendar)
         except CalendarUnknown as exc:
             unknown_years.add(exc.day.year)
             continue
         clock.status = ClockStatus.OPEN
         scheduled.append(clock.id)
-    ahead: date = (now + policy.sla.calendar_lookahead).astimezone(index.calendar.zone).date()
-    if not index.calendar.knows(ahead):
+    ahead: date = (now + policy.sla.calendar_lookahead).astimezone(calendar.zone).date()
+    if not calendar.knows(ahead):
         unknown_years.add(ahead.year)
     alerts: list[int] = []
     for year in sorted(unknown_years):

@@ -38,6 +38,8 @@ class RuleIndex:
     stops: dict[str, list[str]] = field(default_factory=dict)
     cancels: dict[str, list[str]] = field(default_factory=dict)
     pausing: frozenset[str] = frozenset()
+    # Step → how long a breach stays open before it goes to the supervisor.
+    escalate_after: dict[str, timedelta] = field(default_factory=dict)
 
     def concerns(self, name: str) -> bool:
         return name in self.starts or name in self.stops or name in self.cancels or (
@@ -59,7 +61,13 @@ def index_rules(policy: Policy) -> RuleIndex:
         for name in rule.cancel:
             cancels[name].append(rule.step)
     pausing = frozenset(r.step for r in policy.sla.clocks if r.pauses_on_hold)
-    return RuleIndex(calendar_of(policy), dict(starts), dict(stops), dict(cancels), pausing)
+    escalate = {r.step: r.escalate_after or policy.sla.escalate_after for r in policy.sla.clocks}
+    return RuleIndex(calendar_of(policy), dict(starts), dict(stops), dict(cancels), pausing, escalate)
+
+
+def escalate_after(index: RuleIndex, step: str, default: timedelta) -> timedelta:
+    """The further limit after a breach before the supervisor is told (per rule, else the policy's)."""
+    return index.escalate_after.get(step, default)
 
 
 def applies(rule: ClockRule, facts: Facts, to_state: str | None) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ClockRead(BaseModel):
@@ -31,3 +32,14 @@ class OnTimeRead(BaseModel):
     closed: int
     on_time: int
     rate: float | None
+
+
+class CalendarDay(BaseModel):
+    day: date
+    kind: Literal["holiday", "workday"]
+
+
+class CalendarOverridesIn(BaseModel):
+    """Days to enter (or change) in the override table."""
+
+    days: list[CalendarDay] = Field(min_length=1, max_length=400)

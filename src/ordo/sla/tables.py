@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import Date, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ordo.adapters.db.base import Base, UTCDateTime
@@ -38,3 +38,15 @@ class SlaClock(Base):
     breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CalendarOverride(Base):
+    """A day an admin entered (holiday or adjusted working day): consulted before the policy file's
+    overrides and the ``chinesecalendar`` package, so next year's calendar can be entered as soon as
+    the government publishes it."""
+
+    __tablename__ = "calendar_overrides"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # holiday | workday
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)

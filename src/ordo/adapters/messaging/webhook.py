@@ -11,6 +11,8 @@ import hmac
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from ordo.adapters.messaging.base import DeliveryFailed, OutgoingMessage
 from ordo.kernel.clock import Clock, SystemClock
@@ -25,15 +27,38 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def verify(secret: str, timestamp: str, body: bytes, header: str) -> bool:
-    return hmac.compare_digest(signature(secret, timestamp, body), header)
+def verify(secret: str, timestamp: str, body: bytes, header: str, *, now: datetime | None = None,
+           tolerance: timedelta | None = None) -> bool:
+    """The signature matches and (when ``now`` is given) the timestamp is within ``tolerance`` of it:
+    what a receiver checks before it trusts a request."""
+    if not hmac.compare_digest(signature(secret, timestamp, body), header or ""):
+        return False
+    if now is None:
+        return True
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        return False
+    return abs(now.timestamp() - sent) <= (tolerance or timedelta(minutes=5)).total_seconds()
 
 
 class WebhookChannel:
-    def __init__(self, secret: str, *, timeout: float = 10.0, clock: Clock | None = None) -> None:
-        self.secret, self.timeout, self.clock = secret, timeout, clock or SystemClock()
+    """``secret`` signs messages without a subscriber; ``secrets`` holds each subscriber's own."""
+
+    def __init__(self, secret: str | None = None, *, secrets: Mapping[str, str] | None = None,
+                 timeout: float = 10.0, clock: Clock | None = None) -> None:
+        self.secret, self.secrets = secret, dict(secrets or {})
+        self.timeout, self.clock = timeout, clock or SystemClock()
+
+    def _secret(self, message: OutgoingMessage) -> str:
+        subscriber = message.payload.get("subscriber")
+        secret = self.secrets.get(subscriber) if subscriber is not None else self.secret
+        if not secret:
+            raise DeliveryFailed(f"webhook {message.to}: no secret for subscriber {subscriber!r}")
+        return secret
 
     def send(self, message: OutgoingMessage) -> None:
+        secret = self._secret(message)
         body = json.dumps(
             {"key": message.key, "topic": message.topic, "at": message.at.isoformat(), "data": message.payload},
             ensure_ascii=False, sort_keys=True,
@@ -43,7 +68,7 @@ class WebhookChannel:
         request = urllib.request.Request(
             message.to, data=body, method="POST",
             headers={"Content-Type": "application/json", TIMESTAMP: timestamp, IDEMPOTENCY_KEY: message.key,
-                     SIGNATURE: signature(self.secret, timestamp, body)},
+                     SIGNATURE: signature(secret, timestamp, body)},
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:

@@ -12,6 +12,7 @@ from ordo.adapters.db.migrate import upgrade
 from ordo.auth.handlers import add_user, create_token
 from ordo.auth.model import Role
 from ordo.auth.tables import User
+from ordo.entrypoints.cli import calendar as calendar_cli
 from ordo.entrypoints.cli import docs, inventory, legs, orders, reference, users
 from ordo.entrypoints.cli import notify as notify_cli
 from ordo.entrypoints.cli import review as review_cli
@@ -35,6 +36,7 @@ app.add_typer(docs.app, name="docs")
 app.add_typer(shipping_cli.tracking, name="tracking")
 app.add_typer(shipping_cli.followups, name="followups")
 app.add_typer(legs.app, name="legs")
+app.add_typer(calendar_cli.app, name="calendar")
 app.command()(worker)
 reference.register(app)
 

@@ -34,8 +34,11 @@ def build_channels(ordo: Ordo) -> dict[str, Channel]:
         "sms": SmsChannel(FileSmsProvider(Path(policy.sms_outbox_file))),
     }
     secret = os.environ.get("ORDO_WEBHOOK_SECRET")
-    if secret:
-        channels["webhook"] = WebhookChannel(secret, clock=ordo.clock)
+    # Each subscriber's secret from its environment variable; a missing one fails its messages
+    # (retried, then dead letters the admins see) rather than sending them unsigned.
+    secrets = {sub.name: os.environ[sub.secret_env] for sub in policy.webhooks if os.environ.get(sub.secret_env)}
+    if secret or policy.webhooks:
+        channels["webhook"] = WebhookChannel(secret, secrets=secrets, clock=ordo.clock)
     return channels
 
 
