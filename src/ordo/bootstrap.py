@@ -31,6 +31,7 @@ def register_observers() -> None:
     into goods receipts (idempotent). Imported here,
     not at module level, because those modules import the domain tables."""
     from ordo.audit.log import observe
+    from ordo.fulfillment.picking import follow_shipments as pick_lists_follow
     from ordo.inventory.handlers import on_restock
     from ordo.notify.customer import on_event as notify_customer
     from ordo.order.backorders import serve_backorders
@@ -38,6 +39,7 @@ def register_observers() -> None:
 
     observe(sla_clocks)
     observe(notify_customer)
+    observe(pick_lists_follow)
     on_restock(serve_backorders)
 
 

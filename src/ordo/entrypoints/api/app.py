@@ -13,6 +13,7 @@ from ordo.customer import api as customer_api
 from ordo.entrypoints.api import problems
 from ordo.entrypoints.api.deps import current_actor
 from ordo.entrypoints.api.guards import BodyLimit
+from ordo.fulfillment import api as fulfillment_api
 from ordo.inventory import api as inventory_api
 from ordo.notify import api as notify_api
 from ordo.notify import public_api as tracking_api
@@ -46,7 +47,8 @@ def create_app(ordo: Ordo | None = None) -> FastAPI:
     # Every other router needs a token, even for a route whose author forgot to ask for the actor
     # (FastAPI resolves the dependency once per request, so routes that do ask pay nothing more).
     for module in (
-        order_api, review_api, channel_api, catalog_api, customer_api, inventory_api, sla_api, notify_api
+        order_api, review_api, channel_api, catalog_api, customer_api, inventory_api, sla_api, notify_api,
+        fulfillment_api,
     ):
         app.include_router(
             module.router,
