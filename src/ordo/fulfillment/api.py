@@ -23,7 +23,8 @@ from ordo.kernel.checks import MAX_PAGE
 router = APIRouter(tags=["warehouse floor"])
 
 
-@router.get("/warehouses/{code}/layout", response_model=LayoutRead, responses={404: {"description": "No such warehouse"}})
+@router.get("/warehouses/{code}/layout", response_model=LayoutRead,
+            responses={404: {"description": "No such warehouse"}})
 def get_layout(code: str, uow: Reading, actor: CurrentActor) -> LayoutRead:
     """The warehouse's floor; the policy's default (``default: true``) when it has none of its own."""
     return floor.get_layout(uow, code=code, actor=actor)

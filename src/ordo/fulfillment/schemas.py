@@ -74,7 +74,8 @@ class ScanStage(StrEnum):
 
 
 class ScanIn(In):
-    barcode: str | None = Field(default=None, max_length=64, description="The SKU's barcode (or its code if it has none)")
+    barcode: str | None = Field(default=None, max_length=64,
+                                description="The SKU's barcode (or its code if it has none)")
     quantity: int | None = Field(default=1, description="Units scanned at once (default 1)")
     stage: ScanStage | None = Field(default=None, description="pick or check")
 
