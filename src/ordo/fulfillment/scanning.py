@@ -29,6 +29,7 @@ from ordo.kernel.checks import Checks
 from ordo.kernel.errors import Conflict, NotFound
 
 MAX_SCAN_QUANTITY = 10_000
+SAME_PERSON = "check_same_person"
 STAGE_STATE = {ScanStage.PICK: ShipmentStatus.PICKING, ScanStage.CHECK: ShipmentStatus.PICKED}
 STAGE_PERMISSION = {ScanStage.PICK: Permission.SHIPMENT_PICK, ScanStage.CHECK: Permission.SHIPMENT_CHECK}
 
@@ -132,17 +133,27 @@ def record_scan(uow: UnitOfWork, *, shipment: str, body: ScanIn, actor: Actor) -
         raise Conflict("scan_wrong_state", shipment=row.number, state=row.status, stage=stage.value,
                        needed=STAGE_STATE[stage].value)
     state = stage_state(session, row, stage)
-    result = state.sheet.scan(barcode, quantity, _barcodes(session, barcode))
-    sku_id = session.scalar(select(Sku.id).where(Sku.code == result.sku)) if result.sku else None
+    barcodes = _barcodes(session, barcode)
+    pickers = stage_state(session, row, ScanStage.PICK).by if stage == ScanStage.CHECK else []
+    refusal: Conflict | None = None
+    if actor.name in pickers:
+        # Whoever picked may not verify their own picking (the scan is kept, as refused).
+        sku, code, detail = barcodes.get(barcode), SAME_PERSON, {"pickers": pickers}
+        refusal = Conflict(SAME_PERSON, shipment=row.number, pickers=", ".join(pickers), actor=actor.name)
+    else:
+        result = state.sheet.scan(barcode, quantity, barcodes)
+        sku, detail = result.sku, dict(result.detail)
+        code = result.refusal.value if result.refusal else None
+        if not result.accepted:
+            refusal = _refusal(result, row, stage, state.sheet.expected, barcode, quantity)
     scan = ShipmentScan(
-        shipment_id=row.id, stage=stage.value, barcode=barcode, sku_id=sku_id, quantity=quantity,
-        accepted=result.accepted, refusal=result.refusal.value if result.refusal else None,
-        detail=dict(result.detail), actor=actor.name, at=now,
+        shipment_id=row.id, stage=stage.value, barcode=barcode,
+        sku_id=session.scalar(select(Sku.id).where(Sku.code == sku)) if sku else None, quantity=quantity,
+        accepted=refusal is None, refusal=code, detail=detail, actor=actor.name, at=now,
     )
     session.add(scan)
     session.flush()
-    refusal = None if result.accepted else _refusal(result, row, stage, state.sheet.expected, barcode, quantity)
-    return ScanOutcome(_read(scan, result.sku), refusal)
+    return ScanOutcome(_read(scan, sku), refusal)
 
 
 def _read(scan: ShipmentScan, sku: str | None) -> ScanRead:
@@ -187,7 +198,5 @@ def checked_by_a_second_person(session: Session, shipment: Shipment, actor: str)
     if missing:
         raise Conflict("check_incomplete", shipment=shipment.number, missing=units(missing))
     pickers = stage_state(session, shipment, ScanStage.PICK).by
-    same = sorted(set(pickers) & {actor, *check.by})
-    if same:
-        raise Conflict("check_same_person", shipment=shipment.number, pickers=", ".join(pickers),
-                       actor=", ".join(same))
+    if actor in pickers:  # check-stage scans by a picker are refused when scanned
+        raise Conflict(SAME_PERSON, shipment=shipment.number, pickers=", ".join(pickers), actor=actor)
