@@ -18,7 +18,7 @@ from ordo.inventory.queries import ledger as ledger_rows
 from ordo.order.actions import ActionIn, OrderAction, perform
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
-from tests.factories import order_payload, seed, user_token
+from tests.factories import order_payload, scan_before, seed, user_token
 
 
 @pytest.fixture
@@ -43,6 +43,7 @@ def traffic(ordo):
     }
     for number, actions in steps.items():
         for action, body in actions:
+            scan_before(ordo, number, action)
             with ordo.transaction() as uow:
                 perform(uow, number=number, action=action, body=body, actor=Actor.system())
     return ordo

@@ -12,7 +12,7 @@ from ordo.catalog.tables import Sku
 from ordo.entrypoints.api.app import create_app
 from ordo.inventory.handlers import receive
 from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
-from tests.factories import order_payload, seed, user_token
+from tests.factories import order_payload, scan_before, seed, user_token
 
 
 @pytest.fixture
@@ -141,6 +141,7 @@ def test_cancel_before_handover_releases_stock(client, ordo):
 def test_cancel_after_handover_is_refused(client, ordo):
     number = client.post("/api/v1/orders", json=order_payload()).json()["number"]
     for step in ("pick", "finish-pick", "check", "pack", "hand-over"):
+        scan_before(ordo, number, step)
         assert act(client, number, step).status_code == 200
     refused = act(client, number, "cancel", reason="too late")
     assert refused.status_code == 409
@@ -153,6 +154,7 @@ def test_cancel_after_handover_is_refused(client, ordo):
 def test_shipping_consumes_the_reservation(client, ordo):
     number = client.post("/api/v1/orders", json=order_payload()).json()["number"]
     for step in ("pick", "finish-pick", "check", "pack", "hand-over"):
+        scan_before(ordo, number, step)
         act(client, number, step)
     missing = act(client, number, "ship")
     assert [e["field"] for e in missing.json()["errors"]] == ["carrier", "tracking_number"]

@@ -16,6 +16,7 @@ from ordo.entrypoints.cli import inventory, orders, reference, users
 from ordo.entrypoints.cli import notify as notify_cli
 from ordo.entrypoints.cli import review as review_cli
 from ordo.entrypoints.cli import sla as sla_cli
+from ordo.entrypoints.cli import warehouse as warehouse_cli
 from ordo.entrypoints.cli.common import console, ordo
 from ordo.entrypoints.cli.worker import worker
 from ordo.entrypoints.worker.runner import start_in_background
@@ -30,6 +31,9 @@ app.add_typer(users.tokens, name="tokens")
 app.add_typer(review_cli.app, name="review")
 app.add_typer(sla_cli.app, name="sla")
 app.add_typer(notify_cli.app, name="notify")
+app.add_typer(warehouse_cli.warehouse, name="warehouse")
+app.add_typer(warehouse_cli.pick, name="pick")
+app.command("scan")(warehouse_cli.scan)
 app.command()(worker)
 reference.register(app)
 
