@@ -17,7 +17,7 @@ from ordo.entrypoints.api.app import create_app
 from ordo.fulfillment.layout import FloorLayout, bin_point_of
 from ordo.fulfillment.picking import claim_pick_list
 from ordo.fulfillment.queries import PickStopView, pick_list_view
-from ordo.fulfillment.routing import Layout, shortest_route
+from ordo.fulfillment.routing import BlockLayout, Layout, block_route, shortest_route
 from ordo.fulfillment.tables import PickList, PickListStop, ShipmentScan, WarehouseLayout
 from ordo.kernel.errors import Conflict
 from ordo.policy import Policy, WarehousePolicy
@@ -179,6 +179,19 @@ def test_the_stops_follow_the_shortest_route_through_the_bins_and_carry_its_leng
         PickStopView(seq, by_point[p], bin_sku[by_point[p]], bin_sku[by_point[p]].title(), 1, f"{number}-1")
         for seq, p in enumerate(optimum.stops, start=1)
     ]
+
+
+def test_on_a_floor_with_a_middle_cross_aisle_the_block_router_orders_the_stops(client, app):
+    assert client.put("/api/v1/warehouses/WH-SH/layout",
+                      json={**LAYOUT, "middle_cross_aisles_m": [10], "depot_aisle": 2}).status_code == 200
+    place(client, "M-1", {"MUG-002": 1, "TEA-001": 1, "OIL-004": 1})
+    [released] = client.post("/api/v1/pick-lists", json={"warehouse": "WH-SH"}).json()
+    points = [bin_point_of(FLOOR, b) for b in BINS.values()]
+    expected = block_route(BlockLayout(4, (0.0, 10.0, 20.0), 3.0, 1), points)
+    by_point = {bin_point_of(FLOOR, b): b for b in BINS.values()}
+    assert [s["bin"] for s in released["stops"]] == [by_point[p] for p in expected.stops]
+    assert (released["route_length_m"], released["route_method"]) == (expected.length, "improved_heuristic")
+    assert released["route_length_m"] <= min(expected.heuristics.values())
 
 
 def test_release_is_refused_while_a_sku_to_pick_has_no_bin_and_writes_nothing(client, app):
