@@ -7,12 +7,19 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
 from ordo.auth.handlers import add_user, create_token
+from ordo.auth.model import Actor, Role
 from ordo.bootstrap import Ordo
 from ordo.catalog.tables import Sku
 from ordo.channel.tables import Shop
+from ordo.fulfillment.scanning import STAGE_STATE, expected_units, record_scan
+from ordo.fulfillment.schemas import ScanIn, ScanStage
+from ordo.fulfillment.tables import Shipment
 from ordo.inventory.handlers import receive
 from ordo.inventory.tables import Warehouse
+from ordo.order.tables import Order
 
 SKUS = [
     # code, category, traits, price
@@ -92,6 +99,44 @@ def seed(ordo: Ordo, *, stock: int = 100) -> None:
                 receive(s, warehouse_id=whs["WH-SH"], sku_id=skus[code], quantity=stock, actor="test", at=now)
             receive(s, warehouse_id=whs["WH-BJ"], sku_id=skus["LYC-003"], quantity=stock, actor="test", at=now)
             receive(s, warehouse_id=whs["WH-LA"], sku_id=skus["TEA-001"], quantity=stock, actor="test", at=now)
+
+
+PICKER = "picker-test"
+CHECKER = "checker-test"
+
+
+def scan_all(ordo: Ordo, order: str, stage: str, *, actor: str | None = None, shipment: str | None = None) -> list[str]:
+    """Scan every unit of the order's shipments that are at ``stage`` ("pick": being picked, "check":
+    picked), as a warehouse person (by default one picker, another checker, so that whoever then
+    finishes and checks is a second person). Returns the shipments scanned."""
+    stage_ = ScanStage(stage)
+    who = Actor(name=actor or (PICKER if stage_ == ScanStage.PICK else CHECKER), roles=frozenset({Role.WAREHOUSE}))
+    done: list[str] = []
+    with ordo.transaction() as uow:
+        rows = uow.session.scalars(
+            select(Shipment).join(Order, Order.id == Shipment.order_id)
+            .where(Order.number == order, Shipment.status == STAGE_STATE[stage_]).order_by(Shipment.id)
+        ).all()
+        for row in rows:
+            if shipment is not None and row.number != shipment:
+                continue
+            barcodes = dict(uow.session.execute(select(Sku.code, Sku.barcode)).all())
+            for code, quantity in expected_units(uow.session, row).items():
+                body = ScanIn(barcode=barcodes[code] or code, quantity=quantity, stage=stage_)
+                record_scan(uow, shipment=row.number, body=body, actor=who).raise_if_refused()
+            done.append(row.number)
+    return done
+
+
+# Order actions that need scans first, and the stage they need.
+SCAN_BEFORE = {"finish-pick": "pick", "finish_pick": "pick", "check": "check"}
+
+
+def scan_before(ordo: Ordo, order: str, action: str, **kwargs: Any) -> None:
+    """Before ``finish-pick`` scan the pick stage, before ``check`` the check stage; otherwise nothing."""
+    stage = SCAN_BEFORE.get(str(action))
+    if stage is not None:
+        scan_all(ordo, order, stage, **kwargs)
 
 
 def user_token(ordo: Ordo, username: str, roles: list[str], **scope: Any) -> str:

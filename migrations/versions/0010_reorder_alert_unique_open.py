@@ -1,7 +1,7 @@
 """at most one open reorder alert per SKU (total) and per SKU and warehouse
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 from collections.abc import Sequence

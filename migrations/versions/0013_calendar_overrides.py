@@ -1,7 +1,7 @@
 """calendar overrides: days admins enter over the official calendar
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-01 08:45:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import ordo.adapters.db.base
 
 revision: str = "0013"
-down_revision: str | None = "0014"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

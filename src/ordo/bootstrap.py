@@ -46,6 +46,7 @@ def register_observers() -> None:
     into goods receipts and the cross-border guards into the shipment steps (idempotent). Imported here,
     not at module level, because those modules import the domain tables."""
     from ordo.audit.log import observe
+    from ordo.fulfillment.picking import follow_shipments as pick_lists_follow
     from ordo.inventory.handlers import on_restock
     from ordo.notify.customer import on_event as notify_customer
     from ordo.order.backorders import hold_backorders
@@ -54,6 +55,7 @@ def register_observers() -> None:
 
     observe(sla_clocks)
     observe(notify_customer)
+    observe(pick_lists_follow)
     on_restock(hold_backorders)
     register_guards()
 

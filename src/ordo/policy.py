@@ -355,6 +355,33 @@ class ShippingPolicy(_Section):
     customs_held_audience: str = "logistics"
 
 
+# --- warehouse floor, waves and scans (POLICIES.md: "Picking") -----------------------------------
+
+
+class LayoutDefaults(_Section):
+    """The floor assumed for a warehouse that has no layout of its own (``PUT …/layout``)."""
+
+    aisles: int = 10
+    aisle_length_m: float = 30.0
+    aisle_spacing_m: float = 3.0
+    slot_length_m: float = 1.0
+    middle_cross_aisles_m: tuple[float, ...] = ()
+    depot_aisle: int = 1
+
+
+class WarehousePolicy(_Section):
+    layout: LayoutDefaults = Field(default_factory=LayoutDefaults)
+    # A pick list holds at most this many units (a larger shipment gets a list of its own).
+    max_items_per_pick_list: int = Field(default=30, ge=1)
+    # Waves: fresh and urgent goods are picked first (000), then by carrier cut-off, VIP, age.
+    pick_class_priority: tuple[str, ...] = ("fresh", "urgent", "cross_border", "promotion", "normal")
+    # The daily collection time (business time zone, "HH:MM") per carrier code; a shipment whose
+    # carrier collects sooner is picked sooner. Carriers not named here have no cut-off.
+    carrier_cutoffs: dict[str, str] = Field(default_factory=dict)
+    # At most this many shipments are considered by one release.
+    max_release: int = Field(default=500, ge=1)
+
+
 # --- SLA clocks and notifications (issue 6) -------------------------------------------------------
 
 
@@ -596,6 +623,7 @@ class Policy(_Section):
     quality: QualityPolicy = Field(default_factory=QualityPolicy)
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
     shipping: ShippingPolicy = Field(default_factory=ShippingPolicy)
+    warehouse: WarehousePolicy = Field(default_factory=WarehousePolicy)
     time_limits: dict[str, TimeLimit] = Field(default_factory=_default_time_limits)
     progress_checks: tuple[str, ...] = ("09:00", "15:00")
     sla: SlaPolicy = Field(default_factory=SlaPolicy)

@@ -24,7 +24,7 @@ from ordo.inventory.handlers import receive
 from ordo.inventory.tables import Warehouse
 from ordo.order.actions import OrderAction
 from ordo.order.tables import Order
-from tests.factories import order_payload, prepare_packing, seed, user_token
+from tests.factories import order_payload, prepare_packing, scan_before, seed, user_token
 
 PROBLEM = "application/problem+json"
 UNAUTHENTICATED = "A valid API token is required (Authorization: Bearer <token>)."
@@ -402,8 +402,10 @@ def order_ready_for(client: TestClient, ordo: Any, admin: dict[str, str], action
             wh = uow.session.scalar(select(Warehouse.id).where(Warehouse.code == "WH-SH"))
             receive(uow.session, warehouse_id=wh, sku_id=sku, quantity=150, actor="test", at=uow.clock.now())
     for step in steps:
+        scan_before(ordo, number, step)
         done = client.post(f"/api/v1/orders/{number}/{step}", json=BODIES.get(step, {}), headers=admin)
         assert done.status_code == 200, (step, done.text)
+    scan_before(ordo, number, action)  # finish-pick and check need every unit scanned first
     return number
 
 

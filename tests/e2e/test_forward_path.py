@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ordo.entrypoints.api.app import create_app
-from tests.factories import order_payload, prepare_packing, seed, user_token
+from tests.factories import order_payload, prepare_packing, scan_before, seed, user_token
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def client(ordo):
         yield c
 
 
-def test_paid_order_is_confirmed_allocated_and_walks_to_completed(client):
+def test_paid_order_is_confirmed_allocated_and_walks_to_completed(client, ordo):
     created = client.post("/api/v1/orders", json=order_payload())
     assert created.status_code == 201, created.text
     order = created.json()
@@ -28,6 +28,7 @@ def test_paid_order_is_confirmed_allocated_and_walks_to_completed(client):
     steps = [("pick", {}), ("finish-pick", {}), ("check", {}), ("pack", {}), ("hand-over", {}),
              ("ship", {"carrier": "SF", "tracking_number": "SF1234567890"}), ("deliver", {}), ("complete", {})]
     for action, body in steps:
+        scan_before(ordo, "20260315001", action)
         r = client.post(f"/api/v1/orders/20260315001/{action}", json=body)
         assert r.status_code == 200, (action, r.text)
     final = client.get("/api/v1/orders/20260315001").json()

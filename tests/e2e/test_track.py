@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ordo.entrypoints.api.app import create_app
-from tests.factories import order_payload, prepare_packing, seed, user_token
+from tests.factories import order_payload, prepare_packing, scan_before, seed, user_token
 
 
 @pytest.fixture
@@ -24,6 +24,7 @@ def test_customer_sees_status_and_timeline_without_a_token(client, ordo, clock):
     number = client.post("/api/v1/orders", json=order_payload(), headers=staff).json()["number"]
     prepare_packing(ordo, number)
     for action in ("pick", "finish-pick", "check", "pack", "hand-over"):
+        scan_before(ordo, number, action)
         assert client.post(f"/api/v1/orders/{number}/{action}", json={}, headers=staff).status_code == 200
     clock.advance(timedelta(hours=3))
     shipped = client.post(f"/api/v1/orders/{number}/ship", json={"carrier": "SF Express",

@@ -269,17 +269,17 @@ def test_ledger_view_and_return_to_stock(ordo):
 
 def test_bin_locations_are_set_shown_and_checked(ordo):
     client = client_for(ordo)
-    r = client.put("/api/v1/stock/bins", json={"warehouse": "WH-SH", "sku": "TEA-001", "bin": "a-03-12-l"})
+    r = client.put("/api/v1/stock/bins", json={"warehouse": "WH-SH", "sku": "TEA-001", "bin": "a03-012-l"})
     assert r.status_code == 200, r.text
-    assert (r.json()["bin"], r.json()["on_hand"]) == ("A-03-12-L", 100)
+    assert (r.json()["bin"], r.json()["on_hand"]) == ("A03-012-L", 100)
     listed = client.get("/api/v1/stock", params={"sku": "TEA-001", "warehouse": "WH-SH"}).json()["items"]
-    assert [x["bin"] for x in listed] == ["A-03-12-L"]
+    assert [x["bin"] for x in listed] == ["A03-012-L"]
     bad = client.put("/api/v1/stock/bins", json={"warehouse": "WH-XX", "sku": "TEA-001", "bin": "A 3/12"},
                      headers={"Accept-Language": "zh-CN"})
     assert bad.status_code == 422
     assert [(e["field"], e["message"]) for e in bad.json()["errors"]] == [
         ("warehouse", "warehouse：未知仓库“WH-XX”。"),
-        ("bin", "bin：“A 3/12”不是有效的库位（字母、数字和连字符，如 A-03-12-L）。"),
+        ("bin", "bin：“A 3/12”不是有效的库位（巷道、货位和左右侧，如 A03-015-L）。"),
     ]
     cleared = client.put("/api/v1/stock/bins", json={"warehouse": "WH-SH", "sku": "TEA-001", "bin": ""})
     assert cleared.json()["bin"] is None

@@ -23,7 +23,7 @@ from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
 from ordo.order.handlers import intake, submit_order
 from ordo.order.model import OrderSubmission
 from ordo.order.tables import Order
-from tests.factories import order_payload, prepare_packing, seed, user_token
+from tests.factories import order_payload, prepare_packing, scan_before, seed, user_token
 
 ORDERS = "/api/v1/orders"
 PROBLEM = "application/problem+json"
@@ -484,6 +484,7 @@ def test_shipping_consumes_the_reservation(client, seeded):
     number = created.json()["number"]
     prepare_packing(seeded, number)
     for action, body in [("pick", {}), ("finish-pick", {}), ("check", {}), ("pack", {}), ("hand-over", {})]:
+        scan_before(seeded, number, action)
         r = client.post(f"{ORDERS}/{number}/{action}", json=body)
         assert r.status_code == 200, (action, r.text)
     assert stock(seeded, "WH-SH", "TEA-001") == (100, 4)

@@ -18,7 +18,7 @@ from ordo.inventory.queries import ledger as ledger_rows
 from ordo.order.actions import ActionIn, OrderAction, perform
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
-from tests.factories import order_payload, prepare_packing, seed, user_token
+from tests.factories import order_payload, prepare_packing, scan_before, seed, user_token
 
 
 @pytest.fixture
@@ -44,6 +44,7 @@ def traffic(ordo):
     prepare_packing(ordo, numbers[1])
     for number, actions in steps.items():
         for action, body in actions:
+            scan_before(ordo, number, action)
             with ordo.transaction() as uow:
                 perform(uow, number=number, action=action, body=body, actor=Actor.system())
     return ordo

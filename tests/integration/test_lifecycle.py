@@ -12,7 +12,7 @@ from ordo.catalog.tables import Sku
 from ordo.entrypoints.api.app import create_app
 from ordo.inventory.handlers import receive
 from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
-from tests.factories import order_payload, prepare_packing, seed, user_token
+from tests.factories import order_payload, prepare_packing, scan_before, seed, user_token
 
 
 @pytest.fixture
@@ -142,6 +142,7 @@ def test_cancel_after_handover_is_refused(client, ordo):
     number = client.post("/api/v1/orders", json=order_payload()).json()["number"]
     prepare_packing(ordo, number)
     for step in ("pick", "finish-pick", "check", "pack", "hand-over"):
+        scan_before(ordo, number, step)
         assert act(client, number, step).status_code == 200
     refused = act(client, number, "cancel", reason="too late")
     assert refused.status_code == 409
@@ -155,6 +156,7 @@ def test_shipping_consumes_the_reservation(client, ordo):
     number = client.post("/api/v1/orders", json=order_payload()).json()["number"]
     prepare_packing(ordo, number)
     for step in ("pick", "finish-pick", "check", "pack", "hand-over"):
+        scan_before(ordo, number, step)
         act(client, number, step)
     shipped = act(client, number, "ship", carrier="SF Express", tracking_number="SF100200300").json()
     assert shipped["status"] == "shipped"

@@ -30,7 +30,7 @@ from ordo.notify.tables import OutboxMessage
 from ordo.notify.worker import deliver_due
 from ordo.order import handlers
 from ordo.order.model import OrderSubmission
-from tests.factories import order_payload, prepare_packing, seed, user_token
+from tests.factories import order_payload, prepare_packing, scan_before, seed, user_token
 
 SYSTEM = Actor.system()
 SECRET = "s3cret"
@@ -151,6 +151,7 @@ def test_shipping_queues_customer_notices_and_the_worker_delivers_them(ordo, smt
     prepare_packing(ordo, number)
     for trigger in (ShipmentTrigger.START_PICK, ShipmentTrigger.FINISH_PICK, ShipmentTrigger.CHECK,
                     ShipmentTrigger.PACK, ShipmentTrigger.HAND_OVER):
+        scan_before(ordo, number, trigger)
         with ordo.transaction() as uow:
             handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM)
     with ordo.transaction() as uow:

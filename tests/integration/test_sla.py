@@ -23,7 +23,7 @@ from ordo.settings import Settings
 from ordo.sla import queries
 from ordo.sla.handlers import progress_check, scan
 from ordo.sla.tables import SlaClock
-from tests.factories import order_payload, prepare_packing, seed
+from tests.factories import order_payload, prepare_packing, scan_before, seed
 
 SYSTEM = Actor.system()
 T0 = datetime(2026, 3, 15, 2, 0, tzinfo=UTC)
@@ -35,6 +35,7 @@ def place(ordo: Ordo, **changes) -> str:
 
 
 def step(ordo: Ordo, number: str, trigger: ShipmentTrigger, **kw) -> None:
+    scan_before(ordo, number, trigger)
     with ordo.transaction() as uow:
         handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM, **kw)
 

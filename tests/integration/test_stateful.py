@@ -18,7 +18,10 @@ from sqlalchemy import select, text
 from ordo.audit.tables import Event
 from ordo.auth.model import Actor
 from ordo.bootstrap import Ordo
-from ordo.fulfillment.states import ShipmentTrigger
+from ordo.fulfillment.scanning import stage_state
+from ordo.fulfillment.schemas import ScanStage
+from ordo.fulfillment.states import ShipmentStatus, ShipmentTrigger
+from ordo.fulfillment.tables import Shipment
 from ordo.inventory.queries import verify
 from ordo.kernel.clock import FixedClock
 from ordo.kernel.errors import OrdoError
@@ -29,7 +32,7 @@ from ordo.order.tables import Order
 from ordo.review import handlers as review
 from ordo.settings import Settings
 from tests.conftest import T0
-from tests.factories import order_payload, seed
+from tests.factories import order_payload, scan_all, seed
 
 SYSTEM = Actor.system()
 PRICES = {"TEA-001": "25.00", "MUG-002": "39.90"}
@@ -114,8 +117,11 @@ class OrderLife(RuleBasedStateMachine):
     def cancel(self, number):
         self._try(lambda uow: handlers.cancel(uow, number=number, actor=SYSTEM, reason="test"))
 
-    @rule(number=orders, trigger=st.sampled_from([ShipmentTrigger.START_PICK, ShipmentTrigger.FINISH_PICK]))
-    def pick(self, number, trigger):
+    @rule(number=orders, trigger=st.sampled_from([ShipmentTrigger.START_PICK, ShipmentTrigger.FINISH_PICK]),
+          scanned=st.booleans())
+    def pick(self, number, trigger, scanned):
+        if trigger == ShipmentTrigger.FINISH_PICK and scanned:
+            scan_all(self.app, number, "pick")  # without the scans finish_pick is refused
         self._try(lambda uow: handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM))
 
     @rule(sku=st.sampled_from(sorted(PRICES)), quantity=st.integers(1, 5))
@@ -125,6 +131,12 @@ class OrderLife(RuleBasedStateMachine):
 
         self._try(lambda uow: receive_stock(uow, receipt=StockReceiptIn(warehouse="WH-SH", sku=sku,
                                                                         quantity=quantity), actor=SYSTEM))
+
+    @invariant()
+    def picked_shipments_were_scanned(self):
+        with self.app.reading() as uow:
+            for shipment in uow.session.scalars(select(Shipment).where(Shipment.status == ShipmentStatus.PICKED)):
+                assert stage_state(uow.session, shipment, ScanStage.PICK).sheet.missing() == {}
 
     @invariant()
     def stock_is_sound(self):

@@ -21,7 +21,7 @@ EXPECTED: dict[str, set[str]] = {
                  "reference.read"},
     "warehouse": {
         "order.read", "order.allocate", "shipment.pick", "shipment.check", "shipment.pack", "shipment.hand_over",
-        "reference.read", "stock.read", "stock.write",
+        "reference.read", "stock.read", "stock.write", "warehouse.layout",
     },
     "logistics": {"order.read", "shipment.ship", "shipment.deliver", "shipment.carrier", "shipment.legs",
                   "reference.read", "stock.read"},

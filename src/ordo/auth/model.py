@@ -48,6 +48,7 @@ class Permission(StrEnum):
     REFERENCE_WRITE = "reference.write"
     STOCK_READ = "stock.read"
     STOCK_WRITE = "stock.write"
+    WAREHOUSE_LAYOUT = "warehouse.layout"
     USER_ADMIN = "user.admin"
 
 
@@ -66,7 +67,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.WAREHOUSE: frozenset(
         {P.ORDER_READ, P.ORDER_ALLOCATE, P.SHIPMENT_PICK, P.SHIPMENT_CHECK, P.SHIPMENT_PACK,
-         P.SHIPMENT_HAND_OVER, P.REFERENCE_READ, P.STOCK_READ, P.STOCK_WRITE}
+         P.SHIPMENT_HAND_OVER, P.REFERENCE_READ, P.STOCK_READ, P.STOCK_WRITE, P.WAREHOUSE_LAYOUT}
     ),
     Role.LOGISTICS: frozenset(
         {P.ORDER_READ, P.SHIPMENT_SHIP, P.SHIPMENT_DELIVER, P.SHIPMENT_CARRIER, P.SHIPMENT_LEGS, P.REFERENCE_READ,

@@ -34,6 +34,8 @@ from ordo.bootstrap import Ordo, UnitOfWork
 from ordo.catalog.tables import Sku
 from ordo.channel.tables import Shop
 from ordo.customer.tables import Customer
+from ordo.fulfillment.scanning import STAGE_STATE, expected_units, record_scan
+from ordo.fulfillment.schemas import ScanIn, ScanStage
 from ordo.fulfillment.states import ShipmentStatus
 from ordo.fulfillment.tables import Shipment, ShipmentLine
 from ordo.inventory.handlers import receive
@@ -77,6 +79,8 @@ BATCH = 300  # actions per transaction
 PROMOTION = (timedelta(days=13), timedelta(days=16))  # a three-day sale, two weeks ago
 RESTOCKS = (timedelta(days=20), timedelta(days=12), timedelta(days=5))  # scarce SKUs arrive again
 STATUS_ORDER = tuple(OrderStatus)
+# Order actions that need every unit scanned first (fulfillment.scanning guards them).
+SCAN_FIRST = {OrderAction.FINISH_PICK: ScanStage.PICK, OrderAction.CHECK: ScanStage.CHECK}
 
 
 # --- reference data -----------------------------------------------------------------------------
@@ -160,14 +164,14 @@ def load_reference(
             new_skus.add(spec.code)
     session.flush()
     ref.skus = dict(session.execute(select(Sku.code, Sku.id)).all())
-    zones = "ABC"
     for n, (warehouse, code, quantity) in enumerate(_stock_plan(rng, skus, orders)):
         if code not in new_skus:
             continue
         stock = receive(session, warehouse_id=ref.warehouses[warehouse], sku_id=ref.skus[code], quantity=quantity,
                         actor=next(w.user for w in WAREHOUSES if w.code == warehouse), at=now,
                         reason="期初入库", reference=f"ASN-INIT-{n + 1:04d}")
-        stock.bin = stock.bin or f"{zones[n % 3]}-{n % 17 + 1:02d}-{n % 23 + 1:02d}"
+        # bin codes of the default floor (policy.warehouse.layout: 10 aisles of 30 slots)
+        stock.bin = stock.bin or f"A{n % 10 + 1:02d}-{n * 7 % 30 + 1:03d}-{'LR'[n // 10 % 2]}"
     for username, display, role, scope in USERS:
         user = session.scalars(select(User).where(User.username == username)).first()
         if user is None:
@@ -202,6 +206,7 @@ class Simulation:
         self.actors = dict(ref.actors)
         self.actors["system"] = Actor.system()
         self.actors["gateway"] = Actor(name="payment-gateway", roles=frozenset({Role.FINANCE}))
+        self.barcodes: dict[str, str] = {}  # SKU code → what the scanner reads
 
     def start(self, at: datetime, process: Process) -> None:
         heapq.heappush(self.queue, (at, next(self.seq), process))
@@ -304,6 +309,9 @@ class Simulation:
         if name == "channel":
             return Actor(name=f"channel:{story.shop.code}", roles=frozenset({Role.CUSTOMER_SERVICE}),
                          shops=frozenset({story.shop.code}))
+        if name == "checker":  # the dispatcher checks what the warehouse user picked
+            picker = self._actor(story, "warehouse").name
+            name = "dispatch1" if picker != "dispatch1" else "admin"
         if name == "warehouse":
             if story.warehouse_user is None:
                 assert self.uow is not None
@@ -318,11 +326,31 @@ class Simulation:
 
     def _act(self, story: Story, action: OrderAction, actor: str, body: dict[str, object]) -> str:
         assert self.uow is not None and story.number is not None
+        who = self._actor(story, actor)
+        if action in SCAN_FIRST:
+            self._scan(story, SCAN_FIRST[action], who)
         if action == A.PACK:
             self._record_packing(story)
-        order = perform(self.uow, number=story.number, action=action, body=ActionIn.model_validate(body),
-                        actor=self._actor(story, actor))
+        order = perform(self.uow, number=story.number, action=action, body=ActionIn.model_validate(body), actor=who)
         return order.status
+
+    def _scan(self, story: Story, stage: ScanStage, actor: Actor) -> None:
+        """Scan every unit of the shipments this person is about to move (finish picking, check)."""
+        assert self.uow is not None
+        session = self.uow.session
+        if not self.barcodes:
+            self.barcodes = {code: barcode or code for code, barcode in session.execute(select(Sku.code, Sku.barcode))}
+        shipments = session.execute(
+            select(Shipment, Warehouse.code).join(Order, Order.id == Shipment.order_id)
+            .join(Warehouse, Warehouse.id == Shipment.warehouse_id)
+            .where(Order.number == story.number, Shipment.status == STAGE_STATE[stage]).order_by(Shipment.id)
+        ).all()
+        for shipment, warehouse in shipments:
+            if actor.warehouses and warehouse not in actor.warehouses:
+                continue
+            for code, quantity in expected_units(session, shipment).items():
+                body = ScanIn(barcode=self.barcodes[code], quantity=quantity, stage=stage)
+                record_scan(self.uow, shipment=shipment.number, body=body, actor=actor).raise_if_refused()
 
 
     def _record_packing(self, story: Story) -> None:

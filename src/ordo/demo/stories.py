@@ -89,7 +89,9 @@ SHIPMENT_ACTIONS = frozenset(
 class Step:
     wait: timedelta  # after the previous step
     action: OrderAction
-    actor: str  # a username, or "system", "gateway", "channel", "warehouse" (the shipment's warehouse user)
+    # a username, or "system", "gateway", "channel", "warehouse" (the shipment's warehouse user),
+    # "checker" (a second warehouse person, not the picker)
+    actor: str
     body: dict[str, Any]
     state: str  # the order state this step should lead to
 
@@ -487,7 +489,7 @@ class Script:
         pick_by = (10 * m, 40 * m) if urgent else ((1 * h, 8 * h) if overseas else (30 * m, 6 * h))
         self.add(*pick_by, A.PICK, "warehouse", S.IN_FULFILLMENT)
         self.add(10 * m, 40 * m, A.FINISH_PICK, "warehouse")
-        self.add(5 * m, 30 * m, A.CHECK, "warehouse")
+        self.add(5 * m, 30 * m, A.CHECK, "checker")  # a second person verifies what was picked
         self.add(5 * m, 25 * m, A.PACK, "warehouse")
         self.add(20 * m, 3 * h, A.HAND_OVER, "warehouse")
         carrier, tracking = carrier_for(rng, story)

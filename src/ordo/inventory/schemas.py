@@ -90,7 +90,8 @@ class StockBinIn(In):
     warehouse: str | None = Field(default=None, max_length=64, description="Warehouse code")
     sku: str | None = Field(default=None, max_length=64, description="SKU code")
     bin: str | None = Field(default=None, max_length=32,
-                            description="Bin address, e.g. A-03-12-L (aisle, position, side); empty clears it")
+                            description="Bin address A<aisle>-<slot>-<L|R>, e.g. A03-015-L, within the "
+                                        "warehouse layout; empty clears it")
 
 
 class StockTransferOut(BaseModel):

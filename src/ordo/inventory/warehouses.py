@@ -6,7 +6,6 @@ shipments would have nowhere to be picked from.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +17,8 @@ from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.tables import Sku
+from ordo.fulfillment.floor import bin_problem, layout_of
+from ordo.fulfillment.layout import parse_bin
 from ordo.inventory.handlers import adjust, check_reorder, receive, restocking
 from ordo.inventory.handlers import transfer as transfer_units
 from ordo.inventory.model import MovementKind, ReservationStatus
@@ -243,7 +244,6 @@ def _level(warehouse: Warehouse, sku: Sku, stock: Stock) -> StockLevel:
     )
 
 
-BIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 
 
 def set_bin(uow: UnitOfWork, *, body: StockBinIn, actor: Actor) -> StockLevel:
@@ -253,7 +253,13 @@ def set_bin(uow: UnitOfWork, *, body: StockBinIn, actor: Actor) -> StockLevel:
     checks = Checks()
     warehouse, sku = _stock_target(session, checks, values)
     place = (body.bin or "").strip().upper() or None
-    if place is not None and not BIN.fullmatch(place):
+    if place is not None and warehouse is not None:
+        # The bin must name a slot of the warehouse's floor (``fulfillment.layout``: A03-015-L).
+        problem = bin_problem(layout_of(session, warehouse.id, uow.policy.warehouse.layout), warehouse.code, place)
+        if problem is not None:
+            checks.problems.append(problem if problem.key != "bin_invalid" else
+                                   Problem("bin", "bin_invalid", {**problem.params, "value": body.bin}))
+    elif place is not None and parse_bin(place) is None:
         checks.add("bin", "bin_invalid", value=body.bin)
     checks.raise_any()
     assert warehouse is not None and sku is not None

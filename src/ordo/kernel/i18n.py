@@ -254,8 +254,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "促销订单金额 {amount}（上限 {limit}），地址无问题：自动通过。",
     },
     "bin_invalid": {
-        "en": '{path}: "{value}" is not a bin address (letters, digits and dashes, e.g. A-03-12-L).',
-        "zh-CN": "{path}：“{value}”不是有效的库位（字母、数字和连字符，如 A-03-12-L）。",
+        "en": '{path}: "{value}" is not a bin address (aisle, slot and side, e.g. A03-015-L).',
+        "zh-CN": "{path}：“{value}”不是有效的库位（巷道、货位和左右侧，如 A03-015-L）。",
     },
     "not_backordered": {
         "en": "Order {number} is {status}, not waiting for stock.",
@@ -388,6 +388,72 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{path} must be greater than 0, got {value}.",
         "zh-CN": "{path} 必须大于 0，实际为 {value}。",
     },
+    # Warehouse floor, pick lists and scans
+    "layout_length_range": {
+        "en": "{path} must be more than 0 and at most {max} metres, got {value}.",
+        "zh-CN": "{path} 必须大于 0 且不超过 {max} 米，实际为 {value}。",
+    },
+    "layout_slot_too_long": {
+        "en": "{path}: a slot of {value} m is longer than the aisle ({length} m).",
+        "zh-CN": "{path}：货位长 {value} 米，超过巷道长度（{length} 米）。",
+    },
+    "layout_too_many_slots": {
+        "en": "{path}: aisles of {length} m would hold more than {max} slots of {value} m.",
+        "zh-CN": "{path}：{length} 米的巷道按 {value} 米一个货位将超过 {max} 个货位。",
+    },
+    "layout_cross_aisle_outside": {
+        "en": "{path}: a middle cross aisle at {value} m must lie between the front (0 m) and the back ({length} m).",
+        "zh-CN": "{path}：中间横向通道位于 {value} 米，必须在前通道（0 米）与后通道（{length} 米）之间。",
+    },
+    "duplicate_value": {"en": "{path}: {value} appears twice.", "zh-CN": "{path}：{value} 重复出现。"},
+    "layout_strands_bins": {
+        "en": "{path}: bins {bins} of warehouse {warehouse} would lie outside this layout; move them first.",
+        "zh-CN": "{path}：仓库 {warehouse} 的库位 {bins} 将落在该布局之外，请先调整库位。",
+    },
+    "bin_outside_layout": {
+        "en": '{path}: bin "{value}" is outside the layout of warehouse {warehouse} '
+              "({aisles} aisles, {slots} slots per side).",
+        "zh-CN": "{path}：库位“{value}”超出仓库 {warehouse} 的布局（{aisles} 条巷道，每侧 {slots} 个货位）。",
+    },
+    "pick_bin_missing": {
+        "en": "Warehouse {warehouse} has no bin within its layout for {skus}; set one (PUT /api/v1/stock/bins) "
+              "before releasing pick lists.",
+        "zh-CN": "仓库 {warehouse} 中 {skus} 没有布局内的库位；请先设置库位（PUT /api/v1/stock/bins）再生成拣货单。",
+    },
+    "pick_list_taken": {
+        "en": "Pick list {number} is already {status} (picker: {picker}).",
+        "zh-CN": "拣货单 {number} 已是 {status} 状态（拣货员：{picker}）。",
+    },
+    "scan_unknown_barcode": {
+        "en": 'Barcode "{barcode}" belongs to no SKU; nothing was counted for shipment {shipment}.',
+        "zh-CN": "条码“{barcode}”不属于任何 SKU；包裹 {shipment} 未计数。",
+    },
+    "scan_wrong_sku": {
+        "en": 'SKU "{sku}" is not in shipment {shipment} (it holds {expected}); nothing was counted.',
+        "zh-CN": "SKU“{sku}”不在包裹 {shipment} 中（应有：{expected}）；未计数。",
+    },
+    "scan_too_many": {
+        "en": 'Shipment {shipment} needs {expected} of "{sku}" at the {stage} stage; {scanned} already scanned, '
+              "{quantity} more would be too many; nothing was counted.",
+        "zh-CN": "包裹 {shipment} 在{stage_zh}环节需要“{sku}” {expected} 件，已扫描 {scanned} 件，"
+                 "再扫 {quantity} 件将超出；未计数。",
+    },
+    "scan_wrong_state": {
+        "en": "Shipment {shipment} is {state}; {stage} scans are taken while it is {needed}.",
+        "zh-CN": "包裹 {shipment} 当前状态为 {state}；{stage_zh}扫描只能在 {needed} 状态进行。",
+    },
+    "pick_incomplete": {
+        "en": "Shipment {shipment} cannot finish picking: still to scan {missing}.",
+        "zh-CN": "包裹 {shipment} 不能完成拣货：尚未扫描 {missing}。",
+    },
+    "check_incomplete": {
+        "en": "Shipment {shipment} cannot be checked: still to scan at the check {missing}.",
+        "zh-CN": "包裹 {shipment} 不能完成复核：复核尚未扫描 {missing}。",
+    },
+    "check_same_person": {
+        "en": "Shipment {shipment} was picked by {pickers}; a second person must check it, not {actor}.",
+        "zh-CN": "包裹 {shipment} 由 {pickers} 拣货；复核须由另一人完成，不能是 {actor}。",
+    },
     "message_not_dead": {
         "en": "Message {ident} is not a dead letter.",
         "zh-CN": "消息 {ident} 不是死信。",
@@ -473,6 +539,8 @@ _ZH_WORDS = {
     "explosive": "易爆品",
     "controlled_knives": "管制刀具",
     "firearms": "枪支弹药",
+    "pick": "拣货",
+    "check": "复核",
 }
 
 

@@ -25,6 +25,7 @@ from ordo.channel.model import ShopView
 from ordo.channel.tables import Shop
 from ordo.customer.tables import Customer
 from ordo.fulfillment import handlers as shipments
+from ordo.fulfillment import scanning as _scanning  # noqa: F401  (registers the pick and check guards)
 from ordo.fulfillment.states import BEFORE_HANDOVER, SHIPMENT, Rollup, ShipmentStatus, ShipmentTrigger, rollup
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory import handlers as inventory

@@ -14,6 +14,7 @@ from ordo.documents import api as documents_api
 from ordo.entrypoints.api import problems
 from ordo.entrypoints.api.deps import current_actor
 from ordo.entrypoints.api.guards import BodyLimit
+from ordo.fulfillment import api as fulfillment_api
 from ordo.inventory import api as inventory_api
 from ordo.notify import api as notify_api
 from ordo.notify import public_api as tracking_api
@@ -53,6 +54,7 @@ def create_app(ordo: Ordo | None = None) -> FastAPI:
         documents_api,
         shipping_api,
         legs_api,
+        fulfillment_api,
     ):
         app.include_router(
             module.router,

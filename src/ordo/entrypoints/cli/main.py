@@ -18,6 +18,7 @@ from ordo.entrypoints.cli import notify as notify_cli
 from ordo.entrypoints.cli import review as review_cli
 from ordo.entrypoints.cli import shipping as shipping_cli
 from ordo.entrypoints.cli import sla as sla_cli
+from ordo.entrypoints.cli import warehouse as warehouse_cli
 from ordo.entrypoints.cli.common import console, ordo
 from ordo.entrypoints.cli.worker import worker
 from ordo.entrypoints.worker.runner import start_in_background
@@ -37,6 +38,9 @@ app.add_typer(shipping_cli.tracking, name="tracking")
 app.add_typer(shipping_cli.followups, name="followups")
 app.add_typer(legs.app, name="legs")
 app.add_typer(calendar_cli.app, name="calendar")
+app.add_typer(warehouse_cli.warehouse, name="warehouse")
+app.add_typer(warehouse_cli.pick, name="pick")
+app.command("scan")(warehouse_cli.scan)
 app.command()(worker)
 reference.register(app)
 

@@ -380,7 +380,7 @@ def stock_receive(warehouse: str, sku: str, quantity: int, reason: str | None = 
 
 @stock.command("bin")
 def stock_bin(
-    warehouse: str, sku: str, bin_: Annotated[str, typer.Argument(metavar="BIN", help="e.g. A-03-12-L; '' clears")],
+    warehouse: str, sku: str, bin_: Annotated[str, typer.Argument(metavar="BIN", help="e.g. A03-015-L; '' clears")],
     as_user: AsUser = None,
 ) -> None:
     """Set the bin location of SKU in WAREHOUSE."""

@@ -1,7 +1,7 @@
 """shipping
 
-Revision ID: 0012
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01 08:12:45
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import ordo.adapters.db.base
 
 
-revision: str = '0012'
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
