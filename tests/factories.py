@@ -208,3 +208,11 @@ def prepare_packing(ordo: Ordo, number: str, *, weight_g: int = 800, dims: tuple
                 s, shipment, confirmed=list(plan.instructions), parcels=[steps.ParcelIn(weight_g, *dims)],
                 temperature_logger_id=logger if plan.temperature_logger else None, at=uow.clock.now(),
             )
+
+
+def prepare_step(ordo: Ordo, number: str, action: str) -> None:
+    """Whatever the warehouse must have done before the order action ``action`` passes its guards:
+    the scans before ``finish-pick`` and ``check``, the packing record before ``pack``."""
+    scan_before(ordo, number, action)
+    if action == "pack":
+        prepare_packing(ordo, number)
