@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ordo.audit.tables import Event
@@ -17,6 +17,18 @@ from ordo.order.tables import Order
 from ordo.policy import Policy
 
 _DEFAULT_POLICY = Policy()
+# session.info key: the outbox keys already present for the orders a batch command is about to
+# notify (read by it in one query), so each notice needs no look-up of its own.
+KNOWN_NOTICE_KEYS = "ordo.notify.known_notice_keys"
+
+
+def known_notice_keys(session: Session, order_ids: list[int], template: str) -> set[str]:
+    """The customer-notice keys already in the outbox for these orders and this template."""
+    if not order_ids:
+        return set()
+    return set(session.scalars(
+        select(OutboxMessage.key).where(OutboxMessage.order_id.in_(order_ids),
+                                        OutboxMessage.topic == f"customer.{template}")))
 
 
 def language_of(order: Order, policy: Policy) -> str:
@@ -53,12 +65,19 @@ def notify(session: Session, policy: Policy, order: Order, template: str, event:
     event_name = event.name if event is not None else None
     targets += [("webhook", sub.url, f"webhook:{sub.name}", sub.name)
                 for sub in policy.notify.webhooks if sub.wants(event_name, template)]
+    keys = {suffix: f"notice:{template}:{subject_of}:{suffix}" for channel, to, suffix, _ in targets if to}
+    # The same fact reported before (a second delivery attempt of the step) is not sent again: one
+    # look-up for all of this notice's channels.
+    known: set[str] | None = session.info.get(KNOWN_NOTICE_KEYS)
+    if known is not None:  # a batch (the breach scan) has read every key its notices could have
+        sent = known & set(keys.values())
+        known.update(keys.values())
+    else:
+        sent = set(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(list(keys.values())))))
     for channel, to, suffix, subscriber in targets:
-        if not to:
+        if not to or keys[suffix] in sent:
             continue
-        key = f"notice:{template}:{subject_of}:{suffix}"
-        if session.scalar(select(exists().where(OutboxMessage.key == key))):
-            continue  # the same fact was reported before (a second delivery attempt of the step)
+        key = keys[suffix]
         payload: dict[str, object] = {
             "channel": channel, "to": to, "language": language, "template": template,
             "subject": text.subject, "body": text.body, "order": order.number, "event": event_name,
