@@ -257,8 +257,10 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
         order_numbers = _order_numbers(session, [row.order_id for row in due if row.id in won])
         told = sorted({row.order_id for row in due if row.id in won and row.order_id is not None
                        and row.step in policy.sla.tell_customer_on_breach})
-        if told:  # one query puts them in the session: the notices below look them up for free
-            session.scalars(select(Order).where(Order.id.in_(told))).all()
+        # One query puts the orders in the session, held here: the identity map keeps objects only
+        # while someone refers to them, and the notices below look them up by id.
+        told_orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(told)))} if told else {}
+        if told:
             # ... and one reads the delayed notices they already have, so each needs no look-up.
             template = policy.notify.customer_events.get("order.delayed")
             if template is not None:
@@ -281,7 +283,7 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
                     # One ship limit per order: the keys of these notices cannot collide within the
                     # batch, so the rows are written in one flush at the end instead of one per look-up.
                     with session.no_autoflush:
-                        _tell_delayed(session, row.order_id, row.step, row.id, now)
+                        _tell_delayed(session, told_orders.get(row.order_id), row.step, row.id, now)
         finally:
             session.info.pop(KNOWN_NOTICE_KEYS, None)
     if breached:  # one executemany by primary key
@@ -291,10 +293,9 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
     return ScanResult(breached=breached, escalated=escalated, scheduled=scheduled, calendar_alerts=alerts)
 
 
-def _tell_delayed(session: Session, order_id: int, step: str, clock_id: int, now: datetime) -> None:
+def _tell_delayed(session: Session, order: Order | None, step: str, clock_id: int, now: datetime) -> None:
     """A customer-visible event: the delayed notice follows from it (notify.customer_events) and
     the public status query shows it on the timeline."""
-    order = session.get(Order, order_id)
     if order is None:
         return
     record(session, at=now, actor="sla", entity="order", entity_id=order.id, order_id=order.id,
