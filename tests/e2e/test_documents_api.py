@@ -4,7 +4,6 @@ PDF, with permissions and scopes like every other route; read back as images and
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import pytest
 import zxingcpp
@@ -15,9 +14,12 @@ from typer.testing import CliRunner
 from ordo.documents import queries
 from ordo.entrypoints.api.app import create_app
 from ordo.entrypoints.cli import common, main
+from ordo.fulfillment.layout import FloorLayout, bin_point_of
+from ordo.fulfillment.queries import PickListView, PickStopView
+from ordo.fulfillment.routing import Layout, shortest_route
 from ordo.settings import Settings
 from tests import pdfcheck
-from tests.factories import order_payload, seed, user_token
+from tests.factories import order_payload, prepare_step, seed, user_token
 
 NUMBER = "20260315001"
 
@@ -45,12 +47,19 @@ def allocated(client: TestClient) -> str:
     return r.json()["shipments"][0]["number"]
 
 
-def shipped(client: TestClient) -> str:
-    shipment = allocated(client)
-    for action, body in [("pick", {}), ("finish-pick", {}), ("check", {}), ("pack", {}), ("hand-over", {}),
-                         ("ship", {"carrier": "sf", "tracking_number": "SF1234567890"})]:
+def advance(client: TestClient, ordo, actions: list[tuple[str, dict]]) -> None:
+    """The order actions in turn, each after the scans or packing record its guards want."""
+    for action, body in actions:
+        prepare_step(ordo, NUMBER, action)
         r = client.post(f"/api/v1/orders/{NUMBER}/{action}", json=body)
         assert r.status_code == 200, (action, r.text)
+
+
+def shipped(client: TestClient, ordo) -> str:
+    """Shipped with a carrier and tracking number typed at the ship step (they replace the booking)."""
+    shipment = allocated(client)
+    advance(client, ordo, [("pick", {}), ("finish-pick", {}), ("check", {}), ("pack", {}), ("hand-over", {}),
+                           ("ship", {"carrier": "sf", "tracking_number": "SF1234567890"})])
     return shipment
 
 
@@ -102,16 +111,18 @@ def test_label_is_refused_until_the_shipment_has_a_tracking_number(client, datab
     assert database.row_counts() == before
 
 
-def test_label_pdf_of_a_shipped_parcel_reads_back(client):
-    shipment = shipped(client)
+def test_label_pdf_of_a_shipped_parcel_reads_back(client, ordo):
+    shipment = shipped(client, ordo)
     pdf = is_pdf(client.get(f"/api/v1/shipments/{shipment}/label.pdf"))
     width, height = pdfcheck.page_size_pt(pdf)
     assert (width, height) == (pytest.approx(100 * mm, abs=0.01), pytest.approx(150 * mm, abs=0.01))
     found = {(b.format.name, b.text) for b in zxingcpp.read_barcodes(pdfcheck.image(pdf))}
     assert found == {("Code128", "SF1234567890"), ("QRCode", f"SF1234567890;{shipment}")}
     text = pdfcheck.text(pdf)
-    # TEA-001 weighs 500 g in the test catalogue; the order has two.
-    for expected in ("SF Express", "张伟", f"订单 Order {NUMBER}", "计费重 Weight 1.000 kg", "上海仓 WH-SH"):
+    # One parcel of 800 g, 20 × 15 × 10 cm was recorded at packing (prepare_packing): its volumetric
+    # weight (3000 cm³ / 6000 = 500 g by SF's divisor) is below the actual one.
+    for expected in ("SF Express", "张伟", f"订单 Order {NUMBER}", "件数 Parcels 1", "计费重 Weight 0.800 kg",
+                     "上海仓 WH-SH"):
         assert expected in text, expected
 
 
@@ -119,13 +130,12 @@ def test_unknown_documents_are_not_found(client):
     assert client.get("/api/v1/orders/20990101001/confirmation.pdf").status_code == 404
     assert client.get("/api/v1/shipments/NOPE/packing-slip.pdf").status_code == 404
     assert client.get("/api/v1/shipments/NOPE/label.pdf").status_code == 404
-    # Pick lists come from the warehouse package's view, which this build does not have yet.
     r = client.get("/api/v1/pick-lists/PL-1.pdf")
     assert (r.status_code, r.json()["detail"]) == (404, "pick list PL-1 not found.")
 
 
 def test_documents_follow_roles_and_scopes(client, ordo):
-    shipment = shipped(client)
+    shipment = shipped(client, ordo)
     finance = as_user(ordo, "fay", ["finance"])
     logistics = as_user(ordo, "leo", ["logistics"])
     other_shop = as_user(ordo, "tina", ["customer_service"], shops=["tmall"])
@@ -145,12 +155,12 @@ def test_documents_follow_roles_and_scopes(client, ordo):
 
 
 def test_pick_list_pdf_through_the_adapter(client, ordo, monkeypatch):
-    # Given the warehouse's pick list view (its shape, hand-made here)
-    view = SimpleNamespace(
+    # Given the warehouse's pick list view (the real view type, filled by hand)
+    view = PickListView(
         number="PL-7", warehouse="WH-SH", picker="李娜", route_length_m=42.0,
         created_at=datetime(2026, 3, 15, 2, 30, tzinfo=UTC),
-        stops=[SimpleNamespace(seq=1, bin="B-02-L", sku="MUG-002", sku_name="马克杯", quantity=1, shipment="S-1"),
-               SimpleNamespace(seq=2, bin="A-01-R", sku="TEA-001", sku_name="西湖龙井", quantity=2, shipment="S-2")],
+        stops=[PickStopView(1, "B-02-L", "MUG-002", "马克杯", 1, "S-1"),
+               PickStopView(2, "A-01-R", "TEA-001", "西湖龙井", 2, "S-2")],
     )
     asked: list[str] = []
 
@@ -158,7 +168,7 @@ def test_pick_list_pdf_through_the_adapter(client, ordo, monkeypatch):
         asked.append(number)
         return view
 
-    monkeypatch.setattr(queries, "_pick_list_source", lambda: source)
+    monkeypatch.setattr(queries, "pick_list_view", source)
     # When a picker prints it
     picker = as_user(ordo, "pete", ["warehouse"])
     pdf = is_pdf(client.get("/api/v1/pick-lists/PL-7.pdf", headers=picker))
@@ -174,6 +184,87 @@ def test_pick_list_pdf_through_the_adapter(client, ordo, monkeypatch):
     assert client.get("/api/v1/pick-lists/PL-7.pdf", headers=elsewhere).status_code == 404
 
 
+LAYOUT = {"aisles": 4, "aisle_length_m": 20, "aisle_spacing_m": 3, "slot_length_m": 1}
+BINS = {"TEA-001": "A01-005-L", "MUG-002": "A04-018-R", "OIL-004": "A02-020-L"}
+
+
+def test_a_released_pick_list_prints_its_stops_in_route_order(client, ordo):
+    # Given WH-SH laid out with a bin per SKU, and an order of three SKUs there
+    assert client.put("/api/v1/warehouses/WH-SH/layout", json=LAYOUT).status_code == 200
+    for sku, place in BINS.items():
+        r = client.put("/api/v1/stock/bins", json={"warehouse": "WH-SH", "sku": sku, "bin": place})
+        assert r.status_code == 200, r.text
+    r = client.post("/api/v1/orders", json=order_payload(
+        lines=[{"sku": "TEA-001", "quantity": 2, "unit_price": "25.00"},
+               {"sku": "MUG-002", "quantity": 1, "unit_price": "39.90"},
+               {"sku": "OIL-004", "quantity": 1, "unit_price": "59.00"}],
+        total="153.90", payment={"method": "alipay", "status": "paid", "amount_paid": "153.90"},
+    ))
+    assert (r.status_code, r.json()["status"]) == (201, "allocated"), r.text
+    shipment = r.json()["shipments"][0]["number"]
+    # When a wave is released, a picker takes the list and prints it
+    [released] = client.post("/api/v1/pick-lists", json={"warehouse": "WH-SH"}).json()
+    li = as_user(ordo, "li", ["warehouse"], warehouses=["WH-SH"])
+    assert client.post(f"/api/v1/pick-lists/{released['number']}/claim", headers=li).status_code == 200
+    r = client.get(f"/api/v1/pick-lists/{released['number']}.pdf", headers=li)
+    pdf = is_pdf(r)
+    assert r.headers["content-disposition"] == f'inline; filename="pick-list-{released["number"]}.pdf"'
+    # Then its stops are printed in the order of the shortest route through the bins
+    floor = FloorLayout(4, 20.0, 3.0, 1.0)
+    optimum = shortest_route(Layout(4, 20.0, 3.0, 0), [bin_point_of(floor, b) for b in BINS.values()])
+    by_point = {bin_point_of(floor, b): b for b in BINS.values()}
+    route = [by_point[p] for p in optimum.stops]
+    assert [s["bin"] for s in released["stops"]] == route
+    text = pdfcheck.text(pdf)
+    quantity = {"TEA-001": 2, "MUG-002": 1, "OIL-004": 1}
+    sku_of = {b: s for s, b in BINS.items()}
+    rows = [f"{seq} {b} {sku_of[b]} {sku_of[b].title()} {quantity[sku_of[b]]} {shipment}"
+            for seq, b in enumerate(route, start=1)]
+    positions = [text.index(row) for row in rows]
+    assert positions == sorted(positions)
+    for expected in (f"拣货单 Pick list {released['number']}", "仓库 Warehouse WH-SH", "拣货员 Picker li",
+                     f"路线长度 Route length {optimum.length:.1f} m", "创建 Created 2026-03-15 10:00",
+                     "货位 Stops / 件数 Items 3 / 4"):
+        assert expected in text, expected
+    assert {r.text for r in zxingcpp.read_barcodes(pdfcheck.image(pdf))} == {released["number"]}
+
+
+def test_the_label_prints_the_booking_and_the_parcels_weighed_at_packing(client, ordo):
+    # Given a checked shipment of tea and a (fragile) mug
+    r = client.post("/api/v1/orders", json=order_payload(
+        lines=[{"sku": "TEA-001", "quantity": 1, "unit_price": "25.00"},
+               {"sku": "MUG-002", "quantity": 1, "unit_price": "39.90"}],
+        total="69.90", payment={"method": "alipay", "status": "paid", "amount_paid": "69.90"},
+    ))
+    assert r.status_code == 201, r.text
+    shipment = r.json()["shipments"][0]["number"]
+    advance(client, ordo, [("pick", {}), ("finish-pick", {}), ("check", {})])
+    # whose packing slip asks for the fragile goods' packing
+    slip = pdfcheck.text(is_pdf(client.get(f"/api/v1/shipments/{shipment}/packing-slip.pdf")))
+    for expected in ("包装要求 Packing instructions", "• cushioning", '• "fragile" label', "MUG-002"):
+        assert expected in slip, expected
+    # When it is packed in two parcels, handed over (booked with the chosen carrier) and shipped
+    packed = client.post(f"/api/v1/shipments/{shipment}/pack", json={
+        "confirmed": ["cushioning", '"fragile" label'],
+        "parcels": [{"weight_g": 700, "length_mm": 300, "width_mm": 200, "height_mm": 200},
+                    {"weight_g": 500, "length_mm": 100, "width_mm": 100, "height_mm": 100}],
+    })
+    assert packed.status_code == 200, packed.text
+    advance(client, ordo, [("hand-over", {}), ("ship", {})])
+    # Then the label shows the carrier the rules chose (1.2 kg is over the light-parcel limit: ZTO,
+    # divisor 8000), the tracking number of its booking, both parcels and their chargeable weight:
+    # 12000 cm³ / 8000 = 1500 g beats 700 g, 500 g beats 125 g volumetric — 2.000 kg, not the
+    # 1.200 kg on the scale nor the 1.500 kg of the catalogue.
+    assert (packed.json()["carrier"], packed.json()["chargeable_weight_g"]) == ("zto", 2000)
+    tracking = f"ZTO{shipment.replace('-', '')}"
+    pdf = is_pdf(client.get(f"/api/v1/shipments/{shipment}/label.pdf"))
+    found = {(b.format.name, b.text) for b in zxingcpp.read_barcodes(pdfcheck.image(pdf))}
+    assert found == {("Code128", tracking), ("QRCode", f"{tracking};{shipment}")}
+    text = pdfcheck.text(pdf)
+    for expected in ("ZTO Express", tracking, "件数 Parcels 2", "计费重 Weight 2.000 kg", f"包裹 Shipment {shipment}"):
+        assert expected in text, expected
+
+
 def test_a_missing_font_answers_503_naming_the_setting(ordo, database, tmp_path):
     seed(ordo)
     ordo.settings = Settings(database_url=database.url, pdf_font=tmp_path / "gone.ttf")
@@ -187,7 +278,7 @@ def test_a_missing_font_answers_503_naming_the_setting(ordo, database, tmp_path)
 
 
 def test_cli_writes_the_documents(client, ordo, monkeypatch, tmp_path):
-    shipment = shipped(client)
+    shipment = shipped(client, ordo)
     for module in (common, main):
         monkeypatch.setattr(module, "ordo", lambda: ordo)
     from ordo.entrypoints.cli import docs

@@ -7,19 +7,15 @@ happens after the read transaction.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ordo.auth.model import Actor, Permission
-from ordo.catalog.tables import Sku
 from ordo.channel.tables import Shop
 from ordo.documents.model import (
     ConfirmationLine,
@@ -32,13 +28,15 @@ from ordo.documents.model import (
     PickStop,
     SlipLine,
 )
+from ordo.fulfillment.queries import PickListView, pick_list_view
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.errors import Conflict, Forbidden, NotFound
 from ordo.order.lifecycle import in_scope, load_order
-from ordo.order.tables import Order, OrderLine
+from ordo.order.tables import Order
 from ordo.policy import Policy
-from ordo.shipping.rules import packing_plan
+from ordo.shipping import queries as shipping_queries
+from ordo.shipping.queries import LabelView
 from ordo.sla.model import ClockStatus
 from ordo.sla.tables import SlaClock
 
@@ -160,93 +158,58 @@ def _shipment(session: Session, number: str, actor: Actor) -> tuple[Shipment, Or
     return row[0], row[1], row[2]
 
 
-def _goods(session: Session, shipment: Shipment) -> list[tuple[OrderLine, Sku, int]]:
-    lines = {ln.id: ln for ln in session.scalars(select(OrderLine).where(OrderLine.order_id == shipment.order_id))}
-    skus = {k.id: k for k in session.scalars(select(Sku).where(Sku.id.in_([sl.sku_id for sl in shipment.lines])))}
-    return [(lines[sl.order_line_id], skus[sl.sku_id], sl.quantity) for sl in shipment.lines]
-
-
 def packing_slip_doc(session: Session, number: str, actor: Actor, policy: Policy, now: datetime) -> PackingSlipDoc:
+    """The packing slip from shipping's ``packing_slip_view``: the lines and the packing
+    instructions the pack step will ask to be confirmed."""
     actor.require(Permission.SHIPMENT_PACK)
-    shipment, order, warehouse = _shipment(session, number, actor)
-    goods = _goods(session, shipment)
-    plan = packing_plan({t for _, sku, _ in goods for t in sku.traits}, policy.shipping.packing_rules)
+    _, order, warehouse = _shipment(session, number, actor)
+    view = shipping_queries.packing_slip_view(session, number)
     return PackingSlipDoc(
-        shipment=shipment.number,
-        order=order.number,
+        shipment=view.shipment,
+        order=view.order,
         warehouse=f"{warehouse.name} {warehouse.code}",
         recipient=_recipient(order),
-        lines=tuple(SlipLine(line.sku_code, line.name, quantity) for line, _, quantity in goods),
-        instructions=plan.instructions,
+        lines=tuple(SlipLine(line.sku, line.name, line.quantity) for line in view.lines),
+        instructions=view.instructions,
         printed_at=now.astimezone(_zone(policy)),
         remark=order.remark,
     )
 
 
-def label_doc(session: Session, number: str, actor: Actor, policy: Policy, now: datetime) -> LabelDoc:
-    """The label of a shipment the carrier has numbered (409 before that). One parcel, weighed as
-    the sum of its goods' catalogue weights, until parcels are recorded per shipment."""
-    _require_any(actor, Permission.SHIPMENT_PACK, Permission.SHIPMENT_SHIP)
-    shipment, order, warehouse = _shipment(session, number, actor)
-    if not shipment.tracking_number:
-        raise Conflict("label_no_tracking", shipment=shipment.number)
-    goods = _goods(session, shipment)
-    grams = sum(sku.weight_g * quantity for _, sku, quantity in goods)
-    carrier = shipment.carrier or "manual"
-    known = policy.shipping.carriers.get(carrier)
+def label_doc_from_view(view: LabelView, warehouse: Warehouse, printed_at: datetime) -> LabelDoc:
+    """The adapter between shipping's label view and the printed label: the carrier and tracking
+    number of the booking, the parcels weighed at packing and their chargeable weight."""
+    carrier = view.carrier_code or "manual"
     return LabelDoc(
-        shipment=shipment.number,
-        order=order.number,
+        shipment=view.shipment,
+        order=view.order,
         carrier=carrier,
-        carrier_name=known.name if known else carrier,
-        tracking_number=shipment.tracking_number,
-        service_type=SERVICE_TYPE_LABELS.get(order.service_type, order.service_type),
-        sender=Party(name=f"{warehouse.name} {warehouse.code}", phone=None, address=(warehouse.region,),
+        carrier_name=view.carrier_name or carrier,
+        tracking_number=str(view.tracking_number),
+        service_type=SERVICE_TYPE_LABELS.get(view.service_type, view.service_type),
+        sender=Party(name=f"{view.sender_name} {warehouse.code}", phone=None, address=(warehouse.region,),
                      country=warehouse.country),
-        recipient=_recipient(order),
-        parcels=1,
-        chargeable_weight_kg=(Decimal(grams) / 1000).quantize(Decimal("0.001")) if grams else None,
-        printed_at=now.astimezone(_zone(policy)),
+        recipient=Party(name=view.recipient_name, phone=view.recipient_phone, address=view.recipient_address_lines,
+                        country=view.recipient_country, postcode=view.recipient_postcode),
+        parcels=view.parcels,
+        # No parcel recorded (a shipment packed before parcels were weighed): no weight to print.
+        chargeable_weight_kg=(Decimal(view.chargeable_weight_g) / 1000).quantize(Decimal("0.001"))
+        if view.parcels else None,
+        printed_at=printed_at,
     )
 
 
+def label_doc(session: Session, number: str, actor: Actor, policy: Policy, now: datetime) -> LabelDoc:
+    """The label of a shipment the carrier has numbered (409 before that)."""
+    _require_any(actor, Permission.SHIPMENT_PACK, Permission.SHIPMENT_SHIP)
+    shipment, _, warehouse = _shipment(session, number, actor)
+    if not shipment.tracking_number:
+        raise Conflict("label_no_tracking", shipment=shipment.number)
+    return label_doc_from_view(shipping_queries.label_view(session, number), warehouse,
+                               now.astimezone(_zone(policy)))
+
+
 # --- pick lists ----------------------------------------------------------------------------------
-
-
-class PickStopView(Protocol):
-    seq: int
-    bin: str
-    sku: str
-    sku_name: str
-    quantity: int
-    shipment: str
-
-
-class PickListView(Protocol):
-    """The shape of ``ordo.fulfillment.queries.pick_list_view`` (warehouse branch)."""
-
-    number: str
-    warehouse: str
-    picker: str | None
-    route_length_m: float
-    created_at: datetime
-    stops: Iterable[Any]
-
-
-def _pick_list_source() -> Callable[[Session, str], PickListView] | None:
-    """Where pick lists come from: the warehouse package's read side once it exists (looked up at
-    call time, so this package does not depend on it; an error inside that module still raises)."""
-    if importlib.util.find_spec("ordo.fulfillment.queries") is None:
-        return None
-    module = importlib.import_module("ordo.fulfillment.queries")
-    return getattr(module, "pick_list_view", None)
-
-
-def load_pick_list_view(session: Session, number: str) -> PickListView:
-    source = _pick_list_source()
-    if source is None:
-        raise NotFound("pick list", number)
-    return source(session, number)
 
 
 def pick_list_doc_from_view(view: PickListView, zone: ZoneInfo) -> PickListDoc:
@@ -267,7 +230,7 @@ def pick_list_doc_from_view(view: PickListView, zone: ZoneInfo) -> PickListDoc:
 
 def pick_list_doc(session: Session, number: str, actor: Actor, policy: Policy) -> PickListDoc:
     actor.require(Permission.SHIPMENT_PICK)
-    view = load_pick_list_view(session, number)
+    view = pick_list_view(session, number)
     if not actor.sees_warehouses([view.warehouse]):
         raise NotFound("pick list", number)
     return pick_list_doc_from_view(view, _zone(policy))
