@@ -36,8 +36,8 @@ def test_adjust_bin_and_return_receipt_from_the_command_line(run, ordo):
     assert "97" in adjusted.output
     returned = run("stock", "receive", "WH-SH", "MUG-002", "2", "--kind", "return", "--reference", "20260315001")
     assert returned.exit_code == 0, returned.output
-    placed = run("stock", "bin", "WH-SH", "MUG-002", "b-01-02")
-    assert (placed.exit_code, "B-01-02" in placed.output) == (0, True)
+    placed = run("stock", "bin", "WH-SH", "MUG-002", "a03-015-l")
+    assert (placed.exit_code, "A03-015-L" in placed.output) == (0, True), placed.output
     assert ledger(ordo) == [("receipt", 100, None, None), ("adjustment", -3, "broken in the aisle", None),
                             ("return", 2, None, "20260315001")]
     with ordo.reading() as uow:

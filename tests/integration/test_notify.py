@@ -30,7 +30,7 @@ from ordo.notify.tables import OutboxMessage
 from ordo.notify.worker import deliver_due
 from ordo.order import handlers
 from ordo.order.model import OrderSubmission
-from tests.factories import order_payload, prepare_packing, scan_before, seed, user_token
+from tests.factories import order_payload, prepare_packing, prepare_step, scan_before, seed, user_token
 
 SYSTEM = Actor.system()
 SECRET = "s3cret"
@@ -312,6 +312,7 @@ def test_out_for_delivery_and_delivered_notices_carry_the_tracking_number(ordo):
     for trigger in (ShipmentTrigger.START_PICK, ShipmentTrigger.FINISH_PICK, ShipmentTrigger.CHECK,
                     ShipmentTrigger.PACK, ShipmentTrigger.HAND_OVER, ShipmentTrigger.SHIP,
                     ShipmentTrigger.OUT_FOR_DELIVERY, ShipmentTrigger.DELIVER):
+        prepare_step(ordo, number, trigger)
         with ordo.transaction() as uow:
             handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM, carrier="SF Express",
                                        tracking_number="SF77")
@@ -321,6 +322,63 @@ def test_out_for_delivery_and_delivered_notices_carry_the_tracking_number(ordo):
         out = uow.session.scalars(select(OutboxMessage).where(
             OutboxMessage.key == f"notice:out_for_delivery:{number}-1:email")).one()
         assert out.payload["body"] == f"您的订单 {number}（运单号 SF77）正在派送，请保持电话畅通。"
+
+
+def test_customs_cleared_notice_is_queued_when_the_clearance_leg_is_recorded(ordo):
+    """Air freight through the real legs: a customs hold tells logistics, not the customer; the
+    clearance leg queues the customs-cleared notice (e-mail and SMS, with the tracking number) in
+    its own transaction; recording the clearance again is refused and queues nothing more."""
+    from ordo.auth.model import Role
+    from ordo.catalog.tables import Sku
+    from ordo.inventory.tables import Warehouse
+    from ordo.kernel.errors import Conflict
+    from ordo.shipping.crossborder.handlers import record_leg
+    from ordo.shipping.crossborder.schemas import LegActionIn
+
+    seed(ordo)
+    with ordo.transaction() as uow:
+        uow.session.scalars(select(Warehouse).where(Warehouse.code == "WH-SH")).one().serves = ["US"]
+        uow.session.scalars(select(Sku).where(Sku.code == "TEA-001")).one().origin_country = "CN"
+    payload = order_payload(
+        external_id="AIR-9", service_type="intl_air", order_class="cross_border", shipping_fee="60.00",
+        total="105.00", payment={"method": "card", "status": "paid", "amount_paid": "105.00"},
+        customer={"name": "Jane Doe", "phone": "+8613812345678", "email": "jane@example.com"},
+        address={"country": "US", "province": "CA", "city": "Los Angeles", "district": "", "street": "1 Main St",
+                 "postcode": "90001"})
+    number, _ = handlers.intake(ordo, submission=OrderSubmission.model_validate(payload), actor=SYSTEM)
+    for trigger in (ShipmentTrigger.START_PICK, ShipmentTrigger.FINISH_PICK, ShipmentTrigger.CHECK,
+                    ShipmentTrigger.PACK, ShipmentTrigger.HAND_OVER, ShipmentTrigger.SHIP):
+        prepare_step(ordo, number, trigger)
+        with ordo.transaction() as uow:
+            handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM, carrier="DHL Express",
+                                       tracking_number="DHL5")
+    logistics = Actor(name="logistics", roles=frozenset({Role.LOGISTICS}))
+
+    def leg(name: str, **body) -> None:
+        with ordo.transaction() as uow:
+            record_leg(uow, shipment=f"{number}-1", leg=name, body=LegActionIn(**body), actor=logistics)
+
+    leg("export_booking", action="book", reference="BK-9", carrier="Kuehne+Nagel", requested_date="2026-03-16")
+    leg("export_declaration", action="declare", reference="EXP-9")
+    leg("international_transport", action="depart", reference="CA987")
+    leg("arrival", action="arrive")
+    leg("customs_clearance", action="hold", reason="invoice missing")
+    before = customer_notices(ordo)
+    assert before == [("confirmed", "email"), ("confirmed", "sms"), ("shipped", "email"), ("shipped", "sms")]
+
+    leg("customs_clearance", action="clear", reference="CBP-9")
+
+    assert customer_notices(ordo) == [*before, ("customs_cleared", "email"), ("customs_cleared", "sms")]
+    with ordo.reading() as uow:
+        cleared = uow.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.key == f"notice:customs_cleared:{number}-1:email")).one()
+        assert (cleared.topic, cleared.audience, cleared.status, cleared.payload["to"], cleared.payload["body"]) == (
+            "customer.customs_cleared", "customer", "pending", "jane@example.com",
+            f"Your order {number} (DHL5) has cleared customs.")  # a US address: in English
+    with pytest.raises(Conflict) as again:
+        leg("customs_clearance", action="clear", reference="CBP-9")
+    assert again.value.key == "leg_completed"
+    assert len(customer_notices(ordo)) == len(before) + 2
 
 
 class Exploding:
@@ -381,6 +439,7 @@ def test_a_shipment_reaches_each_subscriber_that_wants_it_signed_and_fresh(datab
     number, _ = handlers.intake(ordo, submission=OrderSubmission.model_validate(order_payload()), actor=SYSTEM)
     for trigger in (ShipmentTrigger.START_PICK, ShipmentTrigger.FINISH_PICK, ShipmentTrigger.CHECK,
                     ShipmentTrigger.PACK, ShipmentTrigger.HAND_OVER):
+        prepare_step(ordo, number, trigger)
         with ordo.transaction() as uow:
             handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM)
     with ordo.transaction() as uow:

@@ -4,13 +4,14 @@ movement — and every shipment clock ends when the shipment does."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from ordo.auth.model import Actor, Role
 from ordo.bootstrap import Ordo
+from ordo.catalog.tables import Sku
 from ordo.fulfillment import handlers as shipments
 from ordo.fulfillment.states import ShipmentTrigger as T
 from ordo.fulfillment.tables import Shipment
@@ -19,14 +20,17 @@ from ordo.notify.tables import OutboxMessage
 from ordo.order import handlers
 from ordo.order.model import OrderSubmission
 from ordo.order.tables import Order
-from ordo.policy import Policy, TimeLimit
+from ordo.policy import IntakePolicy, Policy, TimeLimit
 from ordo.review import handlers as review
 from ordo.settings import Settings
+from ordo.shipping.crossborder.handlers import record_leg
+from ordo.shipping.crossborder.schemas import LegActionIn
 from ordo.sla.handlers import scan
 from ordo.sla.tables import SlaClock
-from tests.factories import order_payload, seed
+from tests.factories import order_payload, prepare_step, seed
 
 SYSTEM = Actor.system()
+LOGISTICS = Actor(name="logistics", roles=frozenset({Role.LOGISTICS}))
 T0 = datetime(2026, 3, 15, 2, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 LIMITS = Policy().time_limits
@@ -36,10 +40,12 @@ ABROAD = {"country": "US", "province": "CA", "city": "Los Angeles", "district": 
 
 
 def seed_abroad(ordo: Ordo) -> None:
-    """The reference data, with the Shanghai warehouse exporting to the US."""
+    """The reference data, with the Shanghai warehouse exporting to the US (tea made in China, as
+    the export declaration says)."""
     seed(ordo)
     with ordo.transaction() as uow:
         uow.session.scalars(select(Warehouse).where(Warehouse.code == "WH-SH")).one().serves = ["US"]
+        uow.session.scalars(select(Sku).where(Sku.code == "TEA-001")).one().origin_country = "CN"
 
 
 def place(ordo: Ordo, **changes) -> str:
@@ -56,13 +62,23 @@ def abroad(ordo: Ordo, service_type: str, external_id: str) -> str:
 
 
 def advance(ordo: Ordo, number: str, *triggers: T, **kw) -> None:
+    """Order actions, each after what the warehouse must have done for its guards (scans, packing
+    record); neither moves the clock."""
     for trigger in triggers:
+        prepare_step(ordo, number, trigger)
         with ordo.transaction() as uow:
             handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM, **kw)
 
 
+def leg(ordo: Ordo, number: str, name: str, **body) -> None:
+    """A cross-border leg recorded by logistics (the real leg handler: it fires the step the leg
+    stands for through the order, so its clocks and notices follow)."""
+    with ordo.transaction() as uow:
+        record_leg(uow, shipment=f"{number}-1", leg=name, body=LegActionIn(**body), actor=LOGISTICS)
+
+
 def fire(ordo: Ordo, number: str, *triggers: T) -> None:
-    """Steps the carrier reports (declaration, customs): through the shipment primitive and its guards."""
+    """Ends the carrier reports (intercepted, lost): through the shipment primitive and its guards."""
     for trigger in triggers:
         with ordo.transaction() as uow:
             order = uow.session.scalars(select(Order).where(Order.number == number)).one()
@@ -99,38 +115,53 @@ def test_air_freight_walks_preparation_declaration_customs_and_last_mile_clocks(
     handed = T0 + 5 * H
     clock.advance(H / 2)
     advance(ordo, number, T.SHIP, carrier="DHL Express", tracking_number="DHL1")
-    clock.advance(20 * H)
-    fire(ordo, number, T.DECLARE_EXPORT)
-    clock.advance(4 * H)
-    fire(ordo, number, T.ENTER_CUSTOMS)
-    clock.advance(50 * H)
-    fire(ordo, number, T.CLEAR_CUSTOMS)
     clock.advance(10 * H)
-    advance(ordo, number, T.OUT_FOR_DELIVERY, T.DELIVER)
+    leg(ordo, number, "export_booking", action="book", reference="BK-1", carrier="Kuehne+Nagel",
+        requested_date=date(2026, 3, 16))
+    clock.advance(10 * H)
+    leg(ordo, number, "export_declaration", action="declare", reference="EXP-1")
+    declared = handed + H / 2 + 20 * H
+    clock.advance(2 * H)
+    leg(ordo, number, "international_transport", action="depart", reference="CA987")
+    clock.advance(2 * H)
+    leg(ordo, number, "arrival", action="arrive")
+    entered = declared + 4 * H
+    clock.advance(50 * H)
+    leg(ordo, number, "customs_clearance", action="clear", reference="CBP-1")
+    cleared = entered + 50 * H
+    clock.advance(10 * H)
+    leg(ordo, number, "last_mile", action="hand_over", carrier="USPS", tracking_number="9400100000000000000001")
+    advance(ordo, number, T.DELIVER)
     done = clocks(ordo, number)
     assert done["warehouse_preparation_cross_border"] == [("stopped", T0, T0 + 24 * H, True)]
     assert done["outbound_scan"] == [("stopped", T0 + 2 * H, T0 + 8 * H, True)]
     assert done["handover_after_pack"] == [("stopped", T0 + 2 * H, T0 + 4 * H, False)]
     assert done["booking_and_declaration"] == [("stopped", handed, handed + 24 * H, True)]
-    entered = handed + H / 2 + 24 * H
     assert done["customs_clearance"] == [("stopped", entered, entered + 48 * H, False)]
-    cleared = entered + 50 * H
     assert done["last_mile_start"] == [("stopped", cleared, cleared + 24 * H, True)]
-    # No-movement clock: restarted by each movement, closed by the delivery; the 50 h in customs are late.
+    # No-movement clock: restarted by each movement (the departure too), closed by the delivery;
+    # the 50 h in customs are late.
     stalled = done["tracking_stalled"]
     assert [(s, start) for s, start, *_ in stalled] == [
-        ("stopped", handed + H / 2), ("stopped", entered - 4 * H), ("stopped", entered), ("stopped", cleared),
-        ("stopped", cleared + 10 * H)]
-    assert [on_time for *_, on_time in stalled] == [True, True, False, True, True]
+        ("stopped", handed + H / 2), ("stopped", declared), ("stopped", declared + 2 * H), ("stopped", entered),
+        ("stopped", cleared), ("stopped", cleared + 10 * H)]
+    assert [on_time for *_, on_time in stalled] == [True, True, True, False, True, True]
     assert "overseas" not in " ".join(done)  # a home warehouse: not the overseas preparation
     assert notices(ordo, number) == [f"notice:{t}:{number}{s}:email" for t, s in (
         ("confirmed", ""), ("shipped", "-1"), ("customs_cleared", "-1"), ("out_for_delivery", "-1"),
         ("delivered", "-1"))]
 
 
-def test_a_declaration_never_made_is_not_a_breach_once_the_parcel_is_delivered(ordo, clock):
+def test_a_declaration_never_made_is_not_a_breach_once_the_parcel_is_delivered(database, clock):
     """The false breach of the audit: air freight handed over and delivered without an export
-    declaration event left the declaration clock running."""
+    declaration event left the declaration clock running. With the default legs delivery waits for
+    customs (the cross-border guards); an operator whose forwarder declares outside Ordo configures
+    intl_air without legs, and there the delivery must end the declaration clock."""
+    database.empty()
+    service_types = dict(IntakePolicy().service_types)
+    service_types["intl_air"] = service_types["intl_air"].model_copy(update={"legs": ()})
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine,
+                policy=Policy(intake=IntakePolicy(service_types=service_types)))
     seed_abroad(ordo)
     number = abroad(ordo, "intl_air", "AIR-2")
     advance(ordo, number, T.START_PICK, T.FINISH_PICK, T.CHECK, T.PACK, T.HAND_OVER)
