@@ -16,7 +16,7 @@ from ordo.entrypoints.api.app import create_app
 from ordo.inventory.handlers import receive
 from ordo.inventory.tables import Warehouse
 from ordo.notify.tables import OutboxMessage
-from tests.factories import order_payload, seed, user_token
+from tests.factories import CHECKER, PICKER, order_payload, prepare_step, seed, user_token
 
 US_ADDRESS = {"country": "US", "province": "CA", "city": "Los Angeles", "street": "1 World Way", "postcode": "90045"}
 
@@ -56,12 +56,14 @@ def client(ordo):
         yield c
 
 
-def handed_over(client, number: str, *, ship: bool = True) -> str:
-    """Drive the order's shipment from allocated through hand-over (and ship) with the order actions."""
+def handed_over(client, ordo, number: str, *, ship: bool = True) -> str:
+    """Drive the order's shipment from allocated through hand-over (and ship) with the order actions,
+    the warehouse scanning and recording the packing before the steps that need them."""
     steps = [("pick", {}), ("finish-pick", {}), ("check", {}), ("pack", {}), ("hand-over", {})]
     if ship:
         steps.append(("ship", {"carrier": "dhl", "tracking_number": "DHL-1234567890"}))
     for action, body in steps:
+        prepare_step(ordo, number, action)
         r = client.post(f"/api/v1/orders/{number}/{action}", json=body)
         assert r.status_code == 200, (action, r.text)
     return f"{number}-1"
@@ -77,7 +79,29 @@ def test_an_air_freight_order_goes_through_every_leg_to_delivered(client, ordo, 
     assert created.status_code == 201, created.text
     number = created.json()["number"]
     assert created.json()["status"] == "allocated"
-    shipment = handed_over(client, number)
+    created_at = clock.now()
+
+    # The warehouse: the scans before finish-pick and check, the packing record before pack, each
+    # some minutes before the order action that needs them.
+    times, scanned = {}, {}
+    warehouse_steps = [("pick", {}), ("finish-pick", {}), ("check", {}), ("pack", {}), ("hand-over", {}),
+                       ("ship", {"carrier": "dhl", "tracking_number": "DHL-1234567890"})]
+    for action, body in warehouse_steps:
+        clock.advance(timedelta(hours=1))
+        scanned[action] = clock.now()
+        prepare_step(ordo, number, action)
+        clock.advance(timedelta(minutes=10))
+        times[action] = clock.now()
+        r = client.post(f"/api/v1/orders/{number}/{action}", json=body)
+        assert r.status_code == 200, (action, r.text)
+    shipment = f"{number}-1"
+    scans = client.get(f"/api/v1/shipments/{shipment}/scans").json()
+    assert [(s["stage"], s["sku"], s["quantity"], s["accepted"], s["actor"], s["at"]) for s in scans["scans"]] == [
+        ("pick", "MUG-002", 1, True, PICKER, iso(scanned["finish-pick"])),
+        ("pick", "TEA-001", 2, True, PICKER, iso(scanned["finish-pick"])),
+        ("check", "MUG-002", 1, True, CHECKER, iso(scanned["check"])),
+        ("check", "TEA-001", 2, True, CHECKER, iso(scanned["check"])),
+    ]
     assert [(g["leg"], g["status"], g["actions"]) for g in client.get(f"/api/v1/shipments/{shipment}/legs").json()[
         "legs"]] == [
         ("export_booking", "pending", ["book"]), ("export_declaration", "pending", []),
@@ -85,7 +109,6 @@ def test_an_air_freight_order_goes_through_every_leg_to_delivered(client, ordo, 
         ("customs_clearance", "pending", []), ("last_mile", "pending", []),
     ]
 
-    times = {}
     steps = [
         ("export_booking", {"action": "book", "reference": "BK-778", "carrier": "Kuehne+Nagel",
                             "requested_date": "2026-03-16"}),
@@ -124,9 +147,22 @@ def test_an_air_freight_order_goes_through_every_leg_to_delivered(client, ordo, 
         {"sku": "MUG-002", "quantity": 1, "hs_code": "0902300000", "declared_value": "39.90", "total_value": "39.90",
          "currency": "CNY", "origin_country": "CN"},
     ]
-    after_ship = [(e["name"], e["from_state"], e["to_state"], e["at"]) for e in detail["events"]]
-    after_ship = after_ship[[e[0] for e in after_ship].index("order.ship") + 1:]
-    assert after_ship == [
+    timeline = [(e["name"], e["from_state"], e["to_state"], e["at"]) for e in detail["events"]]
+    assert timeline == [
+        ("order.created", None, "pending_review", iso(created_at)),
+        ("order.confirm", "pending_review", "confirmed", iso(created_at)),
+        ("shipment.created", None, "allocated", iso(created_at)),
+        ("order.allocate", "confirmed", "allocated", iso(created_at)),
+        ("shipment.start_pick", "allocated", "picking", iso(times["pick"])),
+        ("order.start_fulfillment", "allocated", "in_fulfillment", iso(times["pick"])),
+        ("shipment.finish_pick", "picking", "picked", iso(times["finish-pick"])),
+        ("shipment.check", "picked", "checked", iso(times["check"])),
+        ("shipment.pack", "checked", "packed", iso(times["pack"])),
+        ("shipment.carrier_chosen", None, None, iso(times["pack"])),
+        ("shipment.hand_over", "packed", "handed_over", iso(times["hand-over"])),
+        ("shipment.booked", None, None, iso(times["hand-over"])),
+        ("shipment.ship", "handed_over", "in_transit", iso(times["ship"])),
+        ("order.ship", "in_fulfillment", "shipped", iso(times["ship"])),
         ("shipment.export_booking", None, None, iso(times["export_booking"])),
         ("shipment.export_declaration", None, None, iso(times["export_declaration"])),
         ("shipment.declare_export", "in_transit", "export_declared", iso(times["export_declaration"])),
@@ -140,7 +176,14 @@ def test_an_air_freight_order_goes_through_every_leg_to_delivered(client, ordo, 
         ("shipment.deliver", "out_for_delivery", "delivered", iso(delivered_at)),
         ("order.deliver", "shipped", "delivered", iso(delivered_at)),
     ]
-    transport = next(e for e in detail["events"] if e["name"] == "shipment.international_transport")
+    event = {e["name"]: e for e in detail["events"]}
+    assert (event["shipment.carrier_chosen"]["data"]["carrier"], event["shipment.carrier_chosen"]["data"]["rule"]) == (
+        "dhl", "intl_air")
+    assert event["shipment.booked"]["data"] == {
+        "shipment": shipment, "carrier": "dhl", "tracking_number": f"DHL{number}1"}
+    assert event["shipment.ship"]["data"] == {
+        "shipment": shipment, "carrier": "dhl", "tracking_number": "DHL-1234567890"}
+    transport = event["shipment.international_transport"]
     assert (transport["data"]["reference"], transport["data"]["started_at"], transport["data"]["status"]) == (
         "CA987", raw(times["international_transport"]), "in_progress")
 
@@ -161,7 +204,7 @@ def test_a_declaration_with_missing_data_names_each_line_field_and_writes_nothin
         mug = uow.session.scalars(select(Sku).where(Sku.code == "MUG-002")).one()
         mug.hs_code, mug.declared_value = None, None
     number = client.post("/api/v1/orders", json=intl_order()).json()["number"]
-    shipment = handed_over(client, number)
+    shipment = handed_over(client, ordo, number)
     assert leg(client, shipment, "export_booking", action="book", reference="BK-1", carrier="K+N",
                requested_date="2026-03-16").status_code == 200
     before = database.row_counts()
@@ -197,7 +240,7 @@ def test_a_declaration_with_missing_data_names_each_line_field_and_writes_nothin
 def test_legs_out_of_order_are_refused_naming_the_leg_expected(client, ordo, database):
     export_warehouse(ordo)
     number = client.post("/api/v1/orders", json=intl_order()).json()["number"]
-    shipment = handed_over(client, number)
+    shipment = handed_over(client, ordo, number)
     before = database.row_counts()
 
     r = leg(client, shipment, "arrival", action="arrive")
@@ -225,7 +268,7 @@ def test_legs_out_of_order_are_refused_naming_the_leg_expected(client, ordo, dat
 def test_a_shipment_must_leave_the_warehouse_before_its_export_is_declared(client, ordo, database):
     export_warehouse(ordo)
     number = client.post("/api/v1/orders", json=intl_order()).json()["number"]
-    shipment = handed_over(client, number, ship=False)
+    shipment = handed_over(client, ordo, number, ship=False)
     assert leg(client, shipment, "export_booking", action="book", reference="BK-1", carrier="K+N",
                requested_date="2026-03-16").status_code == 200
     before = database.row_counts()
@@ -238,7 +281,7 @@ def test_a_shipment_must_leave_the_warehouse_before_its_export_is_declared(clien
 def declared_and_arrived(client, ordo) -> tuple[str, str]:
     export_warehouse(ordo)
     number = client.post("/api/v1/orders", json=intl_order()).json()["number"]
-    shipment = handed_over(client, number)
+    shipment = handed_over(client, ordo, number)
     for name, body in [
         ("export_booking", {"action": "book", "reference": "BK-1", "carrier": "K+N", "requested_date": "2026-03-16"}),
         ("export_declaration", {"action": "declare"}),
@@ -293,7 +336,7 @@ def test_customs_holds_the_goods_with_a_reason_then_clears_them(client, ordo, cl
 def test_an_international_shipment_cannot_skip_customs_through_order_actions(client, ordo, database):
     export_warehouse(ordo)
     number = client.post("/api/v1/orders", json=intl_order()).json()["number"]
-    handed_over(client, number)
+    handed_over(client, ordo, number)
     before = database.row_counts()
     for action in ("out-for-delivery", "deliver"):
         r = client.post(f"/api/v1/orders/{number}/{action}", json={})
@@ -319,7 +362,7 @@ def test_an_overseas_warehouse_order_skips_the_international_legs(client, ordo, 
         assert r.status_code == 200, r.text
     detail = client.get(f"/api/v1/orders/{number}").json()
     assert (detail["status"], detail["shipments"][0]["warehouse"]) == ("allocated", "WH-LA")
-    shipment = handed_over(client, number, ship=False)
+    shipment = handed_over(client, ordo, number, ship=False)
     assert [(g["leg"], g["status"]) for g in client.get(f"/api/v1/shipments/{shipment}/legs").json()["legs"]] == [
         ("last_mile", "pending")]
     refused = leg(client, shipment, "customs_clearance", action="clear")
@@ -336,7 +379,8 @@ def test_an_overseas_warehouse_order_skips_the_international_legs(client, ordo, 
     assert (detail["shipments"][0]["carrier"], detail["shipments"][0]["tracking_number"]) == ("OnTrac", "OT-77")
     names = [e["name"] for e in detail["events"]]
     assert names[names.index("shipment.hand_over"):] == [
-        "shipment.hand_over", "shipment.last_mile", "shipment.ship", "order.ship", "shipment.out_for_delivery",
+        "shipment.hand_over", "shipment.booked", "shipment.last_mile", "shipment.ship", "order.ship",
+        "shipment.out_for_delivery",
         "shipment.deliver", "order.deliver",
     ]
     assert not {"shipment.declare_export", "shipment.enter_customs", "shipment.clear_customs"} & set(names)
@@ -360,7 +404,7 @@ def test_a_domestic_order_has_no_legs(client):
 def test_logistics_records_legs_and_the_warehouse_may_only_read_them(client, ordo, database):
     export_warehouse(ordo)
     number = client.post("/api/v1/orders", json=intl_order()).json()["number"]
-    shipment = handed_over(client, number)
+    shipment = handed_over(client, ordo, number)
     packer = {"Authorization": f"Bearer {user_token(ordo, 'packer', ['warehouse'])}"}
     clerk = {"Authorization": f"Bearer {user_token(ordo, 'clerk', ['logistics'])}"}
     body = {"action": "book", "reference": "BK-1", "carrier": "K+N", "requested_date": "2026-03-16"}

@@ -19,7 +19,7 @@ def shipment(ordo) -> str:
     with TestClient(create_app(ordo)) as client:
         client.headers["Authorization"] = f"Bearer {user_token(ordo, 'root', ['admin'])}"
         number = client.post("/api/v1/orders", json=intl_order()).json()["number"]
-        return handed_over(client, number)
+        return handed_over(client, ordo, number)
 
 
 @pytest.fixture

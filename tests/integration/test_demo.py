@@ -29,6 +29,7 @@ from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
 from ordo.order.states import OrderStatus
 from ordo.order.tables import Order, OrderHold
 from ordo.policy import Trait
+from ordo.shipping.crossborder.tables import ShipmentLeg
 from tests.conftest import T0
 
 ORDERS, SEED = 120, 7
@@ -98,6 +99,29 @@ def test_demo_loads_reference_data_and_orders_in_every_state(ordo):
             .join(Order, Order.id == Shipment.order_id).where(Order.service_type == "cold_chain").distinct()
         ).all()
         assert cold == ["WH-BJ"]
+
+        # Cross-border shipments went through the legs of their service type, in order: a delivered
+        # one has every planned leg completed, with the SKUs' customs data declared.
+        legs = defaultdict(dict)
+        for row in s.scalars(select(ShipmentLeg).order_by(ShipmentLeg.id)):
+            legs[row.shipment_id][row.leg] = row
+        delivered: Counter[str] = Counter()
+        for shipment, service_type in s.execute(
+            select(Shipment, Order.service_type).join(Order, Order.id == Shipment.order_id)
+            .where(Order.service_type.in_(INTERNATIONAL))
+        ):
+            plan = [leg.value for leg in ordo.policy.intake.service_types[service_type].legs]
+            recorded = legs[shipment.id]
+            assert list(recorded) == plan[:len(recorded)], shipment.number
+            if shipment.status == "delivered":
+                delivered[service_type] += 1
+                assert {k: r.status for k, r in recorded.items()} == dict.fromkeys(plan, "completed"), shipment.number
+                if "export_declaration" in plan:
+                    lines = recorded["export_declaration"].data["lines"]
+                    assert lines and all(ln["hs_code"] and ln["origin_country"] == "CN" for ln in lines)
+            if shipment.status in ("allocated", "picking", "picked", "checked", "packed", "cancelled"):
+                assert not recorded, shipment.number
+        assert {"intl_air", "overseas_warehouse"} <= set(delivered), delivered
 
         # Holds: several reasons; an order is on hold exactly when it has an open hold.
         holds = s.scalars(select(OrderHold)).all()

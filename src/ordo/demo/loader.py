@@ -3,7 +3,8 @@ the real intake and the real order actions, with a clock that moves from one ste
 
 Reference data (shops, warehouses, SKUs, customers) is written through the ORM; stock arrives
 through ``inventory.receive`` and users through ``auth.add_user``; orders only ever change through
-``submit_order`` and ``actions.perform``, so events, numbers, reservations and the stock ledger are
+``submit_order`` and ``actions.perform`` (and, for cross-border shipments, the legs handler
+``shipping.crossborder.handlers.record_leg``), so events, numbers, reservations and the stock ledger are
 all genuine.
 """
 
@@ -47,10 +48,13 @@ from ordo.order.handlers import submit_order
 from ordo.order.states import ORDER, OrderStatus, OrderTrigger
 from ordo.order.tables import Order
 from ordo.shipping import steps as shipping_steps
+from ordo.shipping.crossborder.handlers import record_leg
+from ordo.shipping.crossborder.rules import LegAction
+from ordo.shipping.crossborder.schemas import LegActionIn
 
 from .catalog import CATEGORIES, SHOPS, WAREHOUSES, SkuSpec, StockProfile, barcode, build_catalog
 from .people import CustomerSpec, make_customers
-from .stories import HORIZON, SHIPMENT_ACTIONS, Planner, Story, place
+from .stories import HORIZON, SHIPMENT_ACTIONS, Planner, Step, Story, place
 
 S = OrderStatus
 A = OrderAction
@@ -252,14 +256,22 @@ class Simulation:
             return
         for step in story.steps:
             yield step.wait
-            if status == S.BACKORDERED and step.action in SHIPMENT_ACTIONS:
+            if step.leg is not None:
+                # A cross-border leg, once the warehouse has handed the goods over.
+                if status not in (S.IN_FULFILLMENT, S.SHIPPED):
+                    self.diverged += 1
+                    return
+                status = self._record_leg(story, step)
+                continue
+            action = OrderAction(step.action)
+            if status == S.BACKORDERED and action in SHIPMENT_ACTIONS:
                 status = yield from self._await_stock(story)
                 if status != S.ALLOCATED:
                     return
-            if not self._allowed(step.action, status):
+            if not self._allowed(action, status):
                 self.diverged += 1
                 return
-            status = self._act(story, step.action, step.actor, step.body)
+            status = self._act(story, action, step.actor, step.body)
 
     def _await_stock(self, story: Story) -> Iterator[timedelta]:
         """Backordered unexpectedly (scarce stock): retry allocation at the next runs, then the
@@ -333,6 +345,24 @@ class Simulation:
             self._record_packing(story)
         order = perform(self.uow, number=story.number, action=action, body=ActionIn.model_validate(body), actor=who)
         return order.status
+
+    def _record_leg(self, story: Story, step: Step) -> str:
+        """Record the step's leg on each of the order's shipments through the legs handler (which
+        moves a shipment through export, customs and out for delivery, and the order with it).
+        The forwarder is asked to collect the day after the booking."""
+        assert self.uow is not None and step.leg is not None and story.number is not None
+        session, who = self.uow.session, self._actor(story, step.actor)
+        body = dict(step.body)
+        if step.action == LegAction.BOOK:
+            body.setdefault("requested_date", (self.clock.now() + timedelta(days=1)).astimezone(self.tz).date())
+        shipments = session.scalars(
+            select(Shipment.number).join(Order, Order.id == Shipment.order_id)
+            .where(Order.number == story.number, Shipment.status != ShipmentStatus.CANCELLED).order_by(Shipment.id)
+        ).all()
+        for number in shipments:
+            record_leg(self.uow, shipment=number, leg=step.leg.value,
+                       body=LegActionIn.model_validate({"action": step.action.value, **body}), actor=who)
+        return session.scalars(select(Order.status).where(Order.number == story.number)).one()
 
     def _scan(self, story: Story, stage: ScanStage, actor: Actor) -> None:
         """Scan every unit of the shipments this person is about to move (finish picking, check)."""

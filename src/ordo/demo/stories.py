@@ -23,7 +23,8 @@ from ordo.kernel.money import quantize
 from ordo.order.actions import OrderAction
 from ordo.order.model import AddressIn, CustomerIn, LineIn, OrderSubmission, PaymentIn
 from ordo.order.states import HoldReason, OrderStatus
-from ordo.policy import Policy, Trait
+from ordo.policy import Leg, Policy, Trait
+from ordo.shipping.crossborder.rules import LegAction
 
 from .catalog import CATEGORIES, COD_SHOPS, ONLINE_CHECKOUT, SHOPS, ShopSpec, SkuSpec, StockProfile, orderable
 from .people import Address, CustomerSpec
@@ -88,12 +89,13 @@ SHIPMENT_ACTIONS = frozenset(
 @dataclass(frozen=True)
 class Step:
     wait: timedelta  # after the previous step
-    action: OrderAction
+    action: OrderAction | LegAction  # a leg's action when ``leg`` is set, else an order action
     # a username, or "system", "gateway", "channel", "warehouse" (the shipment's warehouse user),
     # "checker" (a second warehouse person, not the picker)
     actor: str
     body: dict[str, Any]
     state: str  # the order state this step should lead to
+    leg: Leg | None = None  # a cross-border leg recorded on the order's shipments (not an order action)
 
 
 @dataclass
@@ -417,8 +419,18 @@ class Script:
         self.state = state or self.state
         self.story.steps.append(Step(self._rand(low, high), action, actor, body, self.state))
 
+    def record_leg(self, low: timedelta, high: timedelta, leg: Leg, action: LegAction, actor: str,
+                   state: str | None = None, **body: Any) -> None:
+        """A cross-border leg, recorded on the order's shipments through the legs handler; the order
+        stays where it is unless ``state`` says the leg moves it on."""
+        self.state = state or self.state
+        self.story.steps.append(Step(self._rand(low, high), action, actor, body, self.state, leg=leg))
+
     def cs(self) -> str:
         return self.rng.choice(("cs1", "cs2"))
+
+    def logistics(self) -> str:
+        return "logistics1" if self.rng.random() < 0.6 else "logistics2"
 
     # -- building blocks
 
@@ -493,17 +505,63 @@ class Script:
         self.add(5 * m, 25 * m, A.PACK, "warehouse")
         self.add(20 * m, 3 * h, A.HAND_OVER, "warehouse")
         carrier, tracking = carrier_for(rng, story)
-        self.add(30 * m, 4 * h, A.SHIP, "logistics1" if rng.random() < 0.6 else "logistics2", S.SHIPPED,
-                 carrier=carrier, tracking_number=tracking)
-        transit = {
-            "cold_chain": (12 * h, 30 * h), "intl_air": (4 * d, 8 * d), "intl_sea": (15 * d, 24 * d),
-            "overseas_warehouse": (1 * d, 3 * d), "domestic_freight": (2 * d, 5 * d),
-        }.get(story.service_type, (1 * d, 3 * d))
-        if story.address.province in ("新疆维吾尔自治区", "西藏自治区", "青海省"):
-            transit = (transit[0] + 2 * d, transit[1] + 3 * d)
-        self.add(*transit, A.OUT_FOR_DELIVERY, "logistics1")
+        legs = self.policy.intake.service_types[story.service_type].legs
+        if legs and legs[0] == Leg.LAST_MILE:
+            # Overseas warehouse: the local carrier collects the parcel there (which ships it) and
+            # takes it out for delivery; no international legs.
+            self.record_leg(1 * h, 1 * d, Leg.LAST_MILE, LegAction.HAND_OVER, self.logistics(), S.SHIPPED,
+                            carrier=carrier, tracking_number=tracking)
+        else:
+            self.add(30 * m, 4 * h, A.SHIP, self.logistics(), S.SHIPPED, carrier=carrier, tracking_number=tracking)
+            if legs:
+                self.cross_border(legs)
+            if Leg.LAST_MILE not in legs:
+                transit = {
+                    "cold_chain": (12 * h, 30 * h), "intl_air": (4 * d, 8 * d), "intl_sea": (15 * d, 24 * d),
+                    "overseas_warehouse": (1 * d, 3 * d), "domestic_freight": (2 * d, 5 * d),
+                }.get(story.service_type, (1 * d, 3 * d))
+                if story.address.province in ("新疆维吾尔自治区", "西藏自治区", "青海省"):
+                    transit = (transit[0] + 2 * d, transit[1] + 3 * d)
+                self.add(*transit, A.OUT_FOR_DELIVERY, "logistics1")
         self.add(1 * h, 8 * h, A.DELIVER, "logistics1", S.DELIVERED)
         self.add(1 * d, 5 * d, A.COMPLETE, "system", S.COMPLETED)
+
+    def cross_border(self, legs: tuple[Leg, ...]) -> None:
+        """The legs of the service type after the parcel has left the warehouse (002): export booking
+        and declaration (the SKUs' HS codes, values and origins), the flight or voyage, arrival,
+        customs (now and then held for a while), the local carrier's last mile."""
+        story, rng = self.story, self.rng
+        sea = story.service_type == "intl_sea"
+        if Leg.EXPORT_BOOKING in legs:
+            forwarder = rng.choice(SEA_FORWARDERS if sea else AIR_FORWARDERS)
+            self.record_leg(*((2 * h, 1 * d) if sea else (1 * h, 6 * h)), Leg.EXPORT_BOOKING, LegAction.BOOK,
+                            self.logistics(), reference=f"BK{rng.randrange(10**7, 10**8)}", carrier=forwarder)
+        if Leg.EXPORT_DECLARATION in legs:
+            self.record_leg(1 * h, 8 * h, Leg.EXPORT_DECLARATION, LegAction.DECLARE, self.logistics(),
+                            reference=f"{rng.randrange(10**17, 10**18)}")  # an 18-digit export declaration number
+        if Leg.INTERNATIONAL_TRANSPORT in legs:
+            if sea:
+                voyage = f"{rng.choice(VESSELS)} V.{rng.randrange(10, 99):03d}E"
+                self.record_leg(1 * d, 3 * d, Leg.INTERNATIONAL_TRANSPORT, LegAction.DEPART, self.logistics(),
+                                reference=voyage)
+            else:
+                flight = f"{rng.choice(AIRLINES)}{rng.randrange(100, 1000)}"
+                self.record_leg(4 * h, 1 * d, Leg.INTERNATIONAL_TRANSPORT, LegAction.DEPART, self.logistics(),
+                                reference=flight)
+            self.record_leg(*((12 * d, 20 * d) if sea else (1 * d, 3 * d)), Leg.ARRIVAL, LegAction.ARRIVE,
+                            self.logistics())
+        if Leg.CUSTOMS_CLEARANCE in legs:
+            clearance = {"reference": f"CUS{rng.randrange(10**8, 10**9)}"}
+            if rng.random() < 0.1:
+                self.record_leg(2 * h, 12 * h, Leg.CUSTOMS_CLEARANCE, LegAction.HOLD, self.logistics(),
+                                reason=rng.choice(CUSTOMS_HOLDS))
+                self.record_leg(12 * h, 2 * d, Leg.CUSTOMS_CLEARANCE, LegAction.CLEAR, self.logistics(), **clearance)
+            else:
+                self.record_leg(3 * h, 30 * h, Leg.CUSTOMS_CLEARANCE, LegAction.CLEAR, self.logistics(), **clearance)
+        if Leg.LAST_MILE in legs:
+            carrier, tracking = local_carrier(rng, story.address.country)
+            self.record_leg(2 * h, 12 * h, Leg.LAST_MILE, LegAction.HAND_OVER, self.logistics(),
+                            carrier=carrier, tracking_number=tracking)
 
     # -- the paths
 
@@ -563,6 +621,27 @@ class Script:
             else:
                 self.release(1 * h, 6 * h, HoldReason.RISK_INTERCEPTED, "reviewer1", "人工核实通过")
                 self.fulfil()
+
+
+AIR_FORWARDERS = ("Kuehne+Nagel", "DHL Global Forwarding", "Sinotrans Air")
+SEA_FORWARDERS = ("COSCO Shipping Lines", "Maersk", "Sinotrans")
+AIRLINES = ("CA", "MU", "CZ", "CK")
+VESSELS = ("COSCO SHIPPING ARIES", "CSCL GLOBE", "MAERSK ESSEN", "EVER GIVEN")
+CUSTOMS_HOLDS = (
+    "Invoice value queried", "Documents incomplete: commercial invoice missing", "Random inspection",
+)
+
+
+def local_carrier(rng: random.Random, country: str) -> tuple[str, str]:
+    """The carrier of the destination country that takes cleared goods to the customer."""
+    digits = rng.randrange(10**12, 10**13)
+    carrier = rng.choice({"US": ("USPS", "UPS"), "JP": ("Yamato", "Japan Post"),
+                          "DE": ("DHL Paket", "Hermes")}.get(country, ("DHL Express",)))
+    return carrier, {
+        "USPS": f"9400{digits:013d}{rng.randrange(10**5):05d}", "UPS": f"1Z{digits % 10**12:012d}A{digits % 1000:03d}",
+        "Yamato": f"{digits % 10**12:012d}", "Japan Post": f"EJ{digits % 10**9:09d}JP",
+        "DHL Paket": f"00340{digits:013d}", "Hermes": f"H{digits % 10**10:010d}",
+    }.get(carrier, f"{digits % 10**10:010d}")
 
 
 def carrier_for(rng: random.Random, story: Story) -> tuple[str, str]:
