@@ -29,7 +29,7 @@ from ordo.settings import Settings
 from ordo.shipping import handlers, queries
 from ordo.shipping.tables import FollowupTask, Parcel, TrackingEvent
 from tests.conftest import T0
-from tests.factories import order_payload, seed, user_token
+from tests.factories import order_payload, scan_before, seed, user_token
 
 WALK_TO_CHECKED = ("pick", "finish-pick", "check")
 BOX = {"weight_g": 800, "length_mm": 200, "width_mm": 150, "height_mm": 100}
@@ -91,6 +91,7 @@ def order(client, *lines: tuple[str, int]) -> str:
 def checked(client, *lines: tuple[str, int]) -> str:
     number = order(client, *lines)
     for step in WALK_TO_CHECKED:
+        scan_before(client.app.state.ordo, number, step)  # the pick and check scans the guards ask for
         assert client.post(f"/api/v1/orders/{number}/{step}", json={}).status_code == 200
     return number
 
