@@ -12,13 +12,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from ordo.adapters.carriers.base import FakeCarrier
+from ordo.adapters.carriers.base import CarrierEvent, FakeCarrier
 from ordo.audit.tables import Event
 from ordo.auth.model import Actor
 from ordo.bootstrap import Ordo
 from ordo.catalog.tables import Sku
 from ordo.entrypoints.api.app import create_app
 from ordo.entrypoints.cli import common, main, shipping
+from ordo.entrypoints.worker.runner import run_round
 from ordo.fulfillment.states import ShipmentTrigger
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory.handlers import receive
@@ -29,7 +30,7 @@ from ordo.settings import Settings
 from ordo.shipping import handlers, queries
 from ordo.shipping.tables import FollowupTask, Parcel, TrackingEvent
 from tests.conftest import T0
-from tests.factories import order_payload, seed, user_token
+from tests.factories import order_payload, scan_before, seed, user_token
 
 WALK_TO_CHECKED = ("pick", "finish-pick", "check")
 BOX = {"weight_g": 800, "length_mm": 200, "width_mm": 150, "height_mm": 100}
@@ -91,6 +92,7 @@ def order(client, *lines: tuple[str, int]) -> str:
 def checked(client, *lines: tuple[str, int]) -> str:
     number = order(client, *lines)
     for step in WALK_TO_CHECKED:
+        scan_before(client.app.state.ordo, number, step)  # the pick and check scans the guards ask for
         assert client.post(f"/api/v1/orders/{number}/{step}", json={}).status_code == 200
     return number
 
@@ -476,3 +478,149 @@ def test_a_refusal_opens_a_follow_up_task_for_customer_service(client, app, cloc
     use_app(monkeypatch, app)
     listed = CliRunner().invoke(main.app, ["followups", "list", "--status", "done"], env={"COLUMNS": "200"})
     assert number in listed.output and "refusal_contact" in listed.output
+
+
+# --- interception ----------------------------------------------------------------------------------------
+
+
+def intercept(client, shipment: str, reason: str = "customer asked to stop it", **kwargs: Any) -> Any:
+    return client.post(f"/api/v1/shipments/{shipment}/intercept", json={"reason": reason}, **kwargs)
+
+
+def intercept_events(app: Ordo) -> list[tuple[str, str | None, dict]]:
+    with app.reading() as uow:
+        return [(e.to_state, e.reason, e.data) for e in uow.session.scalars(
+            select(Event).where(Event.name == "shipment.intercept").order_by(Event.id))]
+
+
+def test_a_confirmed_interception_stops_the_parcel_and_the_split_order_rolls_up_without_it(client, app, fake):
+    number = handed_over(client, ("TEA-001", 1), ("FRIDGE-009", 1))  # -1 yto (the fake), -2 deppon (manual)
+    assert track(client, f"{number}-1", "in_transit", T0 + timedelta(hours=1)).status_code == 200
+    assert status_of(client, number) == ("in_fulfillment", "partially_shipped", ["in_transit", "handed_over"])
+    logistics = {"Authorization": f"Bearer {user_token(app, 'lena', ['logistics'])}"}
+    warehouse = {"Authorization": f"Bearer {user_token(app, 'wang', ['warehouse'])}"}
+    assert intercept(client, f"{number}-1", headers=warehouse).status_code == 403
+
+    stopped = intercept(client, f"{number}-1", "address is a parcel locker the carrier refuses", headers=logistics)
+
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json() == {
+        "shipment": f"{number}-1", "order": number, "status": "intercepted", "carrier": "yto",
+        "tracking_number": "FAKE000001", "carrier_confirmed": True, "order_status": "in_fulfillment",
+        "shipping_progress": "not_shipped",
+    }
+    assert fake.cancelled == ["FAKE000001"]
+    assert intercept_events(app) == [("intercepted", "address is a parcel locker the carrier refuses", {
+        "shipment": f"{number}-1", "carrier": "yto", "tracking_number": "FAKE000001", "carrier_confirmed": True})]
+    # The order follows the shipment still on its way.
+    assert track(client, f"{number}-2", "in_transit", T0 + timedelta(hours=2)).status_code == 200
+    assert status_of(client, number) == ("shipped", "shipped", ["intercepted", "in_transit"])
+    assert track(client, f"{number}-2", "delivered", T0 + timedelta(hours=30)).status_code == 200
+    assert status_of(client, number) == ("delivered", "delivered", ["intercepted", "delivered"])
+    # Intercepted is the end of that parcel: no second interception, no more carrier movement.
+    again = intercept(client, f"{number}-1", headers=logistics)
+    assert again.status_code == 409
+    assert again.json()["detail"] == (f"Shipment {number}-1 is intercepted; only a shipment with the carrier and not "
+                                      "yet delivered can be intercepted.")
+    assert track(client, f"{number}-1", "in_transit", T0 + timedelta(hours=3)).status_code == 409
+    assert fake.cancelled == ["FAKE000001"]
+
+
+def test_a_manual_carrier_cannot_confirm_so_the_cli_says_call_the_carrier(client, app, monkeypatch):
+    number = handed_over(client, ("PHONE-006", 1))  # sf: a manual carrier
+    use_app(monkeypatch, app)
+    result = CliRunner().invoke(main.app, ["tracking", "intercept", f"{number}-1", "--reason", "customer cancelled"],
+                                env={"ORDO_LOCALE": "en"})
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        f'{{"shipment": "{number}-1", "status": "intercepted", "carrier": "sf", "carrier_confirmed": false}}')
+    assert intercept_events(app) == [("intercepted", "customer cancelled", {
+        "shipment": f"{number}-1", "carrier": "sf", "tracking_number": f"SF{number}1", "carrier_confirmed": False})]
+    assert status_of(client, number) == ("in_fulfillment", "not_shipped", ["intercepted"])
+
+
+def test_an_interception_the_carrier_refuses_or_the_state_does_not_allow_changes_nothing(client, app, fake,
+                                                                                        monkeypatch):
+    number = handed_over(client, ("TEA-001", 1))
+    packed = checked(client, ("TEA-001", 1))
+    pack(client, f"{packed}-1")
+    events_before = count(app, Event)
+    fake.fail_with = "YTO API timed out"
+
+    refused = intercept(client, f"{number}-1")
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        f"Carrier yto could not intercept shipment {number}-1: YTO API timed out. Nothing was changed.")
+    use_app(monkeypatch, app)
+    cli = CliRunner().invoke(main.app, ["tracking", "intercept", f"{number}-1", "--reason", "x"],
+                             env={"ORDO_LOCALE": "en"})
+    assert cli.exit_code == 1
+    assert "Carrier yto could not intercept" in cli.output
+    fake.fail_with = None
+    not_yet = intercept(client, f"{packed}-1")  # still in the warehouse: cancel the order instead
+    assert not_yet.status_code == 409
+    assert not_yet.json()["detail"] == (f"Shipment {packed}-1 is packed; only a shipment with the carrier and not yet "
+                                        "delivered can be intercepted.")
+    blank = intercept(client, f"{number}-1", "")
+    assert blank.status_code == 422
+    assert [e["field"] for e in blank.json()["errors"]] == ["reason"]
+    assert intercept(client, "NOPE-1").status_code == 404
+
+    assert fake.cancelled == []
+    assert count(app, Event) == events_before
+    assert status_of(client, number)[2] == ["handed_over"]
+    assert status_of(client, packed)[2] == ["packed"]
+
+
+# --- tracking pulled from the carriers' adapters -------------------------------------------------------------
+
+
+def test_pulled_carrier_events_move_the_shipment_once_each_via_the_cli_and_the_worker(client, app, fake,
+                                                                                      monkeypatch):
+    number = handed_over(client, ("TEA-001", 1))
+    manual = handed_over(client, ("PHONE-006", 1))  # sf has no integration: nothing to pull
+    first = CarrierEvent("FAKE000001", "in_transit", T0 + timedelta(hours=1), location="上海")
+    fake.events["FAKE000001"] = [first]
+    use_app(monkeypatch, app)
+
+    pulled = CliRunner().invoke(main.app, ["tracking", "pull"], env={"ORDO_LOCALE": "en"})
+
+    assert pulled.exit_code == 0, pulled.output
+    assert pulled.output.strip() == '{"stored": 1, "duplicates": 0, "failed": []}'
+    assert status_of(client, number) == ("shipped", "shipped", ["in_transit"])
+    fake.events["FAKE000001"] = [
+        CarrierEvent("FAKE000001", "delivered", T0 + timedelta(hours=22), note="front desk"),  # out of order
+        first,
+        CarrierEvent("FAKE000001", "out_for_delivery", T0 + timedelta(hours=20)),
+    ]
+    assert run_round(app, {}).pulled == 2
+    assert status_of(client, number) == ("delivered", "delivered", ["delivered"])
+    assert status_of(client, manual)[2] == ["handed_over"]
+    read = client.get(f"/api/v1/shipments/{number}-1/shipping").json()
+    assert [(e["kind"], e["location"], e["note"], e["source"]) for e in read["events"]] == [
+        ("in_transit", "上海", None, "carrier"), ("out_for_delivery", None, None, "carrier"),
+        ("delivered", None, "front desk", "carrier")]
+    assert CliRunner().invoke(main.app, ["tracking", "pull"]).output.strip() == (
+        '{"stored": 0, "duplicates": 0, "failed": []}')  # delivered: the carrier is no longer asked
+    assert count(app, TrackingEvent) == 3
+
+
+def test_a_pulled_event_the_state_refuses_leaves_that_shipment_as_it_was_and_the_others_go_on(client, app, fake):
+    bad = handed_over(client, ("TEA-001", 1))
+    good = handed_over(client, ("TEA-001", 1))
+    fake.events["FAKE000001"] = [CarrierEvent("FAKE000001", "in_transit", T0 + timedelta(hours=1)),
+                                 CarrierEvent("FAKE000001", "refused", T0 + timedelta(hours=2))]  # before delivery
+    fake.events["FAKE000002"] = [CarrierEvent("FAKE000002", "in_transit", T0 + timedelta(hours=1))]
+
+    def pull() -> handlers.PullOutcome:
+        with app.transaction() as uow:
+            return handlers.pull_tracking(uow)
+
+    assert pull() == handlers.PullOutcome(stored=1, duplicates=0, failed=[f"{bad}-1"])
+    assert status_of(client, bad)[2] == ["handed_over"]
+    assert status_of(client, good)[2] == ["in_transit"]
+    assert count(app, TrackingEvent) == 1
+    assert count(app, FollowupTask) == 0
+    fake.fail_with = "YTO API down"
+    assert pull() == handlers.PullOutcome(stored=0, duplicates=0, failed=[f"{bad}-1", f"{good}-1"])
+    assert count(app, TrackingEvent) == 1

@@ -79,3 +79,15 @@ def test_fake_carrier_is_idempotent_on_the_shipment_and_can_fail():
     fake.fail_with = "carrier unreachable"
     with pytest.raises(CarrierError, match="carrier unreachable"):
         fake.book(REQUEST)
+
+
+def test_fake_carrier_confirms_or_not_an_interception_and_can_fail():
+    fake = FakeCarrier()
+    assert fake.cancel("FAKE000001") is True
+    fake.confirms = False
+    assert fake.cancel("FAKE000002") is False
+    assert fake.cancelled == ["FAKE000001", "FAKE000002"]
+    fake.fail_with = "carrier unreachable"
+    with pytest.raises(CarrierError, match="carrier unreachable"):
+        fake.cancel("FAKE000003")
+    assert fake.cancelled == ["FAKE000001", "FAKE000002"]

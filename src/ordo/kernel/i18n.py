@@ -502,6 +502,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Carrier {carrier} refused the booking of shipment {shipment}: {detail}",
         "zh-CN": "承运商 {carrier} 拒绝了发货单 {shipment} 的下单：{detail}",
     },
+    "intercept_not_allowed": {
+        "en": "Shipment {shipment} is {state}; only a shipment with the carrier and not yet delivered can be "
+              "intercepted.",
+        "zh-CN": "发货单 {shipment} 当前状态为 {state}；只有已交给承运商且尚未签收的发货单才能拦截。",
+    },
+    "carrier_intercept_failed": {
+        "en": "Carrier {carrier} could not intercept shipment {shipment}: {detail}. Nothing was changed.",
+        "zh-CN": "承运商 {carrier} 无法拦截发货单 {shipment}：{detail}。未做任何更改。",
+    },
     "tracking_not_allowed": {
         "en": 'Shipment {shipment} is {state}; the tracking event "{event}" is not allowed.',
         "zh-CN": "发货单 {shipment} 当前状态为 {state}，不接受物流事件“{event}”。",

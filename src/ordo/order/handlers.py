@@ -416,6 +416,8 @@ SHIPMENT_PERMISSIONS: dict[ShipmentTrigger, Permission] = {
     # Carrier events (tracking API and CSV import) are logistics' business too.
     ShipmentTrigger.REFUSE: Permission.SHIPMENT_DELIVER,
     ShipmentTrigger.LOSE: Permission.SHIPMENT_DELIVER,
+    # Asking the carrier to stop a parcel already handed over (shipping.handlers.intercept).
+    ShipmentTrigger.INTERCEPT: Permission.SHIPMENT_CARRIER,
 }
 
 
@@ -429,8 +431,10 @@ def advance_shipments(
     carrier: str | None = None,
     tracking_number: str | None = None,
     note: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Order:
-    """Move the order's shipments (or the one named) one step; the order follows its shipments."""
+    """Move the order's shipments (or the one named) one step; the order follows its shipments.
+    ``data`` is added to each step's event (e.g. whether the carrier confirmed an interception)."""
     actor.require(SHIPMENT_PERMISSIONS[trigger])
     session, now = uow.session, uow.clock.now()
     order = load_order(session, number, actor, for_update=True)
@@ -453,12 +457,12 @@ def advance_shipments(
         if missing:
             raise ValidationFailed(Problem(name, "required", {"path": name}) for name in missing)
     for s in targets:
-        data: dict[str, Any] = {}
+        step_data: dict[str, Any] = dict(data or {})
         if trigger == ShipmentTrigger.SHIP:
             s.carrier, s.tracking_number = carrier or s.carrier, tracking_number or s.tracking_number
-            data = {"carrier": s.carrier, "tracking_number": s.tracking_number}
+            step_data |= {"carrier": s.carrier, "tracking_number": s.tracking_number}
             inventory.consume_shipment(session, shipment_id=s.id, actor=actor.name, at=now, reference=s.number)
-        shipments.fire(session, s, trigger, actor=actor.name, at=now, reason=note, data=data)
+        shipments.fire(session, s, trigger, actor=actor.name, at=now, reason=note, data=step_data)
         if trigger == ShipmentTrigger.PACK:
             shipping_steps.after_pack(uow, s, actor=actor.name)
         elif trigger == ShipmentTrigger.HAND_OVER:

@@ -9,11 +9,14 @@ from fastapi import APIRouter, Body
 
 from ordo.auth.model import Permission
 from ordo.entrypoints.api.deps import CurrentActor, OrdoApp, Reading
+from ordo.fulfillment.states import rollup
 from ordo.shipping import handlers, queries, steps
 from ordo.shipping.schemas import (
     CarrierIn,
     FollowupDoneIn,
     FollowupRead,
+    InterceptIn,
+    InterceptRead,
     PackIn,
     PackingRead,
     ShippingRead,
@@ -63,6 +66,20 @@ def override_carrier(number: str, body: CarrierIn, ordo: OrdoApp, actor: Current
     with ordo.transaction() as uow:
         handlers.override_carrier(uow, number=number, carrier=body.carrier, reason=body.reason, actor=actor)
     return _read(ordo, number, actor)
+
+
+@router.post("/shipments/{number}/intercept", response_model=InterceptRead,
+             responses={409: {"description": "Not with the carrier (or delivered already), or the carrier refused"}})
+def intercept(number: str, body: InterceptIn, ordo: OrdoApp, actor: CurrentActor) -> InterceptRead:
+    """Logistics stops a parcel already with the carrier; ``carrier_confirmed`` false means call the carrier."""
+    with ordo.transaction() as uow:
+        done = handlers.intercept(uow, number=number, reason=body.reason, actor=actor)
+        s, o = done.shipment, done.order
+        return InterceptRead(
+            shipment=s.number, order=o.number, status=s.status, carrier=s.carrier, tracking_number=s.tracking_number,
+            carrier_confirmed=done.carrier_confirmed, order_status=o.status,
+            shipping_progress=rollup(handlers.statuses_of(uow.session, o)),
+        )
 
 
 @router.post("/shipments/{number}/tracking", response_model=TrackingResult,

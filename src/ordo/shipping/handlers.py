@@ -1,10 +1,12 @@
-"""Shipping commands: pack, override the carrier, take tracking events in (one or a CSV file),
-flag stalled shipments, work the follow-up tasks. They run inside the caller's transaction;
+"""Shipping commands: pack, override the carrier, intercept a parcel with its carrier, take
+tracking events in (one, a CSV file, or pulled from the carriers' adapters), flag stalled
+shipments, work the follow-up tasks. They run inside the caller's transaction;
 shipments move only through ``order.handlers.advance_shipments`` so the order follows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -14,9 +16,9 @@ from ordo.adapters.carriers.base import CarrierError
 from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
-from ordo.fulfillment.states import MOVING, ShipmentStatus, ShipmentTrigger
+from ordo.fulfillment.states import MOVING, SHIPMENT, ShipmentStatus, ShipmentTrigger
 from ordo.fulfillment.tables import Shipment
-from ordo.kernel.errors import Conflict, IllegalTransition, NotFound, Problem, ValidationFailed
+from ordo.kernel.errors import Conflict, IllegalTransition, NotFound, OrdoError, Problem, ValidationFailed
 from ordo.notify.outbox import enqueue
 from ordo.order import handlers as orders
 from ordo.order.lifecycle import load_order
@@ -25,6 +27,8 @@ from ordo.shipping import steps
 from ordo.shipping.steps import ParcelIn
 from ordo.shipping.tables import FollowupTask, ShippingRecord, TrackingEvent
 from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, stalled, trigger_for
+
+log = logging.getLogger(__name__)
 
 # The policy key of the refusal follow-up's time limit (POLICIES.md: refused → contact in 2 hours).
 REFUSAL_CONTACT = "refusal_contact"
@@ -101,6 +105,41 @@ def book(uow: UnitOfWork, shipment: Shipment, *, actor: str, tracking_number: st
     except CarrierError as exc:
         raise Conflict("carrier_failed", carrier=shipment.carrier, shipment=shipment.number, detail=str(exc)) from None
     return str(shipment.tracking_number)
+
+
+def statuses_of(session: Session, order: Order) -> list[str]:
+    """The statuses of the order's shipments (for its roll-up)."""
+    return list(session.scalars(select(Shipment.status).where(Shipment.order_id == order.id).order_by(Shipment.id)))
+
+
+@dataclass(frozen=True)
+class Interception:
+    shipment: Shipment
+    order: Order
+    carrier_confirmed: bool
+
+
+def intercept(uow: UnitOfWork, *, number: str, reason: str, actor: Actor) -> Interception:
+    """Stop a parcel already with the carrier: ask the carrier's adapter to cancel / intercept it,
+    then fire ``intercept`` with the reason and whether the carrier confirmed (a manual carrier
+    cannot: staff call the carrier). A carrier error refuses the whole request, nothing changed.
+
+    The carrier is asked before the step is written; a retry after a failed commit asks again,
+    which carriers treat as the same request (keyed by the tracking number)."""
+    actor.require(Permission.SHIPMENT_CARRIER)
+    shipment, order = load_shipment(uow.session, number, actor, for_update=True)
+    if not SHIPMENT.can(shipment.status, ShipmentTrigger.INTERCEPT):
+        raise Conflict("intercept_not_allowed", shipment=number, state=shipment.status)
+    carrier = str(shipment.carrier)
+    try:
+        confirmed = bool(shipment.tracking_number) and uow.carriers.get(carrier).cancel(str(shipment.tracking_number))
+    except CarrierError as exc:
+        raise Conflict("carrier_intercept_failed", carrier=carrier, shipment=number, detail=str(exc)) from None
+    orders.advance_shipments(uow, number=order.number, trigger=ShipmentTrigger.INTERCEPT, actor=actor,
+                             shipment=number, note=reason,
+                             data={"carrier": carrier, "tracking_number": shipment.tracking_number,
+                                   "carrier_confirmed": confirmed})
+    return Interception(shipment, order, confirmed)
 
 
 # --- tracking -------------------------------------------------------------------------------------
@@ -200,6 +239,58 @@ def import_csv(uow: UnitOfWork, *, text: str, actor: Actor) -> TrackingOutcome:
         else:
             duplicates += 1
     return TrackingOutcome(stored, duplicates)
+
+
+@dataclass(frozen=True)
+class PullOutcome:
+    stored: int
+    duplicates: int
+    failed: list[str] = field(default_factory=list)  # shipments whose carrier or events were refused
+
+
+# States in which a carrier still reports on a parcel.
+_PULLED = (ShipmentStatus.HANDED_OVER, *MOVING)
+
+
+def pull_tracking(uow: UnitOfWork, *, batch: int = 500) -> PullOutcome:
+    """Ask each moving shipment's carrier adapter for its events and take the new ones in, in time
+    order, exactly as the tracking API does (stored once: a pulled event seen before is a
+    duplicate). One shipment's trouble — the carrier unreachable, an event its state does not
+    allow — leaves that shipment as it was (savepoint) and is reported; the others go on."""
+    session = uow.session
+    actor = Actor.system()
+    rows = session.scalars(
+        select(Shipment).where(Shipment.status.in_(list(_PULLED)), Shipment.tracking_number.is_not(None),
+                               Shipment.carrier.is_not(None))
+        .order_by(Shipment.id).limit(batch)
+    ).all()
+    stored = duplicates = 0
+    failed: list[str] = []
+    for shipment in rows:
+        number, tracking_number = shipment.number, str(shipment.tracking_number)
+        try:
+            events = uow.carriers.get(str(shipment.carrier)).tracking(tracking_number)
+        except CarrierError as exc:
+            log.warning("tracking pull: carrier %s for %s: %s", shipment.carrier, number, exc)
+            failed.append(number)
+            continue
+        if not events:
+            continue
+        try:
+            with session.begin_nested():
+                locked, order = load_shipment(session, number, actor, for_update=True)
+                new = 0
+                for e in sorted(events, key=lambda e: e.at):
+                    row = TrackingRow(tracking_number, TrackingKind(e.kind), e.at, e.location, e.note)
+                    if _take(uow, locked, order, row, actor=actor, source="carrier"):
+                        new += 1
+        except (OrdoError, ValueError) as exc:  # ValueError: an event kind Ordo does not know
+            log.warning("tracking pull: %s refused: %s", number, exc)
+            failed.append(number)
+            continue
+        stored += new
+        duplicates += len(events) - new
+    return PullOutcome(stored, duplicates, failed)
 
 
 # --- stalled shipments ------------------------------------------------------------------------------

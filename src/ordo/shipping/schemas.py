@@ -30,6 +30,10 @@ class CarrierIn(In):
     reason: str = Field(min_length=1, max_length=300)
 
 
+class InterceptIn(In):
+    reason: str = Field(min_length=1, max_length=300, description="Why the parcel is stopped (recorded)")
+
+
 class TrackingIn(In):
     kind: TrackingKind
     at: AwareDatetime
@@ -82,6 +86,17 @@ class ShippingRead(BaseModel):
     last_movement_at: datetime | None
     stalled: bool
     events: list[TrackingEventRead]
+
+
+class InterceptRead(BaseModel):
+    shipment: str
+    order: str
+    status: str
+    carrier: str | None
+    tracking_number: str | None
+    carrier_confirmed: bool = Field(description="False: the carrier could not confirm; call it to stop the parcel")
+    order_status: str
+    shipping_progress: str
 
 
 class TrackingResult(BaseModel):

@@ -45,7 +45,10 @@ class CarrierAdapter(Protocol):
 
     def tracking(self, tracking_number: str) -> list[CarrierEvent]: ...
 
-    def cancel(self, tracking_number: str) -> bool: ...
+    def cancel(self, tracking_number: str) -> bool:
+        """Ask the carrier to cancel or intercept the parcel: True when it confirms, False when it
+        cannot say (staff call the carrier); CarrierError when it refuses or cannot be reached."""
+        ...
 
 
 class ManualCarrier:
@@ -68,10 +71,12 @@ class ManualCarrier:
 
 @dataclass
 class FakeCarrier:
-    """For tests: books with predictable numbers, replays scripted events, can be told to fail."""
+    """For tests: books with predictable numbers, replays scripted events, can be told to fail
+    (every call raises CarrierError) or to leave an interception unconfirmed (``confirms=False``)."""
 
     code: str = "fake"
     fail_with: str | None = None
+    confirms: bool = True
     events: dict[str, list[CarrierEvent]] = field(default_factory=dict)
     booked: list[BookingRequest] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
@@ -91,5 +96,7 @@ class FakeCarrier:
         return list(self.events.get(tracking_number, []))
 
     def cancel(self, tracking_number: str) -> bool:
+        if self.fail_with:
+            raise CarrierError(self.fail_with)
         self.cancelled.append(tracking_number)
-        return self.fail_with is None
+        return self.confirms

@@ -12,7 +12,8 @@ from rich.table import Table
 from ordo.entrypoints.cli.common import acting_user, console, fail, ordo, reported
 from ordo.shipping import handlers, queries
 
-tracking = typer.Typer(help="Tracking events: CSV import, stalled shipments.", no_args_is_help=True)
+tracking = typer.Typer(help="Tracking events: CSV import, pull from carriers, stalled shipments, interception.",
+                       no_args_is_help=True)
 followups = typer.Typer(help="Follow-up tasks for customer service (refused deliveries).", no_args_is_help=True)
 
 AsUser = Annotated[str | None, typer.Option("--as", help="Act as this user (default: system)")]
@@ -31,6 +32,25 @@ def import_file(file: Path, as_user: AsUser = None) -> None:
     with reported(), ordo().transaction() as uow:
         outcome = handlers.import_csv(uow, text=text, actor=actor)
     console.print(json.dumps({"stored": outcome.stored, "duplicates": outcome.duplicates}))
+
+
+@tracking.command("pull")
+def pull(batch: Annotated[int, typer.Option(min=1, help="At most this many shipments")] = 500) -> None:
+    """Ask the carriers' adapters for new tracking events of moving shipments and take them in (idempotent)."""
+    with reported(), ordo().transaction() as uow:
+        outcome = handlers.pull_tracking(uow, batch=batch)
+    console.print(json.dumps({"stored": outcome.stored, "duplicates": outcome.duplicates, "failed": outcome.failed}))
+
+
+@tracking.command("intercept")
+def intercept(shipment: str, reason: Annotated[str, typer.Option(help="Why the parcel is stopped")],
+              as_user: AsUser = None) -> None:
+    """Ask the carrier to stop a parcel already handed over; say whether it confirmed."""
+    actor = acting_user(as_user)
+    with reported(), ordo().transaction() as uow:
+        done = handlers.intercept(uow, number=shipment, reason=reason, actor=actor)
+        console.print(json.dumps({"shipment": done.shipment.number, "status": done.shipment.status,
+                                  "carrier": done.shipment.carrier, "carrier_confirmed": done.carrier_confirmed}))
 
 
 @tracking.command("stalled")

@@ -1,5 +1,5 @@
-"""`ordo worker`: delivers the outbox and runs the SLA scan, the progress checks, the stalled-shipment
-scan and the silent-customer scan of the review.
+"""`ordo worker`: delivers the outbox and runs the SLA scan, the progress checks, the tracking pull
+from the carriers' adapters, the stalled-shipment scan and the silent-customer scan of the review.
 
 Every job is safe with several workers at once (conditional updates, SKIP LOCKED on PostgreSQL,
 alerts keyed once), so no leader election is needed for them.
@@ -21,7 +21,7 @@ from ordo.adapters.messaging.webhook import WebhookChannel
 from ordo.bootstrap import Ordo
 from ordo.notify.worker import deliver_due
 from ordo.review.handlers import scan_silent
-from ordo.shipping.handlers import scan_stalled
+from ordo.shipping.handlers import pull_tracking, scan_stalled
 from ordo.sla.handlers import progress_check, scan
 
 
@@ -53,6 +53,7 @@ class Round:
     dead: int
     held: int = 0  # orders put on hold because the customer did not answer in time
     stalled: int = 0  # shipments flagged for no tracking movement
+    pulled: int = 0  # new tracking events taken from the carriers' adapters
 
 
 def run_round(ordo: Ordo, channels: Mapping[str, Channel]) -> Round:
@@ -62,11 +63,13 @@ def run_round(ordo: Ordo, channels: Mapping[str, Channel]) -> Round:
         progress_check(uow)
     with ordo.transaction() as uow:
         held = scan_silent(uow)
+    with ordo.transaction() as uow:  # before the stalled scan: a pulled movement clears the flag
+        pulled = pull_tracking(uow)
     with ordo.transaction() as uow:
         stalled = scan_stalled(uow)
     delivered = deliver_due(ordo, channels)
     return Round(len(result.breached), len(delivered.sent), len(delivered.retried), len(delivered.dead), len(held),
-                 len(stalled))
+                 len(stalled), pulled.stored)
 
 
 def run(ordo: Ordo, channels: Mapping[str, Channel], *, interval: float, once: bool,
