@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from reportlab.lib.units import mm
 from typer.testing import CliRunner
 
+from ordo.adapters.carriers.base import FakeCarrier
+from ordo.bootstrap import Carriers
 from ordo.documents import queries
 from ordo.entrypoints.api.app import create_app
 from ordo.entrypoints.cli import common, main
@@ -263,6 +265,26 @@ def test_the_label_prints_the_booking_and_the_parcels_weighed_at_packing(client,
     text = pdfcheck.text(pdf)
     for expected in ("ZTO Express", tracking, "件数 Parcels 2", "计费重 Weight 2.000 kg", f"包裹 Shipment {shipment}"):
         assert expected in text, expected
+
+
+def test_a_carrier_that_issues_its_own_labels_is_printed_as_is(client, ordo):
+    # Given the economy carrier integrated through an adapter that issues labels
+    carrier = FakeCarrier(code="yto")
+    ordo.carriers = Carriers({"yto": carrier})
+    shipment = allocated(client)
+    advance(client, ordo, [("pick", {}), ("finish-pick", {}), ("check", {}), ("pack", {}), ("hand-over", {})])
+    booked = client.get(f"/api/v1/shipments/{shipment}/shipping").json()
+    assert (booked["carrier"], booked["tracking_number"]) == ("yto", "FAKE000001")
+    carrier.labels["FAKE000001"] = b"%PDF-1.4 the carrier's own label"
+    # When the label is asked for, then it is the carrier's, byte for byte
+    r = client.get(f"/api/v1/shipments/{shipment}/label.pdf")
+    assert (r.status_code, r.headers["content-type"], r.content) == (
+        200, "application/pdf", b"%PDF-1.4 the carrier's own label")
+    # and a carrier that cannot be reached is named, not papered over with another label
+    carrier.fail_with = "timeout"
+    r = client.get(f"/api/v1/shipments/{shipment}/label.pdf")
+    assert (r.status_code, r.json()["code"], r.json()["detail"]) == (
+        503, "unavailable", f"Carrier yto could not give the label of shipment {shipment}: timeout")
 
 
 def test_a_missing_font_answers_503_naming_the_setting(ordo, database, tmp_path):

@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ordo.adapters.carriers.base import CarrierError
 from ordo.auth.model import Actor
 from ordo.bootstrap import Ordo
 from ordo.documents import pdf, queries
+from ordo.kernel.errors import Unavailable
 from ordo.policy import Policy
 from ordo.settings import Settings
 
@@ -46,6 +48,15 @@ def print_document(ordo: Ordo, kind: DocumentKind, number: str, actor: Actor) ->
     build, render = _DOCUMENTS[kind]
     with ordo.reading() as uow:
         doc = build(uow.session, number, actor, uow.policy, uow.clock.now())
+    if kind == DocumentKind.LABEL:
+        # A carrier that issues its own labels (its barcodes, its routing codes) is printed as is.
+        try:
+            own = ordo.carriers.get(doc.carrier).label(doc.tracking_number)
+        except CarrierError as exc:
+            raise Unavailable("carrier_label_failed", carrier=doc.carrier, shipment=doc.shipment,
+                              detail=str(exc)) from None
+        if own is not None:
+            return own
     return render(doc, font)
 
 

@@ -459,6 +459,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "消息 {ident} 不是死信。",
     },
     # Documents (PDF)
+    "carrier_label_failed": {
+        "en": "Carrier {carrier} could not give the label of shipment {shipment}: {detail}",
+        "zh-CN": "承运商 {carrier} 无法提供包裹 {shipment} 的面单：{detail}",
+    },
     "pdf_font_missing": {
         "en": "The PDF font {path} cannot be used ({why}): set ORDO_PDF_FONT to a TrueType font (.ttf or .ttc) "
               "with Chinese glyphs, or install the package paperang-p2-fonts-cjk.",

@@ -45,6 +45,11 @@ class CarrierAdapter(Protocol):
 
     def tracking(self, tracking_number: str) -> list[CarrierEvent]: ...
 
+    def label(self, tracking_number: str) -> bytes | None:
+        """The carrier's own label for a booked parcel (a PDF), or None when the carrier has none
+        and Ordo prints its 100 × 150 mm label itself."""
+        ...
+
     def cancel(self, tracking_number: str) -> bool:
         """Ask the carrier to cancel or intercept the parcel: True when it confirms, False when it
         cannot say (staff call the carrier); CarrierError when it refuses or cannot be reached."""
@@ -65,6 +70,9 @@ class ManualCarrier:
     def tracking(self, tracking_number: str) -> list[CarrierEvent]:
         return []
 
+    def label(self, tracking_number: str) -> bytes | None:
+        return None  # Ordo prints the label
+
     def cancel(self, tracking_number: str) -> bool:
         return False  # nobody to ask: staff call the carrier and record the outcome
 
@@ -78,6 +86,7 @@ class FakeCarrier:
     fail_with: str | None = None
     confirms: bool = True
     events: dict[str, list[CarrierEvent]] = field(default_factory=dict)
+    labels: dict[str, bytes] = field(default_factory=dict)  # tracking number → the carrier's label
     booked: list[BookingRequest] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
 
@@ -94,6 +103,11 @@ class FakeCarrier:
         if self.fail_with:
             raise CarrierError(self.fail_with)
         return list(self.events.get(tracking_number, []))
+
+    def label(self, tracking_number: str) -> bytes | None:
+        if self.fail_with:
+            raise CarrierError(self.fail_with)
+        return self.labels.get(tracking_number)
 
     def cancel(self, tracking_number: str) -> bool:
         if self.fail_with:
