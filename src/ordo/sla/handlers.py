@@ -23,7 +23,7 @@ from ordo.fulfillment.tables import Shipment
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.calendar import CalendarUnknown
 from ordo.notify.customer import KNOWN_NOTICE_KEYS, known_notice_keys
-from ordo.notify.outbox import enqueue
+from ordo.notify.outbox import batched, enqueue
 from ordo.notify.tables import OutboxMessage
 from ordo.order.tables import Order
 from ordo.policy import ClockRule, Policy
@@ -265,27 +265,28 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
             template = policy.notify.customer_events.get("order.delayed")
             if template is not None:
                 session.info[KNOWN_NOTICE_KEYS] = known_notice_keys(session, told, template)
-        try:
-            for row in due:
-                if row.id not in won:
-                    continue
-                further = rules.escalate_after(index, row.step, policy.sla.escalate_after)
-                escalations.append({"id": row.id, "escalate_at": row.deadline + further})
-                # The team that owns the step is told first; the supervisor if it stays open (escalation).
-                enqueue(
-                    session, topic="sla.breached", key=f"sla.breached:{row.id}", audience=row.department, at=now,
-                    order_id=row.order_id,
-                    payload={"clock": row.id, "step": row.step, "department": row.department,
-                             "order": order_numbers.get(row.order_id), "deadline": row.deadline.isoformat()},
-                )
-                breached.append(row.id)
-                if row.step in policy.sla.tell_customer_on_breach and row.order_id is not None:
-                    # One ship limit per order: the keys of these notices cannot collide within the
-                    # batch, so the rows are written in one flush at the end instead of one per look-up.
-                    with session.no_autoflush:
-                        _tell_delayed(session, told_orders.get(row.order_id), row.step, row.id, now)
-        finally:
-            session.info.pop(KNOWN_NOTICE_KEYS, None)
+        # Hundreds of alerts and notices at once: written in one multi-row INSERT.
+        with batched(session):
+            try:
+                for row in due:
+                    if row.id not in won:
+                        continue
+                    further = rules.escalate_after(index, row.step, policy.sla.escalate_after)
+                    escalations.append({"id": row.id, "escalate_at": row.deadline + further})
+                    # The team owning the step is told first; the supervisor if it stays open (escalation).
+                    enqueue(
+                        session, topic="sla.breached", key=f"sla.breached:{row.id}", audience=row.department, at=now,
+                        order_id=row.order_id,
+                        payload={"clock": row.id, "step": row.step, "department": row.department,
+                                 "order": order_numbers.get(row.order_id), "deadline": row.deadline.isoformat()},
+                    )
+                    breached.append(row.id)
+                    if row.step in policy.sla.tell_customer_on_breach and row.order_id is not None:
+                        # No flush per notice: the events are written together when the batch ends.
+                        with session.no_autoflush:
+                            _tell_delayed(session, told_orders.get(row.order_id), row.step, row.id, now)
+            finally:
+                session.info.pop(KNOWN_NOTICE_KEYS, None)
     if breached:  # one executemany by primary key
         session.execute(update(SlaClock), escalations)
     escalated = _escalate(session, now, batch)
