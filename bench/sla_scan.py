@@ -1,6 +1,6 @@
 """SLA breach-scan benchmark: N open clocks (of N / 4 orders) of which K are overdue; how long the scan takes.
 
-    python bench/sla_scan.py [--clocks 1000000] [--overdue 1000] [--database-url URL]
+    python bench/sla_scan.py [--clocks 1000000] [--overdue 1000] [--overdue-kind ship|picking] [--database-url URL]
 
 Rows are built with one bulk INSERT … SELECT (a recursive CTE on SQLite, generate_series on
 PostgreSQL). The scan marks the K overdue ship limits breached, queues K alerts to the warehouse
@@ -73,7 +73,7 @@ _STEP = """CASE i % 4 WHEN 1 THEN (CASE WHEN ((i - 1) / 4 + 1) % 5 = 0 THEN 'shi
 _DEPARTMENT = ("CASE i % 4 WHEN 1 THEN 'warehouse' WHEN 2 THEN 'warehouse' WHEN 3 THEN 'logistics' "
                "ELSE 'customer_service' END")
 _ENTITY = "CASE WHEN i % 4 IN (2, 3) THEN 'shipment' ELSE 'order' END"
-_OVERDUE = "i % 4 = 1 AND i <= 4 * :overdue"
+_OVERDUE = "i % 4 = :kind AND i <= 4 * :overdue"
 
 SQLITE = f"""
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :clocks)
@@ -103,7 +103,15 @@ def _reference(ordo: Ordo) -> None:
         uow.session.add(Customer(name="张伟", phone="+8613800000000", email="zhang.wei@example.cn", created_at=NOW))
 
 
-def main(clocks: int = 1_000_000, overdue: int = 1000, database_url: str = typer.Option(None)) -> None:
+# Which clocks are the overdue ones: ship limits (each breach also tells the customer: the worst
+# case) or picking clocks (the warehouse is alerted, the customer is not).
+KINDS = {"ship": 1, "picking": 2}
+
+
+def main(clocks: int = 1_000_000, overdue: int = 1000, database_url: str = typer.Option(None),
+         overdue_kind: str = typer.Option("ship", help="ship (customers told) or picking")) -> None:
+    if overdue_kind not in KINDS:
+        raise typer.BadParameter(f"one of {', '.join(KINDS)}", param_hint="--overdue-kind")
     with scratch_database(database_url) as url:
         ordo = Ordo(Settings(database_url=url), clock=FixedClock(NOW))
         kind = ordo.engine.dialect.name
@@ -113,7 +121,8 @@ def main(clocks: int = 1_000_000, overdue: int = 1000, database_url: str = typer
         with ordo.engine.begin() as conn:
             pg = kind == "postgresql"
             conn.execute(text(POSTGRES_ORDERS if pg else SQLITE_ORDERS), {"orders": orders})
-            conn.execute(text(POSTGRES if pg else SQLITE), {"clocks": clocks, "overdue": overdue})
+            conn.execute(text(POSTGRES if pg else SQLITE), {"clocks": clocks, "overdue": overdue,
+                                                                "kind": KINDS[overdue_kind]})
             conn.execute(text("ANALYZE orders" if pg else "ANALYZE"))
             if pg:
                 conn.execute(text("ANALYZE sla_clocks"))
@@ -142,6 +151,7 @@ def main(clocks: int = 1_000_000, overdue: int = 1000, database_url: str = typer
         ordo.dispose()
     print(json.dumps({
         "benchmark": "sla_scan", "database": kind, "clocks": clocks, "orders": orders, "overdue": overdue,
+        "overdue_kind": overdue_kind,
         "build_s": round(build, 2), "scan_s": round(first, 3), "breached": breached, "alerts": alerts,
         "delayed_notices": delayed, "delayed_events": events,
         "rescan_s": round(second, 4), "rescan_breached": again,
