@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/allocation.py plan --orders 20000
 	$(BIN)/python bench/allocation.py run --orders 600 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/review.py run --existing 10000 --orders 500 $(if $(BENCH_DB),--database-url $(BENCH_DB))
+	$(BIN)/python bench/sla_scan.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
+	$(BIN)/python bench/http_load.py --rate 50 --seconds 10 --workers 2 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 
 migrate: $(STAMP)
 	$(BIN)/ordo db upgrade
