@@ -282,7 +282,7 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
                     )
                     breached.append(row.id)
                     if row.step in policy.sla.tell_customer_on_breach and row.order_id is not None:
-                        # No flush per notice: the events are written together when the batch ends.
+                        # No flush per notice: the events go to the database together, at the next flush.
                         with session.no_autoflush:
                             _tell_delayed(session, told_orders.get(row.order_id), row.step, row.id, now)
             finally:
