@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ordo.audit.log import record
@@ -27,11 +27,15 @@ def create_shipment(
     actor: str,
     at: datetime,
     reason: str,
+    sequence: int | None = None,
 ) -> Shipment:
-    """A shipment for ``lines`` (order line id → (sku id, quantity)) already reserved in the warehouse."""
-    count = session.scalar(select(func.count()).select_from(Shipment).where(Shipment.order_id == order_id)) or 0
+    """A shipment for ``lines`` (order line id → (sku id, quantity)) already reserved in the
+    warehouse; ``sequence``: its number among the order's shipments, when the caller knows it."""
+    if sequence is None:
+        count = session.scalar(select(func.count()).select_from(Shipment).where(Shipment.order_id == order_id))
+        sequence = (count or 0) + 1
     shipment = Shipment(
-        number=f"{order_number}-{count + 1}",
+        number=f"{order_number}-{sequence}",
         order_id=order_id,
         warehouse_id=warehouse_id,
         status=ShipmentStatus.ALLOCATED,
@@ -41,13 +45,11 @@ def create_shipment(
     )
     session.add(shipment)
     session.flush()
-    for sku_id, quantity in sorted((sku, q) for sku, q in lines.values()):
-        session.add(
-            Reservation(
-                order_id=order_id, shipment_id=shipment.id, warehouse_id=warehouse_id, sku_id=sku_id,
-                quantity=quantity, status=ReservationStatus.OPEN, created_at=at,
-            )
-        )
+    session.execute(insert(Reservation), [
+        {"order_id": order_id, "shipment_id": shipment.id, "warehouse_id": warehouse_id, "sku_id": sku_id,
+         "quantity": quantity, "status": ReservationStatus.OPEN, "created_at": at}
+        for sku_id, quantity in sorted((sku, q) for sku, q in lines.values())
+    ])
     record(
         session, at=at, actor=actor, entity="shipment", entity_id=shipment.id, order_id=order_id,
         name="shipment.created", to_state=shipment.status, reason=reason,

@@ -9,11 +9,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ordo.catalog.tables import Sku
+from ordo.adapters.db.base import pin
+from ordo.catalog.queries import skus_by_id
 from ordo.inventory.model import MovementKind, ReservationStatus, WarehouseView
 from ordo.inventory.tables import ReorderAlert, Reservation, Stock, StockMovement, Warehouse
 from ordo.notify.outbox import enqueue
@@ -52,6 +53,7 @@ def restocking(uow: Any, sku_ids: Iterable[int]) -> Iterator[None]:
 
 def warehouse_views(session: Session) -> list[WarehouseView]:
     rows = session.scalars(select(Warehouse).where(Warehouse.active.is_(True))).all()
+    pin(session, rows)  # the shipment's clocks and notices look their warehouse up again
     return [
         WarehouseView(
             id=w.id,
@@ -122,16 +124,13 @@ def try_reserve(
                 )
                 if result.rowcount != 1:
                     raise _NotEnough
-                _movement(
-                    session,
-                    warehouse_id=warehouse_id,
-                    sku_id=sku_id,
-                    kind=MovementKind.RESERVATION,
-                    actor=actor,
-                    at=at,
-                    reserved=quantity,
-                    reference=reference,
-                )
+            # The ledger rows of every SKU reserved, in one statement.
+            session.execute(insert(StockMovement), [
+                {"warehouse_id": warehouse_id, "sku_id": sku_id, "kind": MovementKind.RESERVATION, "delta_on_hand": 0,
+                 "delta_reserved": needs[sku_id], "reference": reference, "reason": None, "actor": actor,
+                 "created_at": at}
+                for sku_id in sorted(needs)
+            ])
     except _NotEnough:
         return False
     return True
@@ -324,7 +323,7 @@ def check_reorder(session: Session, policy: InventoryPolicy, sku_ids: Iterable[i
         ).all()
     else:
         levels = session.execute(select(Stock.sku_id, Stock.warehouse_id, available).where(Stock.sku_id.in_(ids))).all()
-    codes = dict(session.execute(select(Sku.id, Sku.code).where(Sku.id.in_(ids))).all())
+    codes = {sku_id: sku.code for sku_id, sku in skus_by_id(session, ids).items()}
     open_alerts = {
         (a.sku_id, a.warehouse_id): a
         for a in session.scalars(select(ReorderAlert).where(ReorderAlert.sku_id.in_(ids),

@@ -4,7 +4,9 @@ webhook subscriber that wants it, in the command's transaction, through the even
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,15 @@ _DEFAULT_POLICY = Policy()
 # session.info key: the outbox keys already present for the orders a batch command is about to
 # notify (read by it in one query), so each notice needs no look-up of its own.
 KNOWN_NOTICE_KEYS = "ordo.notify.known_notice_keys"
+# session.info key: order id → the notice keys queued so far, for orders created in this session
+# (they had no notices before it, so their look-up needs no query). Any rollback (a savepoint too)
+# may have taken queued rows with it: it forgets this, and the look-ups query again.
+_FRESH = "ordo.notify.fresh_orders"
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_fresh(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_FRESH, None)
 
 
 def known_notice_keys(session: Session, order_ids: list[int], template: str) -> set[str]:
@@ -37,6 +48,8 @@ def language_of(order: Order, policy: Policy) -> str:
 
 
 def on_event(session: Session, event: Event) -> None:
+    if event.name == "order.created" and event.order_id is not None:
+        session.info.setdefault(_FRESH, {})[event.order_id] = set()
     policy: Policy = session.info.get("policy", _DEFAULT_POLICY)
     template = policy.notify.customer_events.get(event.name)
     if template is None or event.order_id is None:
@@ -69,6 +82,8 @@ def notify(session: Session, policy: Policy, order: Order, template: str, event:
     # The same fact reported before (a second delivery attempt of the step) is not sent again: one
     # look-up for all of this notice's channels.
     known: set[str] | None = session.info.get(KNOWN_NOTICE_KEYS)
+    if known is None:
+        known = session.info.get(_FRESH, {}).get(order.id)
     if known is not None:  # a batch (the breach scan) has read every key its notices could have
         sent = known & set(keys.values())
         known.update(keys.values())

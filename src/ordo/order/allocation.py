@@ -10,10 +10,12 @@ against the new figures.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from sqlalchemy import select
 
 from ordo.bootstrap import UnitOfWork
-from ordo.catalog.tables import Sku
+from ordo.catalog.queries import skus_by_id
 from ordo.customer.tables import Coupon
 from ordo.fulfillment import handlers as shipments
 from ordo.fulfillment.tables import Shipment
@@ -45,8 +47,7 @@ def plan_order(uow: UnitOfWork, order: Order, claims: Claims | None = None) -> P
     """The pipeline's plan for the order against the stock available now, less ``claims``."""
     session = uow.session
     skus = sorted({line.sku_id for line in order.lines})
-    facts = {sku_id: (traits, category) for sku_id, traits, category in
-             session.execute(select(Sku.id, Sku.traits, Sku.category).where(Sku.id.in_(skus)))}
+    facts = {sku_id: (s.traits, s.category) for sku_id, s in skus_by_id(session, skus).items()}
     request = AllocationRequest(
         destination=order.country,
         region=order.province,
@@ -59,11 +60,13 @@ def plan_order(uow: UnitOfWork, order: Order, claims: Claims | None = None) -> P
                                                net_of_claims(inventory.available(session, skus), claims or {}))
 
 
-def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims | None = None) -> list[Shipment]:
+def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims | None = None,
+                   fresh: bool = False) -> list[Shipment]:
     """Reserve and create the planned shipments; otherwise the order is backordered with the
     shortage per line. A new order plans against the stock left once the orders already waiting
     for the same goods have theirs (their needs are ``claims``); a backorder being served gets the
-    claims of the orders still waiting ahead of it from ``serve_backorders``."""
+    claims of the orders still waiting ahead of it from ``serve_backorders``. ``fresh``: the order
+    was created in this transaction (it has no shipments yet)."""
     session, now = uow.session, uow.clock.now()
     reason = "not enough stock in the warehouses"
     data: dict[str, object] = {}
@@ -87,7 +90,9 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims 
         if not plan.complete:
             break
         try:
-            with session.begin_nested():
+            # Each warehouse's reservation is all or nothing by itself (``try_reserve``); a plan
+            # across warehouses needs one more savepoint around them all.
+            with session.begin_nested() if len(plan.shipments) > 1 else nullcontext():
                 for planned in sorted(plan.shipments, key=lambda p: p.warehouse.id):
                     if not inventory.try_reserve(session, warehouse_id=planned.warehouse.id,
                                                  needs=planned.sku_totals(), actor=actor, at=now,
@@ -97,7 +102,7 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims 
             lost = taken
             plan = plan_order(uow, order, claims)
             continue
-        return _create(uow, order, plan, actor=actor)
+        return _create(uow, order, plan, actor=actor, fresh=fresh)
     if plan.complete and lost is not None:
         # Lost the race twice with stock still in sight: the lines of the warehouse that refused.
         planned = lost.args[0]
@@ -111,14 +116,15 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims 
     return []
 
 
-def _create(uow: UnitOfWork, order: Order, plan: Plan, *, actor: str) -> list[Shipment]:
+def _create(uow: UnitOfWork, order: Order, plan: Plan, *, actor: str, fresh: bool) -> list[Shipment]:
     session, now = uow.session, uow.clock.now()
     created = [
         shipments.create_shipment(
             session, order_id=order.id, order_number=order.number, warehouse_id=planned.warehouse.id,
             lines=_lines(planned.lines), actor=actor, at=now, reason=planned.reason,
+            sequence=i if fresh else None,
         )
-        for planned in plan.shipments
+        for i, planned in enumerate(plan.shipments, 1)
     ]
     inventory.check_reorder(session, uow.policy.inventory, [line.sku_id for line in order.lines], now)
     transition(uow, order, OrderTrigger.ALLOCATE, actor=actor, data={

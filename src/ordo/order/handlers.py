@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db.base import pin
 from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import Ordo, UnitOfWork
@@ -62,22 +63,20 @@ def _views(session: Session, submission: OrderSubmission) -> tuple[dict[str, Sho
         if shop is not None:
             shops[shop.code] = ShopView(id=shop.id, code=shop.code, channel=shop.channel)
     codes = sorted({line.sku for line in submission.lines or () if line.sku})
-    skus = (
-        {
-            s.code: SkuView(
-                id=s.id,
-                code=s.code,
-                name=s.name,
-                category=s.category,
-                traits=frozenset(s.traits or ()),
-                price=s.price,
-                weight_g=s.weight_g,
-            )
-            for s in session.scalars(select(Sku).where(Sku.code.in_(codes), Sku.active.is_(True)))
-        }
-        if codes
-        else {}
-    )
+    rows = session.scalars(select(Sku).where(Sku.code.in_(codes), Sku.active.is_(True))).all() if codes else []
+    pin(session, rows)  # screening and allocation read them again, from the identity map
+    skus = {
+        s.code: SkuView(
+            id=s.id,
+            code=s.code,
+            name=s.name,
+            category=s.category,
+            traits=frozenset(s.traits or ()),
+            price=s.price,
+            weight_g=s.weight_g,
+        )
+        for s in rows
+    }
     return shops, skus
 
 
@@ -113,7 +112,7 @@ def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) 
             fields=", ".join(changed),
         )
     order = _insert(uow, draft, fingerprint, digest, actor)
-    auto_progress(uow, order)
+    auto_progress(uow, order, fresh=True)
     return order, True
 
 
@@ -132,15 +131,15 @@ def intake(ordo: Ordo, *, submission: OrderSubmission, actor: Actor) -> tuple[st
     raise AssertionError("unreachable")
 
 
-def _customer(session: Session, draft: OrderDraft, uow: UnitOfWork) -> Customer:
-    """The customer with this phone (else e-mail), created if new. The insert skips on a unique
-    conflict, so a concurrent first order from the same person waits for the other's customer row
-    and then finds it."""
+def _customer(session: Session, draft: OrderDraft, uow: UnitOfWork) -> tuple[int, int]:
+    """(id, VIP level) of the customer with this phone (else e-mail), created if new. The insert
+    skips on a unique conflict, so a concurrent first order from the same person waits for the
+    other's customer row and then finds it."""
     existing = _find_customer(session, draft)
     if existing is not None:
-        return existing
+        return existing.id, existing.vip_level
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
+    created = session.scalar(
         insert(Customer)
         .values(
             name=draft.customer_name,
@@ -151,10 +150,13 @@ def _customer(session: Session, draft: OrderDraft, uow: UnitOfWork) -> Customer:
             created_at=uow.clock.now(),
         )
         .on_conflict_do_nothing()
+        .returning(Customer.id)
     )
+    if created is not None:
+        return created, 0
     found = _find_customer(session, draft)
     assert found is not None
-    return found
+    return found.id, found.vip_level
 
 
 def _find_customer(session: Session, draft: OrderDraft) -> Customer | None:
@@ -169,7 +171,7 @@ def _find_customer(session: Session, draft: OrderDraft) -> Customer | None:
 def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], digest: str, actor: Actor) -> Order:
     session = uow.session
     now = uow.clock.now()
-    customer = _customer(session, draft, uow)
+    customer_id, vip_level = _customer(session, draft, uow)
     secured = draft.payment_status == PaymentStatus.PAID or draft.payment_method == "cash_on_delivery"
     status = OrderStatus.PENDING_REVIEW if secured else OrderStatus.PENDING_PAYMENT
     order = Order(
@@ -178,11 +180,11 @@ def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], dig
         channel=draft.channel,
         external_id=draft.external_id,
         account=draft.account,
-        customer_id=customer.id,
+        customer_id=customer_id,
         customer_name=draft.customer_name,
         phone=draft.phone,
         email=draft.email,
-        vip_level=customer.vip_level,
+        vip_level=vip_level,
         country=draft.country,
         province=draft.province,
         city=draft.city,
@@ -207,6 +209,7 @@ def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], dig
         placed_at=draft.placed_at or now,
         created_at=now,
         updated_at=now,
+        holds=[],  # a new order has none: set, so reading them needs no query
         lines=[
             OrderLine(
                 line_no=line.line_no,
@@ -236,14 +239,15 @@ def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], dig
     return order
 
 
-def auto_progress(uow: UnitOfWork, order: Order) -> None:
+def auto_progress(uow: UnitOfWork, order: Order, *, fresh: bool = False) -> None:
     """Automatic review, then allocation (POLICIES.md: complete information, stock available and
     payment received → to process automatically). The review rules run first (``review.screening``):
-    they may reject the order, hold it or queue it for people; only a clear order is confirmed here."""
+    they may reject the order, hold it or queue it for people; only a clear order is confirmed here.
+    ``fresh``: the order was created in this transaction (intake)."""
     policy = uow.policy.review
     decision = None
     if order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.PENDING_REVIEW) and policy.auto_screen:
-        decision = screening.screen(uow, order)
+        decision = screening.screen(uow, order, fresh=fresh)
         if not decision.clear:
             return
     screened = decision is not None
@@ -254,7 +258,7 @@ def auto_progress(uow: UnitOfWork, order: Order) -> None:
         transition(uow, order, OrderTrigger.CONFIRM, actor=SYSTEM, reason="automatic review: complete and paid",
                    data=decision.record() if decision is not None else None)
     if order.status == OrderStatus.CONFIRMED and policy.auto_allocate:
-        allocate_order(uow, order, actor=SYSTEM)
+        allocate_order(uow, order, actor=SYSTEM, fresh=fresh)
 
 
 def settle_findings(uow: UnitOfWork, order: Order, *, actor: str, hold_reason: HoldReason | None = None,

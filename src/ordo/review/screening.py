@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ordo.bootstrap import UnitOfWork
-from ordo.catalog.tables import Sku
+from ordo.catalog.queries import skus_by_id
 from ordo.order import lifecycle
 from ordo.order.lifecycle import SYSTEM
 from ordo.order.states import HoldReason, OrderStatus, OrderTrigger
@@ -48,7 +48,9 @@ _SCREENED = (OrderStatus.PENDING_PAYMENT, OrderStatus.PENDING_REVIEW, OrderStatu
 
 def current_rules(uow: UnitOfWork) -> RuleSet:
     """The newest stored version, or the policy defaults as version 0."""
-    row = uow.session.scalars(select(ReviewRuleSet).order_by(ReviewRuleSet.version.desc()).limit(1)).first()
+    row = uow.session.execute(
+        select(ReviewRuleSet.version, ReviewRuleSet.rules).order_by(ReviewRuleSet.version.desc()).limit(1)
+    ).first()
     if row is None:
         return pure.default_rules(uow.policy)
     return RuleSet(version=row.version, rules=tuple(Rule.model_validate(r) for r in row.rules))
@@ -71,12 +73,12 @@ def order_keys(uow: UnitOfWork, order: Order) -> dict[KeyKind, str]:
     })
 
 
-def _index(session: Session, order: Order, keys: dict[KeyKind, str]) -> None:
-    if session.scalar(select(RiskKey.id).where(RiskKey.order_id == order.id).limit(1)) is None:
-        session.add_all(
-            RiskKey(kind=kind.value, digest=value, order_id=order.id, at=order.created_at)
+def _index(session: Session, order: Order, keys: dict[KeyKind, str], *, fresh: bool) -> None:
+    if fresh or session.scalar(select(RiskKey.id).where(RiskKey.order_id == order.id).limit(1)) is None:
+        session.execute(insert(RiskKey), [
+            {"kind": kind.value, "digest": value, "order_id": order.id, "at": order.created_at}
             for kind, value in keys.items() if kind != KeyKind.EMAIL
-        )
+        ])
 
 
 def record_cancellation(uow: UnitOfWork, order: Order) -> None:
@@ -156,8 +158,8 @@ def _history(session: Session, order: Order, keys: dict[KeyKind, str], rules: Ru
 
 def subject_of(session: Session, order: Order, keys: dict[KeyKind, str]) -> Subject:
     traits: set[str] = set()
-    for row in session.scalars(select(Sku.traits).where(Sku.id.in_([line.sku_id for line in order.lines]))):
-        traits.update(row or ())
+    for sku in skus_by_id(session, (line.sku_id for line in order.lines)).values():
+        traits.update(sku.traits or ())
     return Subject(
         number=order.number, at=order.created_at, total=order.total, order_class=order.order_class,
         service_type=order.service_type, payment_method=order.payment_method, remote_area=order.remote_area,
@@ -169,16 +171,18 @@ def subject_of(session: Session, order: Order, keys: dict[KeyKind, str]) -> Subj
 # --- screening ------------------------------------------------------------------------------------
 
 
-def screen(uow: UnitOfWork, order: Order) -> Decision:
+def screen(uow: UnitOfWork, order: Order, *, fresh: bool = False) -> Decision:
     """Run the rules, record new findings, apply the decision. Findings a person has settled stay
-    settled even if their rule fires again; the decision counts only the open ones."""
+    settled even if their rule fires again; the decision counts only the open ones. ``fresh``: the
+    order was created in this transaction, so it has no keys or findings yet to look up."""
     session, now = uow.session, uow.clock.now()
     rules = current_rules(uow)
     keys = order_keys(uow, order)
-    _index(session, order, keys)
+    _index(session, order, keys, fresh=fresh)
     history = _history(session, order, keys, rules, {line.sku_id for line in order.lines})
     fired = pure.evaluate(subject_of(session, order, keys), history, rules)
-    stored = {f.rule: f for f in session.scalars(select(ReviewFinding).where(ReviewFinding.order_id == order.id))}
+    stored: dict[str, ReviewFinding] = {} if fresh else {
+        f.rule: f for f in session.scalars(select(ReviewFinding).where(ReviewFinding.order_id == order.id))}
     for f in fired:
         if f.rule not in stored:
             row = _store(order, f, rules.version, now)
@@ -188,7 +192,7 @@ def screen(uow: UnitOfWork, order: Order) -> Decision:
                 lifecycle.note(uow, order, "review.intercepted", actor=SYSTEM, reason=f.rule)
     open_findings = [_as_finding(r) for r in stored.values() if r.cleared_at is None]
     decision = replace(pure.decide(open_findings), rule_set_version=rules.version)
-    apply(uow, order, decision)
+    apply(uow, order, decision, fresh=fresh)
     return decision
 
 
@@ -216,9 +220,10 @@ def open_decision(uow: UnitOfWork, order: Order) -> Decision:
     return replace(pure.decide(_as_finding(r) for r in rows), rule_set_version=current_rules(uow).version)
 
 
-def apply(uow: UnitOfWork, order: Order, decision: Decision) -> None:
+def apply(uow: UnitOfWork, order: Order, decision: Decision, *, fresh: bool = False) -> None:
     """Bring the order in line with the decision: reject, place or lift the rules' holds, open or
-    close the review case. Every event it writes carries the decision's rule-set version and outcome."""
+    close the review case. Every event it writes carries the decision's rule-set version and outcome.
+    ``fresh``: the order was created in this transaction and has no case to close."""
     if order.status not in _SCREENED:
         return
     data = decision.record()
@@ -239,7 +244,7 @@ def apply(uow: UnitOfWork, order: Order, decision: Decision) -> None:
             lifecycle.lift_hold(uow, order, HoldReason(hold.reason), actor=SYSTEM, comment="findings settled")
     if decision.levels:
         open_case(uow, order, decision)
-    else:
+    elif not fresh:
         close_case(uow, order, status="approved", by=SYSTEM, note="automatic review",
                    version=decision.rule_set_version)
 
