@@ -115,9 +115,8 @@ def place_hold(uow: UnitOfWork, order: Order, reason: HoldReason, *, actor: str,
         return False
     extra = {"note": comment, **(data or {})}
     if order.status != OrderStatus.ON_HOLD:
-        before = order.status
+        order.status_before_hold = order.status  # set first: the order row is written once
         transition(uow, order, OrderTrigger.HOLD, actor=actor, reason=reason.value, data=extra)
-        order.status_before_hold = before
     else:
         note(uow, order, "order.hold_added", actor=actor, reason=reason.value, data=extra)
     order.holds.append(OrderHold(reason=reason, note=comment, placed_by=actor, placed_at=uow.clock.now()))
@@ -135,7 +134,7 @@ def lift_hold(uow: UnitOfWork, order: Order, reason: HoldReason, *, actor: str, 
         note(uow, order, "order.released", actor=actor, reason=reason.value, data={"note": comment})
         return False
     back_to = order.status_before_hold or OrderStatus.PENDING_REVIEW
+    order.status_before_hold = None
     transition(uow, order, resume_trigger(back_to), actor=actor, reason=reason.value, data={"note": comment},
                event="order.released")
-    order.status_before_hold = None
     return True

@@ -14,7 +14,7 @@ from ordo.auth.model import Actor
 from ordo.catalog.tables import Sku
 from ordo.channel.tables import Shop
 from ordo.fulfillment.states import SHIPMENT, rollup
-from ordo.fulfillment.tables import Shipment, ShipmentLine
+from ordo.fulfillment.tables import Shipment
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.errors import Problem, ValidationFailed
 from ordo.order.actions import available
@@ -67,14 +67,11 @@ def order_detail(session: Session, number: str, actor: Actor, locale: str = "en"
         .where(Shipment.order_id == order.id)
         .order_by(Shipment.id)
     ).all()
-    sku_codes = dict(
-        session.execute(
-            select(Sku.id, Sku.code)
-            .join(ShipmentLine, ShipmentLine.sku_id == Sku.id)
-            .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
-            .where(Shipment.order_id == order.id)
-        ).all()
-    )
+    # Shipment lines name SKUs by id: the order's lines know most codes; a substitute is looked up.
+    sku_codes = {ln.sku_id: ln.sku_code for ln in order.lines}
+    unknown = sorted({sl.sku_id for s, _ in shipment_rows for sl in s.lines} - sku_codes.keys())
+    if unknown:
+        sku_codes.update(session.execute(select(Sku.id, Sku.code).where(Sku.id.in_(unknown))).all())
     events = session.scalars(select(Event).where(Event.order_id == order.id).order_by(Event.id)).all()
     legs = legs_by_shipment(
         session, session.info.get("policy") or Policy(), order.service_type, [s.id for s, _ in shipment_rows]
@@ -154,7 +151,7 @@ def order_detail(session: Session, number: str, actor: Actor, locale: str = "en"
             for e in events
         ],
         clocks=clocks_of_order(session, order.id),
-        review=review_of(session, order.id, locale),
+        review=review_of(session, order.id, locale, events),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, select
@@ -49,11 +50,17 @@ def _findings(session: Session, order_ids: list[int], locale: str) -> dict[int, 
     return found
 
 
-def latest_decision(session: Session, order_id: int) -> DecisionRead | None:
-    """The newest event the automatic review wrote its decision into (see ``Decision.record``)."""
-    for e in session.scalars(
-        select(Event).where(Event.order_id == order_id, Event.actor == screening.SYSTEM).order_by(Event.id.desc())
-    ):
+def latest_decision(session: Session, order_id: int, events: Sequence[Event] | None = None) -> DecisionRead | None:
+    """The newest event the automatic review wrote its decision into (see ``Decision.record``);
+    ``events``: the order's events in id order, when the caller has read them already."""
+    newest_first = (
+        session.scalars(
+            select(Event).where(Event.order_id == order_id, Event.actor == screening.SYSTEM).order_by(Event.id.desc())
+        )
+        if events is None
+        else (e for e in reversed(events) if e.actor == screening.SYSTEM)
+    )
+    for e in newest_first:
         data = e.data or {}
         if "rule_set_version" in data and "outcome" in data:
             return DecisionRead(rule_set_version=data["rule_set_version"], outcome=data["outcome"],
@@ -62,13 +69,13 @@ def latest_decision(session: Session, order_id: int) -> DecisionRead | None:
     return None
 
 
-def review_of(session: Session, order_id: int, locale: str) -> ReviewRead:
+def review_of(session: Session, order_id: int, locale: str, events: Sequence[Event] | None = None) -> ReviewRead:
     case = session.scalars(select(ReviewCase).where(ReviewCase.order_id == order_id)).one_or_none()
     contacts = session.scalars(
         select(ReviewContact).where(ReviewContact.order_id == order_id).order_by(ReviewContact.id)
     )
     return ReviewRead(
-        decision=latest_decision(session, order_id),
+        decision=latest_decision(session, order_id, events),
         case=None if case is None else CaseRead(
             status=case.status, levels=case.levels, rules=[r for r in case.rules.split(",") if r], score=case.score,
             rule_set_version=case.rule_set_version,

@@ -7,11 +7,13 @@ handler knows about them. An event that no clock rule mentions costs a dictionar
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, exists, func, literal_column, select, update
+from sqlalchemy import ColumnElement, func, literal_column, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -67,9 +69,16 @@ def _forget_fresh(session: Session, previous_transaction: Any) -> None:
     session.info.pop(_FRESH, None)
 
 
-def _known(session: Session, event: Event) -> list[SlaClock] | None:
+def _clocks(session: Session, event: Event) -> list[SlaClock]:
+    """The entity's running clocks, read once per event: an entity created in this session has
+    exactly the clocks the session started (no query); any other is read with one query."""
     fresh: dict[tuple[str, int], list[SlaClock]] | None = session.info.get(_FRESH)
-    return None if fresh is None else fresh.get((event.entity, event.entity_id))
+    known = None if fresh is None else fresh.get((event.entity, event.entity_id))
+    if known is not None:
+        return known
+    return list(session.scalars(select(SlaClock).where(
+        SlaClock.entity == event.entity, SlaClock.entity_id == event.entity_id, SlaClock.status.in_(RUNNING),
+    )))
 
 
 def on_event(session: Session, event: Event) -> None:
@@ -80,19 +89,21 @@ def on_event(session: Session, event: Event) -> None:
     if not index.concerns(event.name):
         return
     at = event.created_at
+    clocks = cache(partial(_clocks, session, event))  # read once, and only if a step below needs them
     if event.name in index.cancels:
-        _close(session, event, index.cancels[event.name], at, ClockStatus.CANCELLED)
+        _close(_running(clocks(), index.cancels[event.name], RUNNING), at, ClockStatus.CANCELLED)
     if event.name in index.stops:
-        _close(session, event, index.stops[event.name], at, ClockStatus.STOPPED)
-    if event.name == rules.HOLD_EVENT:
-        _pause(session, event, index.pausing, at)
+        _close(_running(clocks(), index.stops[event.name], RUNNING), at, ClockStatus.STOPPED)
+    if event.name == rules.HOLD_EVENT and index.pausing:
+        for clock in _running(clocks(), index.pausing, (ClockStatus.OPEN,)):
+            clock.status, clock.paused_at = ClockStatus.PAUSED, at
     elif event.name == rules.RELEASE_EVENT and event.to_state != "on_hold":
-        _resume(session, event, at)
+        _resume(_running(clocks(), None, (ClockStatus.PAUSED,)), at)
     if event.name in index.starts:
         facts = _facts(session, event)
         for rule in index.starts[event.name]:
             if rule.entity == event.entity and rules.applies(rule, facts, event.to_state):
-                _start(session, policy, index, rule, event, at)
+                _start(session, policy, index, rule, event, at, clocks())
 
 
 def _facts(session: Session, event: Event) -> Facts:
@@ -111,19 +122,10 @@ def _facts(session: Session, event: Event) -> Facts:
 
 
 def _start(
-    session: Session, policy: Policy, index: rules.RuleIndex, rule: ClockRule, event: Event, at: datetime
+    session: Session, policy: Policy, index: rules.RuleIndex, rule: ClockRule, event: Event, at: datetime,
+    clocks: list[SlaClock],
 ) -> None:
-    known = _known(session, event)
-    if known is not None:
-        already = any(c.step == rule.step and c.status in RUNNING for c in known)
-    else:
-        already = bool(session.scalar(
-            select(exists().where(
-                SlaClock.entity == event.entity, SlaClock.entity_id == event.entity_id, SlaClock.step == rule.step,
-                SlaClock.status.in_(RUNNING),
-            ))
-        ))
-    if already:
+    if any(c.step == rule.step and c.status in RUNNING for c in clocks):
         return
     limit = policy.time_limits[rule.step]
     try:
@@ -138,30 +140,15 @@ def _start(
         limit_seconds=int(limit.limit.total_seconds()), started_at=at, deadline=due, paused_seconds=0,
     )
     session.add(clock)
-    if known is not None:
-        known.append(clock)
+    clocks.append(clock)
 
 
-def _running(session: Session, event: Event, steps: list[str] | frozenset[str], statuses: tuple[str, ...]) -> list[
-    SlaClock
-]:
-    known = _known(session, event)
-    if known is not None:
-        return [c for c in known if c.step in steps and c.status in statuses]
-    return list(
-        session.scalars(
-            select(SlaClock).where(
-                SlaClock.entity == event.entity,
-                SlaClock.entity_id == event.entity_id,
-                SlaClock.step.in_(sorted(steps)),
-                SlaClock.status.in_(statuses),
-            )
-        )
-    )
+def _running(clocks: list[SlaClock], steps: Collection[str] | None, statuses: tuple[str, ...]) -> list[SlaClock]:
+    return [c for c in clocks if (steps is None or c.step in steps) and c.status in statuses]
 
 
-def _close(session: Session, event: Event, steps: list[str], at: datetime, status: ClockStatus) -> None:
-    for clock in _running(session, event, steps, RUNNING):
+def _close(clocks: list[SlaClock], at: datetime, status: ClockStatus) -> None:
+    for clock in clocks:
         paused = timedelta(seconds=clock.paused_seconds)
         if clock.paused_at is not None:
             paused += at - clock.paused_at
@@ -170,21 +157,7 @@ def _close(session: Session, event: Event, steps: list[str], at: datetime, statu
         clock.status, clock.stopped_at, clock.paused_at, clock.escalate_at = status, at, None, None
 
 
-def _pause(session: Session, event: Event, steps: frozenset[str], at: datetime) -> None:
-    if not steps:
-        return
-    for clock in _running(session, event, steps, (ClockStatus.OPEN,)):
-        clock.status, clock.paused_at = ClockStatus.PAUSED, at
-
-
-def _resume(session: Session, event: Event, at: datetime) -> None:
-    known = _known(session, event)
-    paused = [c for c in known if c.status == ClockStatus.PAUSED] if known is not None else session.scalars(
-        select(SlaClock).where(
-            SlaClock.entity == event.entity, SlaClock.entity_id == event.entity_id,
-            SlaClock.status == ClockStatus.PAUSED,
-        )
-    )
+def _resume(paused: list[SlaClock], at: datetime) -> None:
     for clock in paused:
         assert clock.paused_at is not None
         held = at - clock.paused_at
