@@ -3,11 +3,17 @@ PostgreSQL. Nothing here connects until asked to."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: writers fall back to SQLite's busy timeout alone
+    fcntl = None  # type: ignore[assignment]
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
@@ -43,9 +49,61 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    lock_path = f"{database}.writers" if database and database != ":memory:" and fcntl is not None else None
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        if mode == "IMMEDIATE" and lock_path is not None:
+            _writers_lock(connection, lock_path).acquire()
         connection.exec_driver_sql(f"BEGIN {mode}")
 
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection: Any) -> None:
+        lock = connection.connection.info.get(_LOCK) if lock_path is not None else None
+        if lock is not None:
+            lock.release()
+
+    @event.listens_for(engine, "close")
+    def _on_close(_dbapi_connection: Any, record: Any) -> None:
+        lock = record.info.pop(_LOCK, None)
+        if lock is not None:
+            lock.close()
+
     return engine
+
+
+_LOCK = "ordo.writers_lock"
+
+
+class _WritersLock:
+    """SQLite lets one writer in at a time and makes the others poll with growing sleeps (the busy
+    timeout), so under load a waiting writer sleeps on while the lock is free. Writers of every
+    Ordo process and thread queue instead on an advisory lock file next to the database
+    (``flock``: the waiter wakes as soon as it is released; the kernel drops it if a process dies)."""
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._held = False
+
+    def acquire(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self.release()
+        os.close(self._fd)
+
+
+def _writers_lock(connection: Any, path: str) -> _WritersLock:
+    info = connection.connection.info  # the pooled DB-API connection's: one lock file handle each
+    lock = info.get(_LOCK)
+    if lock is None:
+        lock = info[_LOCK] = _WritersLock(path)
+    return lock
