@@ -1,10 +1,13 @@
 """HTTP load: `ordo serve` with several workers against an open-loop load generator on 127.0.0.1.
 
     python bench/http_load.py --rate 200 --seconds 30 --workers 2 [--database-url URL]
+    python bench/http_load.py --clients 8 --seconds 30 --workers 2      # closed loop: capacity
 
 Orders are sent at a fixed rate whatever the answers' latency (open loop, so a slow server shows
 as latency instead of quietly lowering the rate); every created order then gets a status change
-(hold, and later release) at the same rate. Prints one JSON line: requests sent and per second
+(hold, and later release) at the same rate. With ``--clients N`` the load is closed-loop instead:
+N clients each send their next request when the last one is answered (an order, then a hold or a
+release of an earlier one), which measures what the server can serve. Prints one JSON line: requests sent and per second
 achieved, p50/p95/p99 of order creation and of status changes, errors by status code.
 """
 
@@ -75,7 +78,7 @@ def _pct(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
 
 
-async def _drive(base: str, token: str, rate: float, seconds: float) -> dict[str, Any]:
+async def _drive(base: str, token: str, rate: float, seconds: float, clients: int = 0) -> dict[str, Any]:
     created: list[float] = []
     changed: list[float] = []
     errors: dict[str, int] = {}
@@ -103,8 +106,24 @@ async def _drive(base: str, token: str, rate: float, seconds: float) -> dict[str
             else:
                 errors[f"{action} {r.status_code}"] = errors.get(f"{action} {r.status_code}", 0) + 1
 
-        tasks: list[asyncio.Task[None]] = []
         held: list[str] = []  # orders whose hold went through, to be released
+        if clients:
+            begin = time.perf_counter()
+            end, sent = begin + seconds, [0]
+
+            async def client_loop() -> None:
+                while time.perf_counter() < end:
+                    sent[0] += 1
+                    await create(sent[0])
+                    if held and sent[0] % 2:
+                        await change(held.pop(0), "release")
+                    elif not numbers.empty():
+                        await change(numbers.get_nowait(), "hold")
+
+            await asyncio.gather(*(client_loop() for _ in range(clients)))
+            return {"created": created, "changed": changed, "errors": errors,
+                    "elapsed": time.perf_counter() - begin, "sent": sent[0]}
+        tasks: list[asyncio.Task[None]] = []
         interval, begin = 1 / rate, time.perf_counter()
         total = int(rate * seconds)
         for i in range(total):
@@ -121,20 +140,22 @@ async def _drive(base: str, token: str, rate: float, seconds: float) -> dict[str
 
 
 @app.command()
-def main(rate: float = 200, seconds: float = 30, workers: int = 2, database_url: str | None = None) -> None:
+def main(rate: float = 200, seconds: float = 30, workers: int = 2, database_url: str | None = None,
+         clients: int = 0) -> None:
     with scratch_database(database_url) as url:
         seed(url, stock=1_000_000)
         token = _token(url)
         port = _free_port()
         server = _start_server(url, port, workers)
         try:
-            result = asyncio.run(_drive(f"http://127.0.0.1:{port}", token, rate, seconds))
+            result = asyncio.run(_drive(f"http://127.0.0.1:{port}", token, rate, seconds, clients))
         finally:
             server.terminate()
             server.wait(timeout=30)
     created, changed = result["created"], result["changed"]
     print(json.dumps({
-        "benchmark": "http_load", "database": url.split(":", 1)[0], "workers": workers, "rate": rate,
+        "benchmark": "http_load", "database": url.split(":", 1)[0], "workers": workers,
+        "mode": f"closed, {clients} clients" if clients else "open", "rate": None if clients else rate,
         "seconds": seconds, "sent": result["sent"], "created": len(created),
         "orders_per_s": round(len(created) / result["elapsed"], 1),
         "create_p50_ms": _pct(created, 0.50), "create_p95_ms": _pct(created, 0.95),
