@@ -79,6 +79,5 @@ def test_rollback_releases_and_readers_do_not_wait(engine, tmp_path):
         raise RuntimeError("the command failed")
     assert not _held_elsewhere(lock_file)
     reader = engine.execution_options(sqlite_begin="DEFERRED")
-    with engine.begin():
-        with reader.connect() as conn, conn.begin():  # a reader inside a writer's transaction
-            assert conn.execute(text("SELECT count(*) FROM order_number_counters")).scalar_one() == 0
+    with engine.begin(), reader.connect() as conn, conn.begin():  # a reader inside a writer's transaction
+        assert conn.execute(text("SELECT count(*) FROM order_number_counters")).scalar_one() == 0

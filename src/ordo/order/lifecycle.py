@@ -26,7 +26,8 @@ def load_order(session: Session, number: str, actor: Actor, *, for_update: bool 
     """The order if the actor may see it; otherwise "not found", so its existence does not leak."""
     statement = select(Order).where(Order.number == number)
     if for_update:
-        statement = statement.with_for_update()
+        # Locked rows are read afresh: the session may hold this order as it was before the lock.
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     order = session.scalars(statement).one_or_none()
     if order is None or not in_scope(session, order, actor):
         raise NotFound("order", number)

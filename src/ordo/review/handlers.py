@@ -52,7 +52,8 @@ def claim(uow: UnitOfWork, *, number: str, actor: Actor) -> ReviewCase:
     """Take the order so that nobody else works on it. One conditional UPDATE: of two reviewers
     racing, exactly one changes the row; the other is told who has it."""
     actor.require(Permission.ORDER_REVIEW)
-    order = load_order(uow.session, number, actor)
+    # The order row first, like every order command: taking the case first deadlocks with them.
+    order = load_order(uow.session, number, actor, for_update=True)
     now = uow.clock.now()
     lapsed = now - uow.policy.review.claim_timeout
     won = uow.session.execute(

@@ -35,7 +35,9 @@ REFUSAL_CONTACT = "refusal_contact"
 
 
 def load_shipment(session: Session, number: str, actor: Actor, *, for_update: bool = False) -> tuple[Shipment, Order]:
-    """The shipment and its order if the actor may see them; else "not found"."""
+    """The shipment and its order if the actor may see them; else "not found". ``for_update``: the
+    order row is locked first and the shipment read after it, so a command that waited for the
+    lock sees what the one before it did."""
     shipment = session.scalars(select(Shipment).where(Shipment.number == number)).one_or_none()
     if shipment is None:
         raise NotFound("shipment", number)
@@ -43,6 +45,8 @@ def load_shipment(session: Session, number: str, actor: Actor, *, for_update: bo
         order = load_order(session, session.get_one(Order, shipment.order_id).number, actor, for_update=for_update)
     except NotFound:
         raise NotFound("shipment", number) from None
+    if for_update:
+        session.refresh(shipment)
     if not orders._warehouse_in_scope(session, shipment, actor):
         raise NotFound("shipment", number)
     return shipment, order
