@@ -10,6 +10,7 @@ from sqlalchemy import case, select
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.tables import Sku
+from ordo.inventory import handlers as inventory
 from ordo.kernel.errors import Conflict, Problem, ValidationFailed
 from ordo.order import lifecycle
 from ordo.order.allocation import Claims, allocate_order, close_for_scarcity, needs_of
@@ -57,8 +58,13 @@ def waiting_for(uow: UnitOfWork, sku_ids: list[int]) -> list[Order]:
 
 def hold_backorders(uow: UnitOfWork, sku_ids: list[int]) -> Callable[[], list[str]]:
     """The restock observer (``inventory.handlers.restocking``): lock the queue before the stock
-    changes, serve it afterwards."""
+    changes, serve it afterwards. Serving reserves for one order after another, so the stock rows
+    it may touch are locked here too, in the global (warehouse, SKU) order, before the change:
+    reserving them later order by order would take them out of that order and deadlock with an
+    intake of the same goods."""
     queue = waiting_for(uow, sku_ids)
+    if queue:
+        inventory.lock_stock(uow.session, {*sku_ids, *(line.sku_id for order in queue for line in order.lines)})
     return lambda: serve_backorders(uow, queue)
 
 
