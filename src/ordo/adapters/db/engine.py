@@ -58,23 +58,47 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
             _writers_lock(connection, lock_path).acquire()
         connection.exec_driver_sql(f"BEGIN {mode}")
 
-    @event.listens_for(engine, "commit")
-    @event.listens_for(engine, "rollback")
-    def _on_end(connection: Any) -> None:
-        lock = connection.connection.info.get(_LOCK) if lock_path is not None else None
-        if lock is not None:
-            lock.release()
-
-    @event.listens_for(engine, "close")
-    def _on_close(_dbapi_connection: Any, record: Any) -> None:
-        lock = record.info.pop(_LOCK, None)
-        if lock is not None:
-            lock.close()
-
+    if lock_path is not None:
+        _release_after_end(engine)
     return engine
 
 
-_LOCK = "ordo.writers_lock"
+def _release_after_end(engine: Engine) -> None:
+    """Release a connection's writers lock once SQLite has committed or rolled back — not before
+    (the "commit" event fires before the commit, and a writer let in then would only wait for
+    SQLite's lock instead)."""
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection: Any) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            _release(dbapi_connection)
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            _release(dbapi_connection)
+
+    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback  # type: ignore[method-assign]
+
+    @event.listens_for(engine, "close")
+    def _on_close(dbapi_connection: Any, _record: Any) -> None:
+        lock = _locks.pop(id(dbapi_connection), None)
+        if lock is not None:
+            lock.close()
+
+
+def _release(connection: Any) -> None:
+    # The dialect is handed the pool's proxy; the lock is filed under the DB-API connection.
+    lock = _locks.get(id(getattr(connection, "dbapi_connection", connection)))
+    if lock is not None:
+        lock.release()
+
+
+_locks: dict[int, _WritersLock] = {}  # DB-API connection id → its handle on the lock file
 
 
 class _WritersLock:
@@ -102,8 +126,8 @@ class _WritersLock:
 
 
 def _writers_lock(connection: Any, path: str) -> _WritersLock:
-    info = connection.connection.info  # the pooled DB-API connection's: one lock file handle each
-    lock = info.get(_LOCK)
+    dbapi_connection = connection.connection.dbapi_connection  # one lock file handle per connection
+    lock = _locks.get(id(dbapi_connection))
     if lock is None:
-        lock = info[_LOCK] = _WritersLock(path)
+        lock = _locks[id(dbapi_connection)] = _WritersLock(path)
     return lock
