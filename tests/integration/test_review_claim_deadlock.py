@@ -1,0 +1,81 @@
+"""Found by bench/soak.py (a 500 on POST /review/orders/{number}/claim, PostgreSQL "deadlock
+detected"): a claim beside another command on the same order.
+
+Every order command locks the order row first (``load_order(..., for_update=True)``) and then
+touches its review case (approve, reject, cancel, hold release: ``screening.close_case`` and
+friends). ``review.handlers.claim`` does it the other way round: it loads the order without a lock,
+updates the review case (row lock), and then inserts its ``review.claimed`` event, whose foreign key
+to ``orders`` takes a KEY SHARE lock on the order row — which waits for the command's FOR UPDATE,
+while the command waits for the case row. PostgreSQL breaks the cycle by aborting one of them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from ordo.auth.model import Actor, Role
+from ordo.order.handlers import intake
+from ordo.order.model import OrderSubmission
+from ordo.review import handlers as review
+from tests.factories import order_payload, seed
+
+REVIEWER = Actor(name="rev-1", roles=frozenset({Role.REVIEWER}))
+
+
+@pytest.mark.xfail(strict=True, reason="review.handlers.claim takes the review case before the order row "
+                                        "(deadlock with any order command on the same order); see the module")
+def test_a_claim_beside_a_command_on_the_same_order_does_not_deadlock(ordo, database):
+    if database.kind != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: no row locks to take in the wrong order")
+    seed(ordo)
+    # Given an order in the review queue (a virtual operator's phone number).
+    number, _ = intake(ordo, submission=OrderSubmission.model_validate(order_payload(
+        external_id="DEADLOCK-1", customer={"name": "张伟", "phone": "17012345678"})), actor=Actor.system())
+    with database.engine.connect() as conn:
+        order_id, status = conn.execute(text(
+            "SELECT o.id, c.status FROM orders o JOIN review_cases c ON c.order_id = o.id WHERE o.number = :n"),
+            {"n": number}).one()
+    assert status == "open"
+
+    order_locked, failures = threading.Event(), []
+
+    def command() -> None:
+        """What approve, reject, cancel … do: the order row first, then its review case."""
+        try:
+            with database.engine.connect() as conn, conn.begin(), database.engine.connect() as watch:
+                conn.execute(text("SELECT id FROM orders WHERE id = :o FOR UPDATE"), {"o": order_id})
+                order_locked.set()
+                deadline = time.monotonic() + 10
+                while not watch.execute(text(  # the claim is now waiting for a lock
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock'")).scalar():
+                    watch.rollback()  # a new snapshot of pg_stat_activity each time
+                    assert time.monotonic() < deadline, "the claim never waited"
+                    time.sleep(0.05)
+                conn.execute(text("UPDATE review_cases SET decision_note = 'x' WHERE order_id = :o"), {"o": order_id})
+        except Exception as exc:
+            failures.append(("command", type(exc).__name__, str(exc).splitlines()[0]))
+
+    def claim() -> None:
+        order_locked.wait(10)
+        try:
+            with ordo.transaction() as uow:
+                review.claim(uow, number=number, actor=REVIEWER)
+        except Exception as exc:
+            failures.append(("claim", type(exc).__name__, str(exc).splitlines()[0]))
+
+    threads = [threading.Thread(target=command), threading.Thread(target=claim)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    # Then both go through, one after the other (the claim waits for the order, as every command does).
+    assert failures == []
+    with database.engine.connect() as conn:
+        assert conn.execute(text("SELECT claimed_by FROM review_cases WHERE order_id = :o"),
+                            {"o": order_id}).scalar() == "rev-1"
