@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -319,7 +320,8 @@ def soak(url: str, *, seconds: float, clients: int, workdir: Path, chaos: bool =
     return {
         "bench": "soak", "database": backend, "seconds": round(elapsed, 1), "clients": clients, "chaos": chaos,
         "seed": seed, "server_workers": server_workers,
-        "habits": {"claims": habits.claims, "exclusive_forward": habits.exclusive_forward},
+        "habits": {"claims": habits.claims, "exclusive_forward": habits.exclusive_forward,
+                   "mix": dict(habits.mix)},
         "requests": requests, "requests_per_s": round(requests / elapsed, 1),
         "by_kind": dict(sorted(tally.requests.items())),
         "latency_ms": {g: {"p50": _pct(tally.latencies[g], 0.5), "p95": _pct(tally.latencies[g], 0.95),
@@ -332,10 +334,39 @@ def soak(url: str, *, seconds: float, clients: int, workdir: Path, chaos: bool =
         "back_after_s": restarts,
         "orders_acknowledged": len(world.acknowledged), "intake": dict(sorted(tally.intake.items())),
         "receiver_refusals": receivers.refused(), "drain_s": drained,
-        "server_unhandled_errors": _count(workdir / "server.log", "unhandled error"),
+        "server_unhandled_errors": unhandled(workdir / "server.log"),
         "check": report.summary(),
         "python": platform.python_version(), "cpus": os.cpu_count(), "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+_UNHANDLED = re.compile(r"^unhandled error on (\S+) (\S+)$")
+_EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Detected|Violation)\w*)(?::\s*(.*))?$")
+
+
+def unhandled(log: Path) -> dict[str, int]:
+    """The server's 500s from its log: "METHOD route: exception: message" (the last exception of
+    each traceback; order numbers in the route replaced by N) → how many."""
+    found: Counter[str] = Counter()
+    if not log.exists():
+        return {}
+    route, exception = None, None
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        start = _UNHANDLED.match(line)
+        if start:
+            if route:
+                found[f"{route}: {exception}"] += 1
+            route, exception = f"{start[1]} {re.sub(r'[0-9]{3,}', 'N', start[2])}", "?"
+        elif route:
+            m = _EXCEPTION.match(line)
+            if m:
+                exception = f"{m[1]}: {(m[2] or '').strip()[:120]}"
+            elif line.startswith("INFO:") or line.startswith("--- start"):
+                found[f"{route}: {exception}"] += 1
+                route = None
+    if route:
+        found[f"{route}: {exception}"] += 1
+    return dict(sorted(found.items()))
 
 
 def _count(log: Path, needle: str) -> int:
@@ -359,6 +390,7 @@ def run(minutes: float = typer.Option(10.0, help="How long the load runs"),
         seed: int = typer.Option(1, help="Random seed of the mix and the kill moments"),
         claims: bool = typer.Option(True, help="Reviewers claim an order before deciding"),
         exclusive_forward: bool = typer.Option(False, help="One client at a time moves an order's shipments on"),
+        weight: list[str] = typer.Option([], help="KIND=N: another weight for a kind of bench/traffic.py's MIX"),
         server_workers: int | None = typer.Option(None, help="ordo serve --workers (default 2 on PostgreSQL, "
                                                              "1 on SQLite)"),
         keep: Path | None = typer.Option(None, help="Keep the logs and the run's files in this directory")) -> None:
@@ -368,7 +400,8 @@ def run(minutes: float = typer.Option(10.0, help="How long the load runs"),
         workdir.mkdir(parents=True, exist_ok=True)
         result = soak(url, seconds=minutes * 60, clients=clients, workdir=workdir, chaos=chaos, seed=seed,
                       server_workers=server_workers, kill_every=kill_every,
-                      habits=Habits(claims=claims, exclusive_forward=exclusive_forward))
+                      habits=Habits(claims=claims, exclusive_forward=exclusive_forward,
+                                    mix=tuple((k, int(n)) for k, n in (w.split("=", 1) for w in weight))))
     print(json.dumps(result, ensure_ascii=False))
     sys.exit(0 if result["check"]["ok"] and result["errors"] == 0 else 1)
 

@@ -57,10 +57,11 @@ class Habits:
     """How the people behave. ``claims``: reviewers claim an order before deciding (otherwise they
     decide at once, which the API allows). ``exclusive_forward``: one client at a time moves an
     order's shipments (the forward steps, cancel: one packer per bench); otherwise two may scan,
-    pack or cancel the same shipment at once."""
+    pack or cancel the same shipment at once. ``mix``: weights that replace those of ``MIX``."""
 
     claims: bool = True
     exclusive_forward: bool = False
+    mix: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,11 @@ class Client:
             "cancel": self.cancel, "pay": self.pay, "close": self.close, "action_invalid": self.action_invalid,
             "forward": self.forward, "query": self.query,
         }
-        kinds, weights = list(MIX), list(MIX.values())
+        mix = {**MIX, **dict(self.habits.mix)}
+        unknown = set(mix) - set(actions)
+        if unknown:
+            raise ValueError(f"no such kind of traffic: {', '.join(sorted(unknown))}")
+        kinds, weights = list(mix), list(mix.values())
         while not self.stop.is_set():
             kind = self.rng.choices(kinds, weights)[0]
             if not await actions[kind]():
