@@ -42,11 +42,13 @@ bench: $(STAMP)
 # Soak and crashes (docs/benchmarks.md, "Soak and crashes"): 10 minutes of mixed traffic from 16
 # clients, then a run that kills the server and the worker with SIGKILL now and then; each prints one
 # JSON line and fails on any error or checker violation. Both always run; the target fails if either did.
+# The logs and the run's files stay in var/soak/load and var/soak/chaos.
 SOAK_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 soak: $(STAMP)
-	$(BIN)/python bench/soak.py run --minutes 10 --clients 16 --database-url $(SOAK_DB) $(SOAK_ARGS); a=$$?; \
+	$(BIN)/python bench/soak.py run --minutes 10 --clients 16 --database-url $(SOAK_DB) --keep var/soak/load \
+	  $(SOAK_ARGS); a=$$?; \
 	$(BIN)/python bench/soak.py run --minutes 4 --clients 16 --chaos --kill-every 45 --database-url $(SOAK_DB) \
-	  $(SOAK_ARGS); b=$$?; exit $$((a || b))
+	  --keep var/soak/chaos $(SOAK_ARGS); b=$$?; exit $$((a || b))
 
 migrate: $(STAMP)
 	$(BIN)/ordo db upgrade

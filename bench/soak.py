@@ -58,6 +58,8 @@ from ordo.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
 ORDO = Path(sys.executable).parent / "ordo"
+# What a run writes to its directory (bench/receivers.py writes sms.log).
+RUN_FILES = ("server.log", "worker.log", "sms.log", "policy.toml", "acknowledged.json", "received.json")
 SECRET_ENV, SECRET = "SOAK_WEBHOOK_SECRET", "soak-webhook-secret"
 PLENTY = 10_000_000
 # Scarce SKUs: a few units in one warehouse, so concurrent orders compete for them (oversell would
@@ -360,7 +362,8 @@ def unhandled(log: Path) -> dict[str, int]:
         elif route:
             m = _EXCEPTION.match(line)
             if m:
-                exception = f"{m[1]}: {(m[2] or '').strip()[:120]}"
+                message = re.sub(r"^\(raised as a result of Query-invoked autoflush;[^)]*\)\s*", "", m[2] or "")
+                exception = f"{m[1]}: {message.strip()[:120]}"
             elif line.startswith("INFO:") or line.startswith("--- start"):
                 found[f"{route}: {exception}"] += 1
                 route = None
@@ -398,6 +401,8 @@ def run(minutes: float = typer.Option(10.0, help="How long the load runs"),
     with tempfile.TemporaryDirectory() as tmp, scratch_database(database_url) as url:
         workdir = keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
+        for name in RUN_FILES:  # a kept directory holds one run
+            (workdir / name).unlink(missing_ok=True)
         result = soak(url, seconds=minutes * 60, clients=clients, workdir=workdir, chaos=chaos, seed=seed,
                       server_workers=server_workers, kill_every=kill_every,
                       habits=Habits(claims=claims, exclusive_forward=exclusive_forward,

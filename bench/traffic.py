@@ -594,7 +594,9 @@ async def drive(base: str, world: World, tally: Tally, outages: Outages, catalog
     ``grace`` has passed). Returns the seconds the load ran."""
     stop = asyncio.Event()
     give_up_at = [float("inf")]
-    limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
+    # Idle connections are dropped after 2 s, well before uvicorn's 5 s keep-alive timeout: with
+    # equal timeouts a request sent on a connection the server is closing gets a ReadError.
+    limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2, keepalive_expiry=2.0)
     started = time.monotonic()
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120,
                                  headers={"Accept-Language": "en"}) as http:
