@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint migrate bench clean
+.PHONY: run test lint migrate bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,18 @@ bench: $(STAMP)
 	$(BIN)/python bench/review.py run --existing 10000 --orders 500 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/sla_scan.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/http_load.py --rate 50 --seconds 10 --workers 2 $(if $(BENCH_DB),--database-url $(BENCH_DB))
+	$(BIN)/python bench/soak.py run --minutes 1 --clients 16 $(if $(BENCH_DB),--database-url $(BENCH_DB))
+
+# Soak and crashes (docs/benchmarks.md, "Soak and crashes"): 10 minutes of mixed traffic from 16
+# clients, then a run that kills the server and the worker with SIGKILL now and then; each prints one
+# JSON line and fails on any error or checker violation. Both always run; the target fails if either did.
+# The logs and the run's files stay in var/soak/load and var/soak/chaos.
+SOAK_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py run --minutes 10 --clients 16 --database-url $(SOAK_DB) --keep var/soak/load \
+	  $(SOAK_ARGS); a=$$?; \
+	$(BIN)/python bench/soak.py run --minutes 4 --clients 16 --chaos --kill-every 45 --database-url $(SOAK_DB) \
+	  --keep var/soak/chaos $(SOAK_ARGS); b=$$?; exit $$((a || b))
 
 migrate: $(STAMP)
 	$(BIN)/ordo db upgrade
