@@ -285,6 +285,8 @@ ENTITIES = {
                "followup": "followup_tasks", "pick_list": "pick_lists"},
     "sla_clocks": {"order": "orders", "shipment": "shipments"},
 }
+# Ids kept without a foreign key (the outbox and the clocks outlive nothing, but are not tied down).
+LOOSE = {("outbox", "order_id"): "orders", ("sla_clocks", "order_id"): "orders"}
 CHUNK_ORDERS = 50_000  # orders per transaction while copying
 
 FUNCTIONS = f"""
@@ -335,6 +337,13 @@ class Copier:
                 "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
                 "WHERE c.contype = 'f' AND c.connamespace = CAST(:s AS regnamespace)"), {"s": SAMPLE}):
                 self.fks.setdefault(table.split(".")[-1], {})[column] = target.split(".")[-1]
+            for (table, column), target in LOOSE.items():
+                self.fks.setdefault(table, {}).setdefault(column, target)
+            unmapped = [f"{t}.{c}" for t in PER_ORDER for c, kind in self.columns.get(t, ())
+                        if c.endswith("_id") and kind in ("integer", "bigint") and c not in self.fks.get(t, {})
+                        and not (t in ENTITIES and c == "entity_id")]
+            if unmapped:  # an id the copies would leave pointing into the first copy
+                raise RuntimeError(f"ids without a known target: {', '.join(unmapped)}")
             self.offset = {t: conn.scalar(text(f"SELECT coalesce(max(id), 0) FROM {SAMPLE}.{t}")) or 0
                            for t in PER_ORDER if any(c == "id" for c, _ in self.columns.get(t, ()))}
             first, last = conn.execute(text(
