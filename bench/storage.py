@@ -92,6 +92,7 @@ class Traffic(Simulation):
         super().__init__(*args, **kwargs)
         self.seed = seed
         self.refused: Counter[str] = Counter()
+        self.queued: set[int] = set()  # stories whose order waits for a reviewer
         self.reviewed = 0
         self.carrier_events = 0
 
@@ -109,6 +110,7 @@ class Traffic(Simulation):
             return
         moving = False
         for step in story.steps:
+            self._queue_review(story)
             yield step.wait
             status = self._status(story)  # the worker or the carrier may have moved it meanwhile
             if step.leg is not None:
@@ -127,6 +129,8 @@ class Traffic(Simulation):
                         return
                 if not self._allowed(action, status) and self._in_review(story):
                     status = self._review(story)
+                if action == A.CONFIRM and not self._allowed(action, status) and status != S.CANCELLED:
+                    continue  # the reviewers have confirmed it already
                 if not self._allowed(action, status):
                     self.diverged += 1
                     return
@@ -134,6 +138,21 @@ class Traffic(Simulation):
             if status == S.SHIPPED and not moving:
                 moving = True
                 self.start(self.clock.now(), self._movements(story))
+
+    def _queue_review(self, story: Story) -> None:
+        if story.index not in self.queued and self._in_review(story):
+            self.queued.add(story.index)
+            self.start(self.clock.now(), self._reviewer(story))
+
+    def _reviewer(self, story: Story) -> Iterator[timedelta]:
+        """A reviewer takes a queued order 10–40 minutes after it was queued."""
+        yield timedelta(minutes=random.Random(f"{self.seed}:review:{story.index}").uniform(10, 40))
+        self.queued.discard(story.index)
+        if self._in_review(story):
+            try:
+                self._review(story)
+            except OrdoError as exc:
+                self.refused[exc.key] += 1
 
     def _movements(self, story: Story) -> Iterator[timedelta]:
         """In-transit scans at the carrier's hubs every 6–18 hours while a parcel moves."""
