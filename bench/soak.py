@@ -352,7 +352,7 @@ def unhandled(log: Path) -> dict[str, int]:
     found: Counter[str] = Counter()
     if not log.exists():
         return {}
-    route, exception = None, None
+    route, exception, continued = None, None, False
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         start = _UNHANDLED.match(line)
         if start:
@@ -361,9 +361,11 @@ def unhandled(log: Path) -> dict[str, int]:
             route, exception = f"{start[1]} {re.sub(r'[0-9]{3,}', 'N', start[2])}", "?"
         elif route:
             m = _EXCEPTION.match(line)
-            if m:
+            if continued:  # the message went on to the next line
+                exception, continued = f"{exception}{line.strip()[:120]}", False
+            elif m:
                 message = re.sub(r"^\(raised as a result of Query-invoked autoflush;[^)]*\)\s*", "", m[2] or "")
-                exception = f"{m[1]}: {message.strip()[:120]}"
+                exception, continued = f"{m[1]}: {message.strip()[:120]}", not message.strip()
             elif line.startswith("INFO:") or line.startswith("--- start"):
                 found[f"{route}: {exception}"] += 1
                 route = None
