@@ -6,7 +6,8 @@
    SKUs in four warehouses, repeat customers, 1–4 lines, payments, holds, cancellations,
    backorders, scans, packing, cross-border legs) are played with the default policy — unlike
    ``ordo demo``, the review and risk rules are on, so every order gets its risk keys and the
-   ones the rules send to people get a review case, which the reviewers then work. A worker runs
+   ones the rules send to people get a review case, which a reviewer takes 10–40 minutes later
+   (asking the customer first where an answer settles a finding). A worker runs
    every ``WORKER_EVERY`` (outbox delivered, SLA breaches, silent customers, stalled parcels)
    and the carrier reports each parcel on the way (in-transit movements, out for delivery,
    delivered) through the tracking API, as an integrated carrier would.
@@ -18,8 +19,10 @@
    digests, outbox keys) to values of the same length, so that every constraint holds and no
    index sees more duplicates than real traffic would give it.
 3. ``VACUUM ANALYZE``, then per table: rows, heap, TOAST, indexes, per order. Measured for the
-   sample as the code left it (updates and all), for the sample copied once (packed), at
-   ``--checkpoint`` orders and at ``--orders``. Prints one JSON line.
+   sample as the code left it (VACUUM leaves the space of its updated rows' old versions free
+   for later rows, but in a month-old sample nothing has reused it yet), for the sample copied
+   once (packed, as every copy is), at ``--checkpoint`` orders and at ``--orders``. Prints one
+   JSON line.
 
 Without ``--keep`` the scratch database is dropped at the end.
 """
@@ -580,7 +583,7 @@ def _database(url: str, keep: bool) -> Iterator[str]:
 
 def _commit() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, check=True,
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent, check=True,
                               capture_output=True, text=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -592,10 +595,11 @@ def main(orders: int = typer.Option(1_000_000, help="Orders at the end (a whole 
          checkpoint: int = typer.Option(100_000, help="Also measure at this many orders on the way"),
          keep: bool = typer.Option(False, help="Keep the scratch database (its name goes to stderr)"),
          seed: int = typer.Option(2026, help="Random seed of the demo stories")) -> None:
+    commit = _commit()  # the code that runs, whatever is committed meanwhile
     with _database(database_url, keep) as url:
         result = run(url, orders=orders, sample=sample, checkpoint=checkpoint, seed=seed,
                      progress=lambda message: print(message, file=sys.stderr, flush=True))
-    print(json.dumps({**result, "commit": _commit(), "python": platform.python_version(),
+    print(json.dumps({**result, "commit": commit, "python": platform.python_version(),
                       "machine": f"{platform.machine()} {os.cpu_count()} cpus",
                       "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, ensure_ascii=False), flush=True)
 
