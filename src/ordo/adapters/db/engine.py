@@ -85,20 +85,25 @@ def _release_after_end(engine: Engine) -> None:
     dialect.do_commit, dialect.do_rollback = do_commit, do_rollback  # type: ignore[method-assign]
 
     @event.listens_for(engine, "close")
-    def _on_close(dbapi_connection: Any, _record: Any) -> None:
-        lock = _locks.pop(id(dbapi_connection), None)
+    def _on_close(_dbapi_connection: Any, record: Any) -> None:
+        lock = record.info.pop(_LOCK, None)
         if lock is not None:
             lock.close()
 
 
 def _release(connection: Any) -> None:
-    # The dialect is handed the pool's proxy; the lock is filed under the DB-API connection.
-    lock = _locks.get(id(getattr(connection, "dbapi_connection", connection)))
+    # The dialect is handed the pool's proxy of the connection, whose ``info`` holds the lock (the
+    # engine's first connect hands it one without ``info``: no lock was taken on that one).
+    try:
+        info = connection.info
+    except (AttributeError, NotImplementedError):
+        return
+    lock = info.get(_LOCK)
     if lock is not None:
         lock.release()
 
 
-_locks: dict[int, _WritersLock] = {}  # DB-API connection id → its handle on the lock file
+_LOCK = "ordo.writers_lock"
 
 
 class _WritersLock:
@@ -126,8 +131,8 @@ class _WritersLock:
 
 
 def _writers_lock(connection: Any, path: str) -> _WritersLock:
-    dbapi_connection = connection.connection.dbapi_connection  # one lock file handle per connection
-    lock = _locks.get(id(dbapi_connection))
+    info = connection.connection.info  # the pooled connection's: one lock file handle each
+    lock = info.get(_LOCK)
     if lock is None:
-        lock = _locks[id(dbapi_connection)] = _WritersLock(path)
+        lock = info[_LOCK] = _WritersLock(path)
     return lock
