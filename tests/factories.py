@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 
 from ordo.auth.handlers import add_user, create_token
 from ordo.auth.model import Actor, Role
@@ -216,3 +217,16 @@ def prepare_step(ordo: Ordo, number: str, action: str) -> None:
     scan_before(ordo, number, action)
     if action == "pack":
         prepare_packing(ordo, number)
+
+
+def wait_for_lock_waiters(engine: Engine, *, what: str, at_least: int = 1, timeout: float = 10.0) -> None:
+    """Until at least ``at_least`` sessions of this PostgreSQL database wait on a lock (polling
+    pg_stat_activity from a fresh connection each time, not a clock)."""
+    deadline = time.monotonic() + timeout
+    sql = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+    while True:
+        with engine.connect() as conn:
+            if conn.execute(sql).scalar_one() >= at_least:
+                return
+        assert time.monotonic() < deadline, f"{what} never waited"
+        time.sleep(0.05)

@@ -15,7 +15,6 @@ a locked order afresh.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import select, text
@@ -28,7 +27,7 @@ from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
 from ordo.shipping import handlers as shipping
 from ordo.shipping.steps import ParcelIn, plan_for
-from tests.factories import order_payload, prepare_step, seed
+from tests.factories import order_payload, prepare_step, seed, wait_for_lock_waiters
 
 SYSTEM = Actor.system()
 
@@ -64,18 +63,13 @@ def test_two_packers_at_once_one_packs_and_the_other_is_refused(ordo, database):
             outcomes.append(type(exc).__name__)
 
     # When both packers have read the shipment and wait for the order (held by a third command) …
-    with database.engine.connect() as holder, holder.begin(), database.engine.connect() as watch:
+    with database.engine.connect() as holder, holder.begin():
         holder.execute(text("SELECT id FROM orders WHERE number = :n FOR UPDATE"), {"n": number})
         threads = [threading.Thread(target=packer) for _ in range(2)]
         for t in threads:
             t.start()
         gate.set()
-        deadline = time.monotonic() + 10
-        while watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                 "AND wait_event_type = 'Lock'")).scalar() < 2:
-            watch.rollback()  # a fresh snapshot of pg_stat_activity
-            assert time.monotonic() < deadline, "the packers never waited for the order"
-            time.sleep(0.05)
+        wait_for_lock_waiters(database.engine, at_least=2, what="the packers")
     for t in threads:
         t.join(30)
 

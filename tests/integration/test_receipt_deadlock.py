@@ -17,7 +17,6 @@ the receipt changes stock (``order.backorders.hold_backorders`` → ``inventory.
 from __future__ import annotations
 
 import threading
-import time
 from decimal import Decimal
 
 import pytest
@@ -29,7 +28,7 @@ from ordo.inventory.schemas import StockReceiptIn
 from ordo.inventory.warehouses import receive_stock
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
-from tests.factories import order_payload, seed
+from tests.factories import order_payload, seed, wait_for_lock_waiters
 
 SYSTEM = Actor.system()
 
@@ -72,16 +71,11 @@ def test_a_receipt_serving_two_backorders_and_an_intake_of_the_same_goods_do_not
     def another_intake() -> None:
         """An intake of a mug and oil, reserving in the global order: the mug, then the oil."""
         try:
-            with database.engine.connect() as conn, conn.begin(), database.engine.connect() as watch:
+            with database.engine.connect() as conn, conn.begin():
                 reserve(conn, "MUG-002")
                 mug_taken.set()
-                deadline = time.monotonic() + 10
-                while not watch.execute(text(  # the receipt has served the first order and waits for the mug
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND wait_event_type = 'Lock'")).scalar():
-                    watch.rollback()  # a fresh snapshot of pg_stat_activity
-                    assert time.monotonic() < deadline, "the receipt never waited"
-                    time.sleep(0.05)
+                # The receipt has served the first order and waits for the mug.
+                wait_for_lock_waiters(database.engine, what="the receipt")
                 reserve(conn, "OIL-004")
         except Exception as exc:
             failures.append(("intake", type(exc).__name__, str(exc).splitlines()[0]))

@@ -13,7 +13,6 @@ Fixed: the claim locks the order row first.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import text
@@ -22,7 +21,7 @@ from ordo.auth.model import Actor, Role
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
 from ordo.review import handlers as review
-from tests.factories import order_payload, seed
+from tests.factories import order_payload, seed, wait_for_lock_waiters
 
 REVIEWER = Actor(name="rev-1", roles=frozenset({Role.REVIEWER}))
 
@@ -45,16 +44,10 @@ def test_a_claim_beside_a_command_on_the_same_order_does_not_deadlock(ordo, data
     def command() -> None:
         """What approve, reject, cancel … do: the order row first, then its review case."""
         try:
-            with database.engine.connect() as conn, conn.begin(), database.engine.connect() as watch:
+            with database.engine.connect() as conn, conn.begin():
                 conn.execute(text("SELECT id FROM orders WHERE id = :o FOR UPDATE"), {"o": order_id})
                 order_locked.set()
-                deadline = time.monotonic() + 10
-                while not watch.execute(text(  # the claim is now waiting for a lock
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND wait_event_type = 'Lock'")).scalar():
-                    watch.rollback()  # a new snapshot of pg_stat_activity each time
-                    assert time.monotonic() < deadline, "the claim never waited"
-                    time.sleep(0.05)
+                wait_for_lock_waiters(database.engine, what="the claim")  # the claim waits for a lock
                 conn.execute(text("UPDATE review_cases SET decision_note = 'x' WHERE order_id = :o"), {"o": order_id})
         except Exception as exc:
             failures.append(("command", type(exc).__name__, str(exc).splitlines()[0]))

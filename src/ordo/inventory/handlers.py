@@ -71,9 +71,9 @@ def warehouse_views(session: Session) -> list[WarehouseView]:
 
 def lock_stock(session: Session, sku_ids: Iterable[int]) -> None:
     """Lock the stock rows of these SKUs in every warehouse, in the global order every reservation
-    follows (warehouse id, then SKU id). No-op on SQLite, whose writers run one at a time."""
+    follows (warehouse id, then SKU id). Nothing to do on SQLite, whose writers run one at a time."""
     ids = sorted(set(sku_ids))
-    if ids:
+    if ids and session.get_bind().dialect.name == "postgresql":
         session.execute(select(Stock.id).where(Stock.sku_id.in_(ids))
                         .order_by(Stock.warehouse_id, Stock.sku_id).with_for_update())
 
