@@ -113,6 +113,11 @@ class IntakePolicy(_Section):
     countries_without_postcodes: tuple[str, ...] = ("HK", "MO", "AE", "QA")
     max_lines: int = 200
     max_quantity_per_line: int = 10_000
+    # Order serials without gaps: on PostgreSQL the day's counter row then stays locked until each
+    # intake commits, so intakes queue one behind the other. Off (the default): each serial is taken
+    # in a short transaction of its own and intakes run side by side; an intake that fails after
+    # taking its serial leaves a gap (numbers stay unique and increasing). SQLite is always gapless.
+    gapless_numbers: bool = False
     service_types: dict[str, ServiceTypePolicy] = Field(default_factory=_default_service_types)
 
 

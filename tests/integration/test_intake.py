@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from ordo.auth.model import Actor
+from ordo.bootstrap import Ordo
 from ordo.catalog.tables import Sku
 from ordo.entrypoints.api.app import create_app
 from ordo.entrypoints.cli import common
@@ -23,6 +24,8 @@ from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
 from ordo.order.handlers import intake, submit_order
 from ordo.order.model import OrderSubmission
 from ordo.order.tables import Order
+from ordo.policy import IntakePolicy, Policy
+from ordo.settings import Settings
 from tests.factories import order_payload, prepare_packing, scan_before, seed, user_token
 
 ORDERS = "/api/v1/orders"
@@ -411,26 +414,72 @@ def test_serial_grows_wider_after_999(seeded, database):
     assert counter(database, "20260315") == 1001
 
 
-def test_rolled_back_intake_gives_its_serial_back_and_numbers_stay_unique(seeded, database):
-    """numbering.py: "a rolled-back intake gives its serial back" — no gap, no reuse of a kept number."""
-    assert submit(seeded, order_payload(external_id="kept-1")) == ("20260315001", True)
-
+def _roll_back_an_intake(ordo, external_id: str) -> str:
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom), seeded.transaction() as uow:
-        order, _ = submit_order(uow, submission=OrderSubmission.model_validate(order_payload(external_id="lost")),
+    with pytest.raises(Boom), ordo.transaction() as uow:
+        order, _ = submit_order(uow, submission=OrderSubmission.model_validate(order_payload(external_id=external_id)),
                                 actor=Actor.system())
-        assert order.number == "20260315002"
+        taken = order.number
         raise Boom
+    return taken
 
-    assert submit(seeded, order_payload(external_id="kept-2")) == ("20260315002", True)
-    assert submit(seeded, order_payload(external_id="kept-3")) == ("20260315003", True)
-    with seeded.reading() as uow:
-        rows = uow.session.execute(select(Order.external_id, Order.number).order_by(Order.id)).all()
-    assert [tuple(r) for r in rows] == [("kept-1", "20260315001"), ("kept-2", "20260315002"),
-                                        ("kept-3", "20260315003")]
+
+def _numbers(ordo) -> list[tuple[str, str]]:
+    with ordo.reading() as uow:
+        return [tuple(r) for r in uow.session.execute(select(Order.external_id, Order.number).order_by(Order.id))]
+
+
+def test_gapless_numbers_a_rolled_back_intake_gives_its_serial_back(database, clock):
+    """numbering.py: with ``gapless_numbers`` the serial is taken in the intake's transaction — no
+    gap, no reuse of a kept number (both databases)."""
+    database.empty()
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine,
+                policy=Policy(intake=IntakePolicy(gapless_numbers=True)))
+    seed(ordo)
+    assert submit(ordo, order_payload(external_id="kept-1")) == ("20260315001", True)
+    assert _roll_back_an_intake(ordo, "lost") == "20260315002"
+    assert counter(database, "20260315") == 1
+    assert submit(ordo, order_payload(external_id="kept-2")) == ("20260315002", True)
+    assert submit(ordo, order_payload(external_id="kept-3")) == ("20260315003", True)
+    assert _numbers(ordo) == [("kept-1", "20260315001"), ("kept-2", "20260315002"), ("kept-3", "20260315003")]
     assert counter(database, "20260315") == 3
+
+
+def test_default_numbers_leave_a_gap_on_postgresql_and_none_on_sqlite(seeded, database):
+    """By default PostgreSQL takes the serial in a side transaction committed at once: the rolled-back
+    intake's serial stays taken (a gap, never a repeat). SQLite always numbers in the intake's own
+    transaction."""
+    assert seeded.policy.intake.gapless_numbers is False
+    assert submit(seeded, order_payload(external_id="kept-1")) == ("20260315001", True)
+    assert _roll_back_an_intake(seeded, "lost") == "20260315002"
+    gap = database.kind == "postgresql"
+    assert counter(database, "20260315") == (2 if gap else 1)
+    assert submit(seeded, order_payload(external_id="kept-2")) == ("20260315003" if gap else "20260315002", True)
+    assert _numbers(seeded) == [("kept-1", "20260315001"), ("kept-2", "20260315003" if gap else "20260315002")]
+
+
+def test_side_transaction_serial_is_committed_before_the_intake_and_visible_to_others(seeded, database):
+    """The side transaction commits while the intake is still open: another connection already sees
+    the counter move (PostgreSQL) and is not blocked by it, so a second intake never waits for the
+    first to commit."""
+    if database.kind != "postgresql":
+        pytest.skip("SQLite numbers in the intake's own transaction")
+    with seeded.transaction() as uow:
+        order, _ = submit_order(uow, submission=OrderSubmission.model_validate(order_payload(external_id="open")),
+                                actor=Actor.system())
+        assert order.number == "20260315001"
+        assert counter(database, "20260315") == 1  # read on another connection, intake still open
+        with database.engine.connect() as other:
+            other.execute(text("SET lock_timeout = '2s'"))
+            bumped = other.execute(text(
+                "UPDATE order_number_counters SET last_serial = last_serial + 1 WHERE business_date = '20260315' "
+                "RETURNING last_serial")).scalar_one()
+            other.commit()
+        assert bumped == 2  # the counter row is not locked by the open intake
+    assert _numbers(seeded) == [("open", "20260315001")]
+    assert counter(database, "20260315") == 2
 
 
 def test_rejected_intake_does_not_consume_a_serial(client, database):

@@ -175,7 +175,8 @@ def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], dig
     secured = draft.payment_status == PaymentStatus.PAID or draft.payment_method == "cash_on_delivery"
     status = OrderStatus.PENDING_REVIEW if secured else OrderStatus.PENDING_PAYMENT
     order = Order(
-        number=next_number(session, business_date(now, uow.policy.business_timezone)),
+        number=next_number(session, business_date(now, uow.policy.business_timezone),
+                           gapless=uow.policy.intake.gapless_numbers),
         shop_id=draft.shop_id,
         channel=draft.channel,
         external_id=draft.external_id,

@@ -1,16 +1,27 @@
 """Order numbers: business date + serial (``20260315001``), unique under concurrency.
 
-An upsert on the per-day counter row takes that row's lock until the transaction ends, so two
-intakes can never get the same serial, and a rolled-back intake gives its serial back. The serial
-is zero-padded to three digits and simply grows wider after 999.
+An upsert on the per-day counter row hands out the next serial; two intakes can never get the same.
+Where the upsert runs is ``policy.intake.gapless_numbers``:
+
+- gapless (always on SQLite, whose writers queue one at a time anyway): in the intake's own
+  transaction, so the counter row stays locked until the intake commits — a rolled-back intake gives
+  its serial back, and on PostgreSQL every intake waits for the one before to commit;
+- otherwise (PostgreSQL): in a short transaction of its own on a side connection, committed before
+  the intake goes on, so intakes run side by side; an intake that fails after taking its serial
+  leaves a gap. That commit does not wait for the disk (``synchronous_commit = off``): the
+  intake's own commit flushes the log up to and past it, so a serial an order kept is never lost,
+  and one lost in a crash was never used.
+
+The serial is zero-padded to three digits and simply grows wider after 999.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import literal_column
+from sqlalchemy import literal_column, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db.engine import side_engine
 from ordo.order.tables import OrderNumberCounter
 
 SERIAL_WIDTH = 3
@@ -20,8 +31,9 @@ def format_number(business_date: str, serial: int) -> str:
     return f"{business_date}{serial:0{SERIAL_WIDTH}d}"
 
 
-def next_number(session: Session, business_date: str) -> str:
-    dialect = session.get_bind().dialect.name
+def next_number(session: Session, business_date: str, *, gapless: bool = True) -> str:
+    bind = session.get_bind()
+    dialect = bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = OrderNumberCounter.__table__
     statement = (
@@ -33,5 +45,10 @@ def next_number(session: Session, business_date: str) -> str:
         )
         .returning(table.c.last_serial)
     )
-    serial = session.execute(statement).scalar_one()
+    if gapless or dialect != "postgresql":
+        serial = session.execute(statement).scalar_one()
+    else:
+        with side_engine(bind.engine).begin() as connection:
+            connection.execute(text("SET LOCAL synchronous_commit = off"))
+            serial = connection.execute(statement).scalar_one()
     return format_number(business_date, serial)

@@ -4,8 +4,10 @@ PostgreSQL. Nothing here connects until asked to."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -29,6 +31,22 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
 
 
 INSERT_PAGE_ROWS = 100
+
+_SIDE: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+_SIDE_LOCK = threading.Lock()
+
+
+def side_engine(engine: Engine) -> Engine:
+    """A small pool beside ``engine`` for short transactions that must commit on their own while a
+    command's transaction is open (order serials on PostgreSQL). A pool of its own, so that a command
+    holding a connection of the main pool never waits for a second one of that pool (with every
+    connection held by such commands, they would all wait). Disposed with ``engine``."""
+    with _SIDE_LOCK:
+        side = _SIDE.get(engine)
+        if side is None:
+            side = _SIDE[engine] = create_engine(engine.url, pool_size=1, max_overflow=3, pool_pre_ping=True)
+            event.listen(engine, "engine_disposed", lambda _engine: side.dispose())
+        return side
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
