@@ -7,8 +7,10 @@ Orders are sent at a fixed rate whatever the answers' latency (open loop, so a s
 as latency instead of quietly lowering the rate); every created order then gets a status change
 (hold, and later release) at the same rate. With ``--clients N`` the load is closed-loop instead:
 N clients each send their next request when the last one is answered (an order, then a hold or a
-release of an earlier one), which measures what the server can serve. Prints one JSON line: requests sent and per second
-achieved, p50/p95/p99 of order creation and of status changes, errors by status code.
+release of an earlier one), which measures what the server can serve. ``--minimal`` sends
+``Prefer: return=minimal``, so creations and status changes are answered with the order's summary
+instead of the full detail. Prints one JSON line: requests sent and per second achieved, p50/p95/p99
+of order creation and of status changes, errors by status code.
 """
 
 from __future__ import annotations
@@ -78,14 +80,15 @@ def _pct(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
 
 
-async def _drive(base: str, token: str, rate: float, seconds: float, clients: int = 0) -> dict[str, Any]:
+async def _drive(base: str, token: str, rate: float, seconds: float, clients: int = 0,
+                 minimal: bool = False) -> dict[str, Any]:
     created: list[float] = []
     changed: list[float] = []
     errors: dict[str, int] = {}
     numbers: asyncio.Queue[str] = asyncio.Queue()
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits,
-                                 timeout=30) as client:
+    headers = {"Authorization": f"Bearer {token}", **({"Prefer": "return=minimal"} if minimal else {})}
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
 
         async def create(i: int) -> None:
             started = time.perf_counter()
@@ -141,14 +144,14 @@ async def _drive(base: str, token: str, rate: float, seconds: float, clients: in
 
 @app.command()
 def main(rate: float = 200, seconds: float = 30, workers: int = 2, database_url: str | None = None,
-         clients: int = 0) -> None:
+         clients: int = 0, minimal: bool = False) -> None:
     with scratch_database(database_url) as url:
         seed(url, stock=1_000_000)
         token = _token(url)
         port = _free_port()
         server = _start_server(url, port, workers)
         try:
-            result = asyncio.run(_drive(f"http://127.0.0.1:{port}", token, rate, seconds, clients))
+            result = asyncio.run(_drive(f"http://127.0.0.1:{port}", token, rate, seconds, clients, minimal))
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -156,6 +159,7 @@ def main(rate: float = 200, seconds: float = 30, workers: int = 2, database_url:
     print(json.dumps({
         "benchmark": "http_load", "database": url.split(":", 1)[0], "workers": workers,
         "mode": f"closed, {clients} clients" if clients else "open", "rate": None if clients else rate,
+        "answer": "minimal" if minimal else "detail",
         "seconds": seconds, "sent": result["sent"], "created": len(created),
         "orders_per_s": round(len(created) / result["elapsed"], 1),
         "create_p50_ms": _pct(created, 0.50), "create_p95_ms": _pct(created, 0.95),

@@ -274,3 +274,64 @@ def test_unpaid_order_on_hold_can_be_closed_but_a_paid_one_cannot(client):
     assert refused.json()["detail"] == (
         f"Order {paid_number} is paid; only unpaid orders are closed, cancel it instead."
     )
+
+
+# --- the short answer (Prefer: return=minimal) ------------------------------------------------------
+
+SUMMARY_KEYS = {"number", "shop", "channel", "external_id", "status", "payment_status", "order_class",
+                "service_type", "customer_name", "phone", "currency", "total", "created_at"}
+
+
+def test_prefer_return_minimal_answers_creation_and_actions_with_the_summary(client):
+    minimal = {"Prefer": "return=minimal"}
+    created = client.post("/api/v1/orders", json=unpaid(), headers=minimal)
+    assert created.status_code == 201, created.text
+    assert created.headers["Preference-Applied"] == "return=minimal"
+    assert set(created.json()) == SUMMARY_KEYS
+    number = created.json()["number"]
+    assert created.json()["status"] == "pending_payment"
+    held = client.post(f"/api/v1/orders/{number}/hold", json={"hold_reason": "awaiting_customer"}, headers=minimal)
+    assert held.status_code == 200, held.text
+    assert held.headers["Preference-Applied"] == "return=minimal"
+    assert set(held.json()) == SUMMARY_KEYS
+    assert (held.json()["number"], held.json()["status"]) == (number, "on_hold")
+    # The summary is the list row of the same order, field for field.
+    listed = client.get("/api/v1/orders").json()["items"]
+    assert listed == [held.json()]
+    # A repeated submission answers 200 with the summary too.
+    again = client.post("/api/v1/orders", json=unpaid(), headers=minimal)
+    assert (again.status_code, again.json()) == (200, held.json())
+
+
+@pytest.mark.parametrize("prefer", ["respond-async, return=minimal", 'RETURN="minimal"', "return=minimal; foo=bar"])
+def test_prefer_is_parsed_as_rfc_7240_lists_it(client, prefer):
+    number = client.post("/api/v1/orders", json=unpaid()).json()["number"]
+    r = client.post(f"/api/v1/orders/{number}/hold", json={"hold_reason": "awaiting_customer"},
+                    headers={"Prefer": prefer})
+    assert r.status_code == 200, r.text
+    assert r.headers["Preference-Applied"] == "return=minimal"
+    assert set(r.json()) == SUMMARY_KEYS
+
+
+@pytest.mark.parametrize("prefer", [None, "return=representation", "return=minimalist", "handling=lenient"])
+def test_without_the_minimal_preference_the_answer_is_the_full_detail(client, prefer):
+    headers = {"Prefer": prefer} if prefer else {}
+    created = client.post("/api/v1/orders", json=unpaid(), headers=headers)
+    assert "Preference-Applied" not in created.headers
+    assert {"lines", "events", "holds", "allowed_actions", "address"} <= set(created.json())
+    r = client.post(f"/api/v1/orders/{created.json()['number']}/hold", json={"hold_reason": "awaiting_customer"},
+                    headers=headers)
+    assert "Preference-Applied" not in r.headers
+    assert r.json()["holds"][0]["reason"] == "awaiting_customer"
+    assert [e["name"] for e in r.json()["events"]][-1] == "order.hold"
+
+
+def test_openapi_documents_both_answers_and_the_prefer_header(client):
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/v1/orders", "/api/v1/orders/{number}/{action}"):
+        operation = spec["paths"][path]["post"]
+        assert "prefer" in [p["name"].lower() for p in operation["parameters"] if p["in"] == "header"]
+        ok = "201" if path == "/api/v1/orders" else "200"
+        schema = operation["responses"][ok]["content"]["application/json"]["schema"]
+        refs = {alt["$ref"].rsplit("/", 1)[1] for alt in schema["anyOf"]}
+        assert refs == {"OrderDetail", "OrderSummary"}

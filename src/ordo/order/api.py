@@ -7,19 +7,33 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from ordo.entrypoints.api.deps import CurrentActor, Locale, OrdoApp, Reading
+from ordo.auth.model import Actor
+from ordo.bootstrap import Ordo
+from ordo.entrypoints.api.deps import CurrentActor, Locale, OrdoApp, Reading, ReturnMinimal
 from ordo.order import queries
 from ordo.order.actions import ActionIn, OrderAction, perform
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
-from ordo.order.schemas import OrderDetail, OrderPage
+from ordo.order.schemas import OrderDetail, OrderPage, OrderSummary
 
 router = APIRouter(tags=["orders"])
+
+# What a write answers: the full detail, or the summary when the caller sent Prefer: return=minimal.
+OrderAnswer = OrderDetail | OrderSummary
+
+
+def _answer(ordo: Ordo, number: str, actor: Actor, locale: str, response: Response,
+            minimal: bool) -> OrderDetail | OrderSummary:
+    with ordo.reading() as uow:
+        if minimal:
+            response.headers["Preference-Applied"] = "return=minimal"
+            return queries.order_summary(uow.session, number, actor)
+        return queries.order_detail(uow.session, number, actor, locale)
 
 
 @router.post(
     "/orders",
-    response_model=OrderDetail,
+    response_model=OrderAnswer,
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"description": "The same order was submitted before; the existing one is returned"},
@@ -28,13 +42,13 @@ router = APIRouter(tags=["orders"])
     },
 )
 def create_order(
-    body: OrderSubmission, ordo: OrdoApp, actor: CurrentActor, response: Response, locale: Locale
-) -> OrderDetail:
+    body: OrderSubmission, ordo: OrdoApp, actor: CurrentActor, response: Response, locale: Locale,
+    minimal: ReturnMinimal,
+) -> OrderDetail | OrderSummary:
     number, created = intake(ordo, submission=body, actor=actor)
     if not created:
         response.status_code = status.HTTP_200_OK
-    with ordo.reading() as uow:
-        return queries.order_detail(uow.session, number, actor, locale)
+    return _answer(ordo, number, actor, locale, response, minimal)
 
 
 @router.get("/orders", response_model=OrderPage)
@@ -72,12 +86,11 @@ def get_order(number: str, uow: Reading, actor: CurrentActor, locale: Locale) ->
     return queries.order_detail(uow.session, number, actor, locale)
 
 
-@router.post("/orders/{number}/{action}", response_model=OrderDetail)
+@router.post("/orders/{number}/{action}", response_model=OrderAnswer)
 def act_on_order(
-    number: str, action: OrderAction, ordo: OrdoApp, actor: CurrentActor, locale: Locale,
-    body: ActionIn | None = None,
-) -> OrderDetail:
+    number: str, action: OrderAction, ordo: OrdoApp, actor: CurrentActor, locale: Locale, response: Response,
+    minimal: ReturnMinimal, body: ActionIn | None = None,
+) -> OrderDetail | OrderSummary:
     with ordo.transaction() as uow:
         perform(uow, number=number, action=action, body=body or ActionIn(), actor=actor)
-    with ordo.reading() as uow:
-        return queries.order_detail(uow.session, number, actor, locale)
+    return _answer(ordo, number, actor, locale, response, minimal)

@@ -58,6 +58,12 @@ def _summary(order: Order, shop_code: str) -> dict[str, object]:
     }
 
 
+def order_summary(session: Session, number: str, actor: Actor) -> OrderSummary:
+    """The order as a list shows it: the short answer a client asks for with ``Prefer: return=minimal``."""
+    order = load_order(session, number, actor)
+    return OrderSummary(**_summary(order, session.scalar(select(Shop.code).where(Shop.id == order.shop_id)) or ""))
+
+
 def order_detail(session: Session, number: str, actor: Actor, locale: str = "en") -> OrderDetail:
     order = load_order(session, number, actor)
     shop_code = session.scalar(select(Shop.code).where(Shop.id == order.shop_id)) or ""

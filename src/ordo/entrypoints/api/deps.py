@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ordo.auth.handlers import authenticate
@@ -16,8 +16,16 @@ from ordo.entrypoints.api.problems import locale_of
 _bearer = HTTPBearer(auto_error=False, description="API token from `ordo tokens create` or POST /api/v1/auth/token")
 
 
-def get_ordo(request: Request) -> Ordo:
+# Dependencies that do not block are ``async``: FastAPI runs a plain ``def`` dependency in its thread
+# pool, and each such hop costs a status change about as much as a query.
+
+
+async def get_ordo(request: Request) -> Ordo:
     return request.app.state.ordo  # type: ignore[no-any-return]
+
+
+async def locale(request: Request) -> str:
+    return locale_of(request)
 
 
 def transaction(ordo: Annotated[Ordo, Depends(get_ordo)]) -> Iterator[UnitOfWork]:
@@ -38,8 +46,23 @@ def current_actor(
         return authenticate(uow.session, credentials.credentials if credentials else None, now_utc=ordo.clock.now())
 
 
+async def return_minimal(
+    prefer: Annotated[str | None, Header(description=(
+        "RFC 7240. `return=minimal`: answer with the order's summary (as a list row shows it) instead "
+        "of the full detail; the answer then carries `Preference-Applied: return=minimal`."))] = None,
+) -> bool:
+    """Whether the caller asked for the short answer (``Prefer: return=minimal``, RFC 7240: comma-
+    separated preferences, names case-insensitive, values possibly quoted)."""
+    for preference in (prefer or "").split(","):
+        name, _, value = preference.split(";", 1)[0].partition("=")
+        if name.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
+            return True
+    return False
+
+
 OrdoApp = Annotated[Ordo, Depends(get_ordo)]
 Transaction = Annotated[UnitOfWork, Depends(transaction)]
 Reading = Annotated[UnitOfWork, Depends(reading)]
 CurrentActor = Annotated[Actor, Depends(current_actor)]
-Locale = Annotated[str, Depends(locale_of)]
+Locale = Annotated[str, Depends(locale)]
+ReturnMinimal = Annotated[bool, Depends(return_minimal)]

@@ -21,14 +21,16 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        locale = negotiate(headers.get("accept-language"), self.default_locale)
-        too_large = translate("payload_too_large", locale, {"limit": self.limit})
+
+        def say(code: str, **values: object) -> str:
+            return translate(code, negotiate(headers.get("accept-language"), self.default_locale), values)
+
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.limit:
-            await _answer(send, 413, "payload_too_large", too_large)
+            await _answer(send, 413, "payload_too_large", say("payload_too_large", limit=self.limit))
             return
         if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
-            await _answer(send, 422, "validation_failed", translate("nul_character", locale, {"path": "URL"}))
+            await _answer(send, 422, "validation_failed", say("nul_character", path="URL"))
             return
         received = 0
 
@@ -38,7 +40,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise HTTPException(413, too_large)
+                    raise HTTPException(413, say("payload_too_large", limit=self.limit))
             return message
 
         await self.app(scope, counted, send)
