@@ -111,7 +111,6 @@ def test_the_breach_scan_beside_a_command_on_a_late_order_does_not_deadlock(ordo
         assert scan(uow).breached == []  # a paused clock is never late
 
 
-@pytest.mark.xfail(strict=True, reason="the silent-customer scan takes the contact, then the order")
 def test_the_silent_customer_scan_beside_an_answer_does_not_deadlock(ordo, database, clock):
     if database.kind != "postgresql":
         pytest.skip("SQLite runs one writer at a time: no row locks to take in the wrong order")
