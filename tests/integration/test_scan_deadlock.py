@@ -10,7 +10,9 @@ first (``load_order(..., for_update=True)``) and then writes its children.
   FOR UPDATE — while an answer, holding the order, waits to mark that contact answered.
 
 Each waited for the other and PostgreSQL aborted one of them ("deadlock detected" while updating
-the clock, resp. the contact, in the command).
+the clock, resp. the contact, in the command). Fixed: both scans take those orders in id order with
+SKIP LOCKED (``order.lifecycle.lock_orders_not_busy``) before they write anything that touches them,
+and leave a busy order for their next round; a scan never waits for an order command.
 """
 
 from __future__ import annotations
