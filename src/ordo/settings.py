@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # With several workers uvicorn's supervisor pings each one and kills a worker that has not
+    # answered within this many seconds; its own default (5) killed workers still starting up on a
+    # loaded machine.
+    timeout_worker_healthcheck: int = Field(default=30, gt=0)
     var_dir: Path = DEFAULT_VAR_DIR
     policy_file: Path | None = None
     default_locale: str = "en"

@@ -1,4 +1,5 @@
-"""`ordo serve` as a real process: it prints the URL and an admin token that works."""
+"""`ordo serve` as a real process: it prints the URL and an admin token that works; and the options
+it hands to uvicorn (uvicorn.run replaced by a fake that records them)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 from ordo.adapters.db.engine import make_engine
 from ordo.adapters.db.migrate import upgrade
 from ordo.bootstrap import Ordo
+from ordo.entrypoints.cli import main
 from ordo.settings import Settings
 from tests.factories import order_payload, seed
 
@@ -97,3 +100,37 @@ def test_serve_on_the_embedded_database_delivers_the_outbox_itself(server):
     finally:
         engine.dispose()
     assert number in (home / "var" / "sms.log").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("env", "args", "expected"), [
+    ({}, [], 30),  # uvicorn's own 5 s killed workers still starting on a loaded machine
+    ({"ORDO_TIMEOUT_WORKER_HEALTHCHECK": "45"}, [], 45),
+    ({"ORDO_TIMEOUT_WORKER_HEALTHCHECK": "45"}, ["--timeout-worker-healthcheck", "90"], 90),
+], ids=["settings-default", "environment", "option"])
+def test_serve_hands_the_worker_health_check_timeout_to_uvicorn(monkeypatch, env, args, expected):
+    for name in ("ORDO_HOST", "ORDO_PORT", "ORDO_WORKERS", "ORDO_TIMEOUT_WORKER_HEALTHCHECK"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app_ = Ordo(Settings(database_url="sqlite://"))
+    monkeypatch.setattr(main, "ordo", lambda: app_)
+    calls: list[dict] = []
+    monkeypatch.setattr(main.uvicorn, "run", lambda target, **options: calls.append({"target": target, **options}))
+
+    result = CliRunner().invoke(main.app, ["serve", "--workers", "4", "--no-print-admin-token", "--no-with-worker",
+                                           *args])
+
+    assert result.exit_code == 0, result.output
+    assert calls == [{"target": "ordo.entrypoints.api.app:create_app", "factory": True, "host": "127.0.0.1",
+                      "port": 8000, "workers": 4, "timeout_worker_healthcheck": expected, "log_level": "info"}]
+
+
+def test_serve_refuses_a_health_check_timeout_below_one_second(monkeypatch):
+    monkeypatch.setattr(main, "ordo", lambda: Ordo(Settings(database_url="sqlite://")))
+    calls: list[dict] = []
+    monkeypatch.setattr(main.uvicorn, "run", lambda target, **options: calls.append(options))
+
+    result = CliRunner().invoke(main.app, ["serve", "--timeout-worker-healthcheck", "0", "--no-print-admin-token"])
+
+    assert (result.exit_code, calls) == (2, [])
+    assert "--timeout-worker-healthcheck" in result.output

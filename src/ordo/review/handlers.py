@@ -208,8 +208,10 @@ def answer(uow: UnitOfWork, *, number: str, actor: Actor, note: str | None = Non
 
 def scan_silent(uow: UnitOfWork, *, limit: int = 500) -> list[str]:
     """Put on hold every order whose customer has not answered a contact attempt within the policy
-    limit ("customer silent after contact → order put on hold"). Safe to run from several workers:
-    each contact row is taken by a conditional UPDATE."""
+    limit ("customer silent after contact → order put on hold"). Safe to run from several workers
+    and beside order commands: the orders are locked first, as every order command does, without
+    waiting (a busy order is left for the next round); then each contact row is taken by a
+    conditional UPDATE."""
     now = uow.clock.now()
     silent_for = uow.policy.time_limits["customer_silent_hold"].limit
     due = uow.session.execute(
@@ -218,15 +220,18 @@ def scan_silent(uow: UnitOfWork, *, limit: int = 500) -> list[str]:
         .order_by(ReviewContact.attempted_at)
         .limit(limit)
     ).all()
+    locked = lifecycle.lock_orders_not_busy(uow.session, {order_id for _, order_id in due})
     held: list[str] = []
     for contact_id, order_id in due:
+        order = locked.get(order_id)
+        if order is None:
+            continue
         taken = uow.session.execute(
             update(ReviewContact).where(ReviewContact.id == contact_id, ReviewContact.state == "waiting")
             .values(state="held").execution_options(synchronize_session=False)
         ).rowcount
         if not taken:
             continue
-        order = uow.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).one()
         if order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.PENDING_REVIEW, OrderStatus.ON_HOLD) and \
                 lifecycle.place_hold(uow, order, HoldReason.AWAITING_CUSTOMER, actor=SYSTEM,
                                      comment=f"no answer within {silent_for}"):

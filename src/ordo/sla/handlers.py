@@ -27,6 +27,7 @@ from ordo.kernel.calendar import CalendarUnknown
 from ordo.notify.customer import KNOWN_NOTICE_KEYS, known_notice_keys
 from ordo.notify.outbox import batched, enqueue
 from ordo.notify.tables import OutboxMessage
+from ordo.order.lifecycle import lock_orders_not_busy
 from ordo.order.tables import Order
 from ordo.policy import ClockRule, Policy
 from ordo.sla import calendar as calendars
@@ -218,6 +219,17 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
     breached: list[int] = []
     escalations: list[dict[str, Any]] = []
     index = rule_index(policy)
+    tells = {row.id: row.order_id for row in due
+             if row.order_id is not None and row.step in policy.sla.tell_customer_on_breach}
+    told_orders: dict[int, Order] = {}
+    if tells:
+        # Telling the customer records order.delayed, whose foreign key locks the order row — after
+        # the clock, the other way round from an order command (the order, then its clocks): the
+        # orders are taken now, without waiting, and a clock whose order is busy waits for the next
+        # round. The one query also puts them in the session, held here: the identity map keeps
+        # objects only while someone refers to them, and the notices below look them up by id.
+        told_orders = lock_orders_not_busy(session, set(tells.values()))
+        due = [row for row in due if row.id not in tells or row.order_id in told_orders]
     if due:
         won = set(
             session.scalars(
@@ -228,11 +240,7 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
             ).all()
         )
         order_numbers = _order_numbers(session, [row.order_id for row in due if row.id in won])
-        told = sorted({row.order_id for row in due if row.id in won and row.order_id is not None
-                       and row.step in policy.sla.tell_customer_on_breach})
-        # One query puts the orders in the session, held here: the identity map keeps objects only
-        # while someone refers to them, and the notices below look them up by id.
-        told_orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(told)))} if told else {}
+        told = sorted({order_id for clock_id, order_id in tells.items() if clock_id in won})
         if told:
             # ... and one reads the delayed notices they already have, so each needs no look-up.
             template = policy.notify.customer_events.get("order.delayed")

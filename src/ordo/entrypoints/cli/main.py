@@ -22,6 +22,7 @@ from ordo.entrypoints.cli import warehouse as warehouse_cli
 from ordo.entrypoints.cli.common import console, ordo
 from ordo.entrypoints.cli.worker import worker
 from ordo.entrypoints.worker.runner import start_in_background
+from ordo.settings import Settings
 
 app = typer.Typer(help="Ordo — order management.", no_args_is_help=True, pretty_exceptions_enable=False)
 db = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -80,6 +81,10 @@ def serve(
     host: str = typer.Option(None, help="Default: ORDO_HOST or 127.0.0.1"),
     port: int = typer.Option(None, help="Default: ORDO_PORT or 8000"),
     workers: int = typer.Option(None, help="Default: ORDO_WORKERS or 1"),
+    timeout_worker_healthcheck: int = typer.Option(
+        None, min=1, help="Seconds a worker may take to answer the supervisor's health check (several workers) "
+                          "before it is killed and replaced. Default: ORDO_TIMEOUT_WORKER_HEALTHCHECK or "
+                          f"{Settings.model_fields['timeout_worker_healthcheck'].default}"),
     print_admin_token: bool = typer.Option(True, help="Print a fresh admin token at start"),
     with_worker: bool = typer.Option(
         None, help="Run the outbox and SLA worker in this process (default: on for the embedded SQLite "
@@ -89,6 +94,7 @@ def serve(
     app_ = ordo()
     settings = app_.settings
     host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
+    healthcheck = timeout_worker_healthcheck or settings.timeout_worker_healthcheck
     if with_worker is None:
         with_worker = app_.engine.dialect.name == "sqlite" and workers == 1
     if print_admin_token:
@@ -101,7 +107,7 @@ def serve(
         console.print("worker: running in this process (outbox, SLA scan, progress checks)")
     try:
         uvicorn.run("ordo.entrypoints.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="info")
+                    timeout_worker_healthcheck=healthcheck, log_level="info")
     finally:
         if stop is not None:
             stop.set()
