@@ -35,7 +35,8 @@ class ShipmentLine(Base):
     __tablename__ = "shipment_lines"
     id: Mapped[int] = mapped_column(primary_key=True)
     shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)
-    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    # Indexed: the foreign key's check when order lines are deleted (retention) reads by it.
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
     quantity: Mapped[int]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.queries import skus_by_id
@@ -144,11 +144,12 @@ def _backorder(uow: UnitOfWork, order: Order, *, actor: str, reason: str, data: 
 
 
 def _waiting_ahead(uow: UnitOfWork, order: Order) -> list[Order]:
-    """Backordered orders that need any of this order's SKUs (all of them came first)."""
+    """Backordered orders that need any of this order's SKUs (all of them came first). Read from the
+    backordered orders (few) with each one's lines — not from every line ever sold of these SKUs."""
     skus = sorted({line.sku_id for line in order.lines})
     statement = select(Order).where(
         Order.status == OrderStatus.BACKORDERED, Order.id != order.id,
-        Order.id.in_(select(OrderLine.order_id).where(OrderLine.sku_id.in_(skus))),
+        exists().where(OrderLine.order_id == Order.id, OrderLine.sku_id.in_(skus)),
     )
     return list(uow.session.scalars(statement.order_by(Order.id)))
 

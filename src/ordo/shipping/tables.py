@@ -75,7 +75,7 @@ class FollowupTask(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))  # open | done
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
