@@ -69,7 +69,10 @@ class Order(Base):
 class OrderLine(Base):
     __tablename__ = "order_lines"
     # By order: an order's lines are read with it (without this index, a scan of every line).
-    __table_args__ = (Index("ix_order_lines_sku", "sku_id", "order_id"), Index("ix_order_lines_order", "order_id", "line_no"))
+    __table_args__ = (
+        Index("ix_order_lines_sku", "sku_id", "order_id"),
+        Index("ix_order_lines_order", "order_id", "line_no"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
     line_no: Mapped[int]
