@@ -17,7 +17,7 @@ from ordo.entrypoints.api.app import create_app
 from ordo.inventory import handlers as inventory_handlers
 from ordo.inventory.handlers import receive
 from ordo.inventory.queries import verify
-from ordo.inventory.tables import Stock, Warehouse
+from ordo.inventory.tables import Stock, StockMovement, Warehouse
 from ordo.notify.tables import OutboxMessage
 from ordo.order.tables import Order
 from ordo.policy import InventoryPolicy, Policy
@@ -503,3 +503,26 @@ def test_the_apology_coupon_amount_is_policy(database, clock):
         assert [(str(a), c) for a, c in uow.session.execute(select(Coupon.amount, Coupon.currency))] == [
             ("12.50", "CNY")
         ]
+
+
+def test_a_reservation_in_one_warehouse_is_all_or_nothing_across_its_skus(ordo):
+    """try_reserve takes SKUs in id order; when a later one has too little, the earlier ones are
+    given back in the same transaction: no stock changed, no ledger row, and the transaction goes on."""
+    seed(ordo)
+    assert (levels(ordo, "TEA-001")["WH-SH"], levels(ordo, "MUG-002")["WH-SH"]) == ((100, 0), (100, 0))
+    with ordo.transaction() as uow:
+        s = uow.session
+        wh = s.scalars(select(Warehouse.id).where(Warehouse.code == "WH-SH")).one()
+        tea_id, mug_id = (s.scalars(select(Sku.id).where(Sku.code == c)).one() for c in ("TEA-001", "MUG-002"))
+        assert tea_id < mug_id  # the tea is taken first, then the mugs are short
+        refused = inventory_handlers.try_reserve(s, warehouse_id=wh, needs={tea_id: 7, mug_id: 101}, actor="test",
+                                                 at=uow.clock.now(), reference="T-1")
+        granted = inventory_handlers.try_reserve(s, warehouse_id=wh, needs={tea_id: 3, mug_id: 100}, actor="test",
+                                                 at=uow.clock.now(), reference="T-2")
+    assert (refused, granted) == (False, True)
+    assert levels(ordo, "TEA-001")["WH-SH"] == (100, 3)
+    assert levels(ordo, "MUG-002")["WH-SH"] == (100, 100)
+    with ordo.reading() as uow:
+        rows = uow.session.execute(select(StockMovement.reference, StockMovement.sku_id, StockMovement.delta_reserved)
+                                   .where(StockMovement.kind == "reservation").order_by(StockMovement.id)).all()
+        assert [tuple(r) for r in rows] == [("T-2", tea_id, 3), ("T-2", mug_id, 100)]

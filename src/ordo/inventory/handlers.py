@@ -20,11 +20,6 @@ from ordo.inventory.tables import ReorderAlert, Reservation, Stock, StockMovemen
 from ordo.notify.outbox import enqueue
 from ordo.policy import InventoryPolicy
 
-
-class _NotEnough(Exception):
-    pass
-
-
 # Anything that makes more stock available (receipts, returns, transfers in, positive adjustments,
 # released reservations) runs inside ``restocking``. The order package registers the backorder
 # service here (bootstrap), so inventory needs no import of orders. An observer is called BEFORE
@@ -116,33 +111,33 @@ def _movement(
 def try_reserve(
     session: Session, *, warehouse_id: int, needs: Mapping[int, int], actor: str, at: datetime, reference: str
 ) -> bool:
-    """Reserve every SKU of ``needs`` in one warehouse, or nothing (a savepoint undoes a partial)."""
-    try:
-        with session.begin_nested():
-            for sku_id in sorted(needs):
-                quantity = needs[sku_id]
-                result = session.execute(
-                    update(Stock)
-                    .where(
-                        Stock.warehouse_id == warehouse_id,
-                        Stock.sku_id == sku_id,
-                        Stock.on_hand - Stock.reserved >= quantity,
-                    )
-                    .values(reserved=Stock.reserved + quantity)
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount != 1:
-                    raise _NotEnough
-            # The ledger rows of every SKU reserved, in one statement.
-            session.execute(insert(StockMovement), [
-                {"warehouse_id": warehouse_id, "sku_id": sku_id, "kind": MovementKind.RESERVATION, "delta_on_hand": 0,
-                 "delta_reserved": needs[sku_id], "reference": reference, "reason": None, "actor": actor,
-                 "created_at": at}
-                for sku_id in sorted(needs)
-            ])
-    except _NotEnough:
-        return False
+    """Reserve every SKU of ``needs`` in one warehouse, or nothing. Each SKU is a conditional update,
+    in SKU order (the global lock order); if one has too little, the ones already taken are given
+    back by the same transaction (their rows are ours until it ends) — no savepoint needed."""
+    taken: list[int] = []
+    for sku_id in sorted(needs):
+        if _add_reserved(session, warehouse_id, sku_id, needs[sku_id], conditional=True) != 1:
+            for done in taken:
+                _add_reserved(session, warehouse_id, done, -needs[done], conditional=False)
+            return False
+        taken.append(sku_id)
+    # The ledger rows of every SKU reserved, in one statement.
+    session.execute(insert(StockMovement), [
+        {"warehouse_id": warehouse_id, "sku_id": sku_id, "kind": MovementKind.RESERVATION, "delta_on_hand": 0,
+         "delta_reserved": needs[sku_id], "reference": reference, "reason": None, "actor": actor,
+         "created_at": at}
+        for sku_id in taken
+    ])
     return True
+
+
+def _add_reserved(session: Session, warehouse_id: int, sku_id: int, quantity: int, *, conditional: bool) -> int:
+    statement = update(Stock).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id)
+    if conditional:
+        statement = statement.where(Stock.on_hand - Stock.reserved >= quantity)
+    result = session.execute(statement.values(reserved=Stock.reserved + quantity)
+                             .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
 
 
 def _close_reservations(
@@ -318,9 +313,12 @@ def transfer(
     return True
 
 
-def check_reorder(session: Session, policy: InventoryPolicy, sku_ids: Iterable[int], at: datetime) -> list[int]:
+def check_reorder(session: Session, policy: InventoryPolicy, sku_ids: Iterable[int], at: datetime, *,
+                  falling: bool = False) -> list[int]:
     """Raise a replenishment alert when a SKU's available stock falls below its reorder point —
-    once per crossing — and clear it when the stock is back. Returns the ids of new alerts."""
+    once per crossing — and clear it when the stock is back. Returns the ids of new alerts.
+    ``falling``: the stock only went down (a reservation), so no alert can be cleared and the open
+    ones are not read unless a level is below its point."""
     ids = sorted(set(sku_ids))
     if not ids:
         return []
@@ -333,6 +331,14 @@ def check_reorder(session: Session, policy: InventoryPolicy, sku_ids: Iterable[i
     else:
         levels = session.execute(select(Stock.sku_id, Stock.warehouse_id, available).where(Stock.sku_id.in_(ids))).all()
     codes = {sku_id: sku.code for sku_id, sku in skus_by_id(session, ids).items()}
+
+    def point_of(sku_id: int) -> int:
+        return policy.reorder_points.get(codes.get(sku_id, ""), policy.reorder_point)
+
+    if falling:
+        levels = [(sku_id, warehouse_id, units) for sku_id, warehouse_id, units in levels if units < point_of(sku_id)]
+        if not levels:
+            return []
     open_alerts = {
         (a.sku_id, a.warehouse_id): a
         for a in session.scalars(select(ReorderAlert).where(ReorderAlert.sku_id.in_(ids),
@@ -340,7 +346,7 @@ def check_reorder(session: Session, policy: InventoryPolicy, sku_ids: Iterable[i
     }
     raised: list[int] = []
     for sku_id, warehouse_id, units in levels:
-        point = policy.reorder_points.get(codes.get(sku_id, ""), policy.reorder_point)
+        point = point_of(sku_id)
         alert = open_alerts.get((sku_id, warehouse_id))
         if units < point and alert is None:
             # A concurrent crossing may have raised it meanwhile: the partial unique indexes on open

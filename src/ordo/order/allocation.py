@@ -126,7 +126,7 @@ def _create(uow: UnitOfWork, order: Order, plan: Plan, *, actor: str, fresh: boo
         )
         for i, planned in enumerate(plan.shipments, 1)
     ]
-    inventory.check_reorder(session, uow.policy.inventory, [line.sku_id for line in order.lines], now)
+    inventory.check_reorder(session, uow.policy.inventory, [line.sku_id for line in order.lines], now, falling=True)
     transition(uow, order, OrderTrigger.ALLOCATE, actor=actor, data={
         "warehouse": plan.shipments[0].warehouse.code if len(plan.shipments) == 1 else None,
         "shipments": [{"warehouse": p.warehouse.code, "reason": p.reason} for p in plan.shipments],
