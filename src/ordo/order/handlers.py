@@ -112,7 +112,12 @@ def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) 
             fields=", ".join(changed),
         )
     order = _insert(uow, draft, fingerprint, digest, actor)
-    auto_progress(uow, order, fresh=True)
+    # The reads of screening and allocation do not depend on what this intake has pending (its
+    # events, clocks, notices, the order's status): they are left to one flush before the shipment
+    # insert and one at commit, so the pending rows go in batches and a clock started and stopped
+    # here is inserted once, not inserted and updated.
+    with uow.session.no_autoflush:
+        auto_progress(uow, order, fresh=True)
     return order, True
 
 
