@@ -413,11 +413,12 @@ _ORDER_END = ("order.cancel", "order.reject", "order.close")
 # event is the step's own stop). Refusal starts the return, so only its own clocks end there.
 SHIPMENT_TERMINAL = ("shipment.cancel", "shipment.intercept", "shipment.lose", "shipment.deliver",
                      "shipment.return")
-# Events that show a shipment moving (restarting the no-movement clock): its steps, and the
-# departure of the international transport (the leg ``shipment.international_transport``, which
-# moves the goods without a shipment step of its own).
+# Events that show a shipment moving (restarting the no-movement clock): its steps, the departure
+# of the international transport (the leg ``shipment.international_transport``, which moves the
+# goods without a shipment step of its own), and a carrier's scan that changes no state
+# (``shipment.moved``, recorded at the scan's time).
 _MOVEMENT = ("shipment.ship", "shipment.declare_export", "shipment.international_transport",
-             "shipment.enter_customs", "shipment.clear_customs", "shipment.out_for_delivery")
+             "shipment.enter_customs", "shipment.clear_customs", "shipment.out_for_delivery", "shipment.moved")
 _CROSS_BORDER = ("intl_air", "intl_sea")
 
 

@@ -193,8 +193,16 @@ def _take(
         orders.advance_shipments(uow, number=order.number, trigger=trigger, actor=actor, shipment=shipment.number,
                                  note=row.note)
     rec = steps.shipping_record(session, shipment)
-    if rec.last_movement_at is None or row.at > rec.last_movement_at:
-        rec.last_movement_at = row.at
+    # A parcel cannot have moved later than Ordo hears of it: a carrier clock running ahead is cut back.
+    moved_at = min(row.at, now)
+    if rec.last_movement_at is None or moved_at > rec.last_movement_at:
+        rec.last_movement_at = moved_at
+        if trigger is None:
+            # A scan that changes no state is still a movement: an event at the scan's time, which
+            # the no-movement clock listens to (stopped and started again).
+            record(session, at=moved_at, actor=actor.name, entity="shipment", entity_id=shipment.id,
+                   order_id=order.id, name="shipment.moved",
+                   data={"shipment": shipment.number, "location": row.location})
     if rec.stalled_at is not None:
         rec.stalled_at = None
         record(session, at=now, actor=actor.name, entity="shipment", entity_id=shipment.id, order_id=order.id,

@@ -91,9 +91,9 @@ def on_event(session: Session, event: Event) -> None:
     at = event.created_at
     clocks = cache(partial(_clocks, session, event))  # read once, and only if a step below needs them
     if event.name in index.cancels:
-        _close(_running(clocks(), index.cancels[event.name], RUNNING), at, ClockStatus.CANCELLED)
+        _close(_before(_running(clocks(), index.cancels[event.name], RUNNING), at), at, ClockStatus.CANCELLED)
     if event.name in index.stops:
-        _close(_running(clocks(), index.stops[event.name], RUNNING), at, ClockStatus.STOPPED)
+        _close(_before(_running(clocks(), index.stops[event.name], RUNNING), at), at, ClockStatus.STOPPED)
     if event.name == rules.HOLD_EVENT and index.pausing:
         for clock in _running(clocks(), index.pausing, (ClockStatus.OPEN,)):
             clock.status, clock.paused_at = ClockStatus.PAUSED, at
@@ -145,6 +145,13 @@ def _start(
 
 def _running(clocks: list[SlaClock], steps: Collection[str] | None, statuses: tuple[str, ...]) -> list[SlaClock]:
     return [c for c in clocks if (steps is None or c.step in steps) and c.status in statuses]
+
+
+def _before(clocks: list[SlaClock], at: datetime) -> list[SlaClock]:
+    """The clocks started no later than the event. An event is recorded at its own time (a carrier
+    scan at the scan's), so one reported late may be older than the clock a later step started: it
+    neither stops that clock nor, since the clock still runs, starts another."""
+    return [c for c in clocks if c.started_at <= at]
 
 
 def _close(clocks: list[SlaClock], at: datetime, status: ClockStatus) -> None:
