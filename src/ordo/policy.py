@@ -406,6 +406,9 @@ class ClockRule(_Section):
     # How long a breach may stay open before it is escalated to the supervisor (None: the policy's
     # ``sla.escalate_after``).
     escalate_after: timedelta | None = None
+    # The event a breach is recorded as, on the clock's entity, when the owning domain tells its
+    # people itself (None: the breach scan sends the department the generic ``sla.breached``).
+    breach_event: str | None = None
 
 
 _ORDER_END = ("order.cancel", "order.reject", "order.close")
@@ -501,9 +504,11 @@ def _clock_rules() -> tuple[ClockRule, ...]:
         _shipment_rule(step="last_mile_start", start=("shipment.clear_customs",),
                        stop=("shipment.out_for_delivery",), department="logistics"),
         # No tracking movement for 24 h (003): every movement stops the clock and starts the next.
+        # Its breach is the stalled parcel, told by shipping (``shipping.stalls``) rather than as
+        # a generic breach.
         _shipment_rule(step="tracking_stalled", start=_MOVEMENT, stop=(*_MOVEMENT, "shipment.deliver"),
                        cancel=("shipment.refuse",),
-                       department="logistics"),
+                       department="logistics", breach_event="shipment.stalled"),
         _shipment_rule(step="refusal_contact", start=("shipment.refuse",), stop=("shipment.return",),
                        department="customer_service"),
         # --- after delivery ---

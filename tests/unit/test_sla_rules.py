@@ -39,8 +39,9 @@ def test_every_shipment_clock_ends_with_every_terminal_shipment_event() -> None:
                                    "shipment.return"}
 
 
-def test_a_carrier_scan_that_changes_no_state_restarts_the_no_movement_clock() -> None:
+def test_a_stalled_parcel_is_the_breach_of_the_no_movement_clock_which_a_carrier_scan_restarts() -> None:
     index = rules.index_rules(POLICY)
+    assert index.breach_events == {"tracking_stalled": "shipment.stalled"}
     assert [r.step for r in index.starts["shipment.moved"]] == ["tracking_stalled"]
     assert index.stops["shipment.moved"] == ["tracking_stalled"]
 

@@ -210,14 +210,16 @@ def _claim(session: Session, statement: Any) -> Any:
 
 def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
     """Mark clocks past their deadline as breached — once, whatever the number of scanners — and
-    tell the department owning the step; escalate those still open after the rule's (else the
-    policy's) ``escalate_after`` to the supervisor; schedule clocks the
-    calendar could not place before, and tell the admins about days the calendar does not know."""
+    tell the department owning the step (or, for a rule with a ``breach_event``, record that event
+    and let its domain tell them); escalate those still open after the rule's (else the policy's)
+    ``escalate_after`` to the supervisor; schedule clocks the calendar could not place before, and
+    tell the admins about days the calendar does not know."""
     session, policy, now = uow.session, uow.policy, uow.clock.now()
     batch = batch or policy.sla.scan_batch
     due = _claim(
         session,
-        select(SlaClock.id, SlaClock.step, SlaClock.department, SlaClock.order_id, SlaClock.deadline)
+        select(SlaClock.id, SlaClock.step, SlaClock.department, SlaClock.order_id, SlaClock.deadline,
+               SlaClock.entity, SlaClock.entity_id, SlaClock.started_at)
         .where(SlaClock.status == ClockStatus.OPEN, SlaClock.deadline < now)
         .order_by(SlaClock.deadline)
         .limit(batch),
@@ -254,12 +256,21 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
                     further = rules.escalate_after(index, row.step, policy.sla.escalate_after)
                     escalations.append({"id": row.id, "escalate_at": row.deadline + further})
                     # The team owning the step is told first; the supervisor if it stays open (escalation).
-                    enqueue(
-                        session, topic="sla.breached", key=f"sla.breached:{row.id}", audience=row.department, at=now,
-                        order_id=row.order_id,
-                        payload={"clock": row.id, "step": row.step, "department": row.department,
-                                 "order": order_numbers.get(row.order_id), "deadline": row.deadline.isoformat()},
-                    )
+                    breach_event = index.breach_events.get(row.step)
+                    if breach_event is not None:
+                        # One signal: the owning domain's observer tells its people (a stalled parcel).
+                        with session.no_autoflush:
+                            record(session, at=now, actor="sla", entity=row.entity, entity_id=row.entity_id,
+                                   order_id=row.order_id, name=breach_event,
+                                   data={"step": row.step, "clock": row.id, "department": row.department,
+                                         "since": row.started_at.isoformat(), "deadline": row.deadline.isoformat()})
+                    else:
+                        enqueue(
+                            session, topic="sla.breached", key=f"sla.breached:{row.id}", audience=row.department,
+                            at=now, order_id=row.order_id,
+                            payload={"clock": row.id, "step": row.step, "department": row.department,
+                                     "order": order_numbers.get(row.order_id), "deadline": row.deadline.isoformat()},
+                        )
                     breached.append(row.id)
                     if row.step in policy.sla.tell_customer_on_breach and row.order_id is not None:
                         # No flush per notice: the events go to the database together, at the next flush.
