@@ -8,8 +8,8 @@ the clock's department. The next movement stops the breached clock, so there is 
 to clear. Registered by ``bootstrap.register_observers``.
 
 The observer only reads and queues a message: the breach scan holds the locks of the clocks it
-marks, and a tracking command, which locks the order and the shipping record before it restarts a
-clock, would otherwise wait in a cycle with it.
+marks, and a tracking command that has locked the order and the shipping record and waits for such
+a clock must not be waited for in turn (a deadlock would abort one of them).
 """
 
 from __future__ import annotations
