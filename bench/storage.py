@@ -70,7 +70,7 @@ from ordo.policy import Policy
 from ordo.review import handlers as review
 from ordo.review.tables import ReviewCase, ReviewContact, ReviewFinding
 from ordo.settings import Settings
-from ordo.shipping.handlers import scan_stalled, track
+from ordo.shipping.handlers import track
 from ordo.shipping.tracking import TrackingKind
 from ordo.sla.handlers import progress_check, scan
 
@@ -174,7 +174,7 @@ class Traffic(Simulation):
             yield every
             assert self.uow is not None
             uow = self.uow
-            for job in (scan, progress_check, review.scan_silent, scan_stalled):
+            for job in (scan, progress_check, review.scan_silent):  # the SLA scan flags stalled parcels
                 with uow.session.begin_nested():
                     job(uow)
             for claimed in claim(uow):

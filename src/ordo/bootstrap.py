@@ -42,8 +42,9 @@ class Carriers:
 
 
 def register_observers() -> None:
-    """Hook the SLA clocks and the customer notices into the event log, the backorder service
-    into goods receipts and the cross-border guards into the shipment steps (idempotent). Imported here,
+    """Hook the SLA clocks, the customer notices and the stalled-parcel flag into the event log, the
+    backorder service into goods receipts and the cross-border guards into the shipment steps
+    (idempotent). Imported here,
     not at module level, because those modules import the domain tables."""
     from ordo.audit.log import observe
     from ordo.fulfillment.picking import follow_shipments as pick_lists_follow
@@ -51,11 +52,13 @@ def register_observers() -> None:
     from ordo.notify.customer import on_event as notify_customer
     from ordo.order.backorders import hold_backorders
     from ordo.shipping.crossborder.handlers import register_guards
+    from ordo.shipping.stalls import on_event as stalled_parcels
     from ordo.sla.handlers import on_event as sla_clocks
 
     observe(sla_clocks)
     observe(notify_customer)
     observe(pick_lists_follow)
+    observe(stalled_parcels)
     on_restock(hold_backorders)
     register_guards()
 

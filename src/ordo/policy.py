@@ -411,6 +411,9 @@ class ClockRule(_Section):
     # How long a breach may stay open before it is escalated to the supervisor (None: the policy's
     # ``sla.escalate_after``).
     escalate_after: timedelta | None = None
+    # The event a breach is recorded as, on the clock's entity, when the owning domain tells its
+    # people itself (None: the breach scan sends the department the generic ``sla.breached``).
+    breach_event: str | None = None
 
 
 _ORDER_END = ("order.cancel", "order.reject", "order.close")
@@ -418,11 +421,12 @@ _ORDER_END = ("order.cancel", "order.reject", "order.close")
 # event is the step's own stop). Refusal starts the return, so only its own clocks end there.
 SHIPMENT_TERMINAL = ("shipment.cancel", "shipment.intercept", "shipment.lose", "shipment.deliver",
                      "shipment.return")
-# Events that show a shipment moving (restarting the no-movement clock): its steps, and the
-# departure of the international transport (the leg ``shipment.international_transport``, which
-# moves the goods without a shipment step of its own).
+# Events that show a shipment moving (restarting the no-movement clock): its steps, the departure
+# of the international transport (the leg ``shipment.international_transport``, which moves the
+# goods without a shipment step of its own), and a carrier's scan that changes no state
+# (``shipment.moved``, recorded at the scan's time).
 _MOVEMENT = ("shipment.ship", "shipment.declare_export", "shipment.international_transport",
-             "shipment.enter_customs", "shipment.clear_customs", "shipment.out_for_delivery")
+             "shipment.enter_customs", "shipment.clear_customs", "shipment.out_for_delivery", "shipment.moved")
 _CROSS_BORDER = ("intl_air", "intl_sea")
 
 
@@ -505,9 +509,11 @@ def _clock_rules() -> tuple[ClockRule, ...]:
         _shipment_rule(step="last_mile_start", start=("shipment.clear_customs",),
                        stop=("shipment.out_for_delivery",), department="logistics"),
         # No tracking movement for 24 h (003): every movement stops the clock and starts the next.
+        # Its breach is the stalled parcel, told by shipping (``shipping.stalls``) rather than as
+        # a generic breach.
         _shipment_rule(step="tracking_stalled", start=_MOVEMENT, stop=(*_MOVEMENT, "shipment.deliver"),
                        cancel=("shipment.refuse",),
-                       department="logistics"),
+                       department="logistics", breach_event="shipment.stalled"),
         _shipment_rule(step="refusal_contact", start=("shipment.refuse",), stop=("shipment.return",),
                        department="customer_service"),
         # --- after delivery ---

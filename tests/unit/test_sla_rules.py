@@ -39,6 +39,13 @@ def test_every_shipment_clock_ends_with_every_terminal_shipment_event() -> None:
                                    "shipment.return"}
 
 
+def test_a_stalled_parcel_is_the_breach_of_the_no_movement_clock_which_a_carrier_scan_restarts() -> None:
+    index = rules.index_rules(POLICY)
+    assert index.breach_events == {"tracking_stalled": "shipment.stalled"}
+    assert [r.step for r in index.starts["shipment.moved"]] == ["tracking_stalled"]
+    assert index.stops["shipment.moved"] == ["tracking_stalled"]
+
+
 def test_escalation_after_is_per_rule_with_the_policy_default() -> None:
     own = ClockRule(step="picking", entity="shipment", start=("shipment.start_pick",),
                     stop=("shipment.finish_pick",), department="warehouse", escalate_after=timedelta(minutes=15))

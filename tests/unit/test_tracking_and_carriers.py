@@ -1,8 +1,8 @@
-"""Tracking events, CSV import, stalled shipments and the carrier adapters (pure)."""
+"""Tracking events, CSV import and the carrier adapters (pure)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,9 +10,7 @@ from ordo.adapters.carriers.base import Booking, BookingRequest, CarrierError, F
 from ordo.fulfillment.states import ShipmentTrigger
 from ordo.kernel.errors import IllegalTransition, ValidationFailed
 from ordo.kernel.i18n import translate
-from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, stalled, trigger_for
-
-T = datetime(2026, 3, 15, 2, 0, tzinfo=UTC)
+from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, trigger_for
 
 
 def test_event_kinds_map_to_shipment_triggers_through_the_table():
@@ -54,12 +52,6 @@ def test_csv_import_names_every_bad_cell():
     with pytest.raises(ValidationFailed) as header:
         parse_csv("number,event\nSF1,delivered\n")
     assert [p.params["path"] for p in header.value.problems] == ["header.tracking_number", "header.at"]
-
-
-def test_stalled_after_the_limit_only():
-    limit = timedelta(hours=24)
-    assert stalled(T, T + limit, limit) is False
-    assert stalled(T, T + limit + timedelta(seconds=1), limit) is True
 
 
 REQUEST = BookingRequest("20260315001-1", "domestic_express", 1200, 1, "CN", "200120")

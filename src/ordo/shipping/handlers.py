@@ -1,7 +1,7 @@
 """Shipping commands: pack, override the carrier, intercept a parcel with its carrier, take
-tracking events in (one, a CSV file, or pulled from the carriers' adapters), flag stalled
-shipments, work the follow-up tasks. They run inside the caller's transaction;
-shipments move only through ``order.handlers.advance_shipments`` so the order follows."""
+tracking events in (one, a CSV file, or pulled from the carriers' adapters), work the follow-up
+tasks. They run inside the caller's transaction; shipments move only through
+``order.handlers.advance_shipments`` so the order follows. Stalled parcels: ``stalls``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ordo.adapters.carriers.base import CarrierError
@@ -19,14 +19,13 @@ from ordo.bootstrap import UnitOfWork
 from ordo.fulfillment.states import MOVING, SHIPMENT, ShipmentStatus, ShipmentTrigger
 from ordo.fulfillment.tables import Shipment
 from ordo.kernel.errors import Conflict, IllegalTransition, NotFound, OrdoError, Problem, ValidationFailed
-from ordo.notify.outbox import enqueue
 from ordo.order import handlers as orders
 from ordo.order.lifecycle import load_order
 from ordo.order.tables import Order
 from ordo.shipping import steps
 from ordo.shipping.steps import ParcelIn
-from ordo.shipping.tables import FollowupTask, ShippingRecord, TrackingEvent
-from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, stalled, trigger_for
+from ordo.shipping.tables import FollowupTask, TrackingEvent
+from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, trigger_for
 
 log = logging.getLogger(__name__)
 
@@ -193,12 +192,16 @@ def _take(
         orders.advance_shipments(uow, number=order.number, trigger=trigger, actor=actor, shipment=shipment.number,
                                  note=row.note)
     rec = steps.shipping_record(session, shipment)
-    if rec.last_movement_at is None or row.at > rec.last_movement_at:
-        rec.last_movement_at = row.at
-    if rec.stalled_at is not None:
-        rec.stalled_at = None
-        record(session, at=now, actor=actor.name, entity="shipment", entity_id=shipment.id, order_id=order.id,
-               name="shipment.stall_cleared", data={"shipment": shipment.number, "event": str(row.kind)})
+    # A parcel cannot have moved later than Ordo hears of it: a carrier clock running ahead is cut back.
+    moved_at = min(row.at, now)
+    if rec.last_movement_at is None or moved_at > rec.last_movement_at:
+        rec.last_movement_at = moved_at
+        if trigger is None:
+            # A scan that changes no state is still a movement: an event at the scan's time, which
+            # the no-movement clock listens to (stopped and started again) and which ends a stall.
+            record(session, at=moved_at, actor=actor.name, entity="shipment", entity_id=shipment.id,
+                   order_id=order.id, name="shipment.moved",
+                   data={"shipment": shipment.number, "location": row.location})
     if row.kind == TrackingKind.REFUSED:
         _open_followup(uow, order, shipment, kind="refusal_contact", actor=actor.name)
     session.flush()
@@ -295,45 +298,6 @@ def pull_tracking(uow: UnitOfWork, *, batch: int = 500) -> PullOutcome:
         stored += new
         duplicates += len(events) - new
     return PullOutcome(stored, duplicates, failed)
-
-
-# --- stalled shipments ------------------------------------------------------------------------------
-
-
-def scan_stalled(uow: UnitOfWork, *, batch: int = 500) -> list[str]:
-    """Flag, once, every moving shipment without tracking movement for ``time_limits["tracking_stalled"]``
-    and alert logistics through the outbox. A later movement clears the flag (see ``_take``)."""
-    session, now = uow.session, uow.clock.now()
-    limit = uow.policy.time_limits["tracking_stalled"].limit
-    candidates = session.execute(
-        select(ShippingRecord.shipment_id, ShippingRecord.last_movement_at)
-        .join(Shipment, Shipment.id == ShippingRecord.shipment_id)
-        .where(ShippingRecord.stalled_at.is_(None), ShippingRecord.last_movement_at < now - limit,
-               Shipment.status.in_(list(MOVING)))
-        .order_by(ShippingRecord.last_movement_at).limit(batch)
-    ).all()
-    flagged: list[str] = []
-    for shipment_id, last in candidates:
-        if not stalled(last, now, limit):
-            continue
-        won = session.execute(
-            update(ShippingRecord).where(ShippingRecord.shipment_id == shipment_id, ShippingRecord.stalled_at.is_(None))
-            .values(stalled_at=now).execution_options(synchronize_session=False)
-        ).rowcount
-        if not won:
-            continue  # another worker flagged it
-        shipment = session.get_one(Shipment, shipment_id)
-        order_number = session.scalar(select(Order.number).where(Order.id == shipment.order_id))
-        payload = {"shipment": shipment.number, "order": order_number, "carrier": shipment.carrier,
-                   "tracking_number": shipment.tracking_number, "status": shipment.status,
-                   "last_movement_at": last.isoformat(), "limit_hours": limit.total_seconds() / 3600}
-        record(session, at=now, actor="system", entity="shipment", entity_id=shipment.id, order_id=shipment.order_id,
-               name="shipment.stalled", data=payload)
-        enqueue(session, topic="shipment.stalled", key=f"shipment.stalled:{shipment.number}:{last.isoformat()}",
-                audience="logistics", payload=payload, at=now, order_id=shipment.order_id)
-        flagged.append(shipment.number)
-    session.expire_all()
-    return flagged
 
 
 # --- follow-up tasks ------------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ from ordo.order.lifecycle import in_scope
 from ordo.order.tables import Order, OrderLine
 from ordo.policy import Policy
 from ordo.shipping import steps
+from ordo.shipping.stalls import stalled_clocks
 from ordo.shipping.tables import FollowupTask, ShippingRecord, TrackingEvent
+from ordo.sla.tables import SlaClock
 
 
 @dataclass(frozen=True)
@@ -160,9 +162,20 @@ def shipping(session: Session, shipment_number: str) -> ShippingView:
         carrier_overridden=bool(rec and rec.carrier_overridden), tracking_number=shipment.tracking_number,
         temperature_logger_id=rec.temperature_logger_id if rec else None,
         confirmed=tuple(rec.confirmed) if rec else (), parcels=parcels, chargeable_weight_g=_chargeable(parcels),
-        last_movement_at=rec.last_movement_at if rec else None, stalled=bool(rec and rec.stalled_at),
+        last_movement_at=rec.last_movement_at if rec else None,
+        stalled=session.scalar(select(SlaClock.id).where(stalled_clocks(_policy(session)),
+                                                         SlaClock.entity_id == shipment.id).limit(1)) is not None,
         events=events,
     )
+
+
+def stalled(session: Session, *, limit: int = 500) -> list[str]:
+    """The shipments stalled now (their no-movement clock breached and nothing moved since), the
+    longest stalled first."""
+    return list(session.scalars(
+        select(Shipment.number).join(SlaClock, SlaClock.entity_id == Shipment.id)
+        .where(stalled_clocks(_policy(session))).order_by(SlaClock.started_at, Shipment.id).limit(limit)
+    ))
 
 
 def label_view(session: Session, shipment_number: str) -> LabelView:

@@ -192,6 +192,6 @@ def after_hand_over(uow: UnitOfWork, shipment: Shipment, *, actor: str, tracking
 
 
 def after_ship(uow: UnitOfWork, shipment: Shipment) -> None:
-    """The parcel left: its tracking clock (no movement for too long → stalled) starts now."""
+    """The parcel left: its last movement is now (the no-movement clock starts with the ship event)."""
     rec = shipping_record(uow.session, shipment)
-    rec.last_movement_at, rec.stalled_at = uow.clock.now(), None
+    rec.last_movement_at = uow.clock.now()

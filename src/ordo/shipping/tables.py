@@ -44,11 +44,9 @@ class ShippingRecord(Base):
     carrier_overridden: Mapped[bool] = mapped_column(default=False)
     booked_carrier: Mapped[str | None] = mapped_column(String(64))
     booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The latest carrier scan (or the ship step): shown, and a scan no later than it is no
+    # movement. Whether the parcel is stalled is its no-movement clock's (``shipping.stalls``).
     last_movement_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    stalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    # The stalled scan reads shipments not yet flagged whose last movement is old enough.
-    __table_args__ = (Index("ix_shipment_shipping_stall", "stalled_at", "last_movement_at"),)
 
 
 class TrackingEvent(Base):

@@ -1,12 +1,13 @@
-"""Tracking events: what each kind of carrier event does to a shipment, reading a bulk CSV import
-with every problem named by row and column, and spotting shipments that stopped moving. Pure."""
+"""Tracking events: what each kind of carrier event does to a shipment, and reading a bulk CSV
+import with every problem named by row and column. Pure. (A parcel that stopped moving is the
+breach of its ``tracking_stalled`` clock: ``shipping.stalls``.)"""
 
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from ordo.fulfillment.states import SHIPMENT, ShipmentTrigger
@@ -111,8 +112,3 @@ def _aware(value: str) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.utcoffset() is not None else None
-
-
-def stalled(last_movement: datetime, now: datetime, limit: timedelta) -> bool:
-    """No tracking movement for longer than the policy limit (POLICIES.md: 24 hours)."""
-    return now - last_movement > limit

@@ -92,9 +92,9 @@ def on_event(session: Session, event: Event) -> None:
     at = event.created_at
     clocks = cache(partial(_clocks, session, event))  # read once, and only if a step below needs them
     if event.name in index.cancels:
-        _close(_running(clocks(), index.cancels[event.name], RUNNING), at, ClockStatus.CANCELLED)
+        _close(_before(_running(clocks(), index.cancels[event.name], RUNNING), at), at, ClockStatus.CANCELLED)
     if event.name in index.stops:
-        _close(_running(clocks(), index.stops[event.name], RUNNING), at, ClockStatus.STOPPED)
+        _close(_before(_running(clocks(), index.stops[event.name], RUNNING), at), at, ClockStatus.STOPPED)
     if event.name == rules.HOLD_EVENT and index.pausing:
         for clock in _running(clocks(), index.pausing, (ClockStatus.OPEN,)):
             clock.status, clock.paused_at = ClockStatus.PAUSED, at
@@ -146,6 +146,13 @@ def _start(
 
 def _running(clocks: list[SlaClock], steps: Collection[str] | None, statuses: tuple[str, ...]) -> list[SlaClock]:
     return [c for c in clocks if (steps is None or c.step in steps) and c.status in statuses]
+
+
+def _before(clocks: list[SlaClock], at: datetime) -> list[SlaClock]:
+    """The clocks started no later than the event. An event is recorded at its own time (a carrier
+    scan at the scan's), so one reported late may be older than the clock a later step started: it
+    neither stops that clock nor, since the clock still runs, starts another."""
+    return [c for c in clocks if c.started_at <= at]
 
 
 def _close(clocks: list[SlaClock], at: datetime, status: ClockStatus) -> None:
@@ -204,14 +211,16 @@ def _claim(session: Session, statement: Any) -> Any:
 
 def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
     """Mark clocks past their deadline as breached — once, whatever the number of scanners — and
-    tell the department owning the step; escalate those still open after the rule's (else the
-    policy's) ``escalate_after`` to the supervisor; schedule clocks the
-    calendar could not place before, and tell the admins about days the calendar does not know."""
+    tell the department owning the step (or, for a rule with a ``breach_event``, record that event
+    and let its domain tell them); escalate those still open after the rule's (else the policy's)
+    ``escalate_after`` to the supervisor; schedule clocks the calendar could not place before, and
+    tell the admins about days the calendar does not know."""
     session, policy, now = uow.session, uow.policy, uow.clock.now()
     batch = batch or policy.sla.scan_batch
     due = _claim(
         session,
-        select(SlaClock.id, SlaClock.step, SlaClock.department, SlaClock.order_id, SlaClock.deadline)
+        select(SlaClock.id, SlaClock.step, SlaClock.department, SlaClock.order_id, SlaClock.deadline,
+               SlaClock.entity, SlaClock.entity_id, SlaClock.started_at)
         .where(SlaClock.status == ClockStatus.OPEN, SlaClock.deadline < now)
         .order_by(SlaClock.deadline)
         .limit(batch),
@@ -255,12 +264,21 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
                     further = rules.escalate_after(index, row.step, policy.sla.escalate_after)
                     escalations.append({"id": row.id, "escalate_at": row.deadline + further})
                     # The team owning the step is told first; the supervisor if it stays open (escalation).
-                    enqueue(
-                        session, topic="sla.breached", key=f"sla.breached:{row.id}", audience=row.department, at=now,
-                        order_id=row.order_id,
-                        payload={"clock": row.id, "step": row.step, "department": row.department,
-                                 "order": order_numbers.get(row.order_id), "deadline": row.deadline.isoformat()},
-                    )
+                    breach_event = index.breach_events.get(row.step)
+                    if breach_event is not None:
+                        # One signal: the owning domain's observer tells its people (a stalled parcel).
+                        with session.no_autoflush:
+                            record(session, at=now, actor="sla", entity=row.entity, entity_id=row.entity_id,
+                                   order_id=row.order_id, name=breach_event,
+                                   data={"step": row.step, "clock": row.id, "department": row.department,
+                                         "since": row.started_at.isoformat(), "deadline": row.deadline.isoformat()})
+                    else:
+                        enqueue(
+                            session, topic="sla.breached", key=f"sla.breached:{row.id}", audience=row.department,
+                            at=now, order_id=row.order_id,
+                            payload={"clock": row.id, "step": row.step, "department": row.department,
+                                     "order": order_numbers.get(row.order_id), "deadline": row.deadline.isoformat()},
+                        )
                     breached.append(row.id)
                     if row.step in policy.sla.tell_customer_on_breach and row.order_id is not None:
                         # No flush per notice: the events go to the database together, at the next flush.

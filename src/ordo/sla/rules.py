@@ -40,6 +40,8 @@ class RuleIndex:
     pausing: frozenset[str] = frozenset()
     # Step → how long a breach stays open before it goes to the supervisor.
     escalate_after: dict[str, timedelta] = field(default_factory=dict)
+    # Step → the event its breach is recorded as (the rule's ``breach_event``).
+    breach_events: dict[str, str] = field(default_factory=dict)
 
     def concerns(self, name: str) -> bool:
         return name in self.starts or name in self.stops or name in self.cancels or (
@@ -62,7 +64,8 @@ def index_rules(policy: Policy) -> RuleIndex:
             cancels[name].append(rule.step)
     pausing = frozenset(r.step for r in policy.sla.clocks if r.pauses_on_hold)
     escalate = {r.step: r.escalate_after or policy.sla.escalate_after for r in policy.sla.clocks}
-    return RuleIndex(calendar_of(policy), dict(starts), dict(stops), dict(cancels), pausing, escalate)
+    breach_events = {r.step: r.breach_event for r in policy.sla.clocks if r.breach_event}
+    return RuleIndex(calendar_of(policy), dict(starts), dict(stops), dict(cancels), pausing, escalate, breach_events)
 
 
 def escalate_after(index: RuleIndex, step: str, default: timedelta) -> timedelta:

@@ -55,9 +55,10 @@ def intercept(shipment: str, reason: Annotated[str, typer.Option(help="Why the p
 
 @tracking.command("stalled")
 def stalled() -> None:
-    """Flag moving shipments without tracking movement for the policy limit (once) and alert logistics."""
-    with reported(), ordo().transaction() as uow:
-        flagged = handlers.scan_stalled(uow)
+    """List the shipments stalled now: their tracking_stalled clock breached (`ordo sla scan` or the
+    worker marks it and alerts logistics once) and nothing has moved them since."""
+    with ordo().reading() as uow:
+        flagged = queries.stalled(uow.session)
     console.print(json.dumps({"stalled": flagged}))
 
 

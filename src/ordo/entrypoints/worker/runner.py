@@ -1,5 +1,6 @@
-"""`ordo worker`: delivers the outbox and runs the SLA scan, the progress checks, the tracking pull
-from the carriers' adapters, the stalled-shipment scan and the silent-customer scan of the review.
+"""`ordo worker`: delivers the outbox and runs the tracking pull from the carriers' adapters, the SLA
+scan (whose no-movement breaches are the stalled parcels), the progress checks and the
+silent-customer scan of the review.
 
 Every job is safe with several workers at once (conditional updates, SKIP LOCKED on PostgreSQL,
 alerts keyed once), so no leader election is needed for them.
@@ -21,7 +22,7 @@ from ordo.adapters.messaging.webhook import WebhookChannel
 from ordo.bootstrap import Ordo
 from ordo.notify.worker import deliver_due
 from ordo.review.handlers import scan_silent
-from ordo.shipping.handlers import pull_tracking, scan_stalled
+from ordo.shipping.handlers import pull_tracking
 from ordo.sla.handlers import progress_check, scan
 
 
@@ -52,24 +53,21 @@ class Round:
     retried: int
     dead: int
     held: int = 0  # orders put on hold because the customer did not answer in time
-    stalled: int = 0  # shipments flagged for no tracking movement
     pulled: int = 0  # new tracking events taken from the carriers' adapters
 
 
 def run_round(ordo: Ordo, channels: Mapping[str, Channel]) -> Round:
+    with ordo.transaction() as uow:  # before the SLA scan: a pulled movement restarts the no-movement clock
+        pulled = pull_tracking(uow)
     with ordo.transaction() as uow:
         result = scan(uow)
     with ordo.transaction() as uow:
         progress_check(uow)
     with ordo.transaction() as uow:
         held = scan_silent(uow)
-    with ordo.transaction() as uow:  # before the stalled scan: a pulled movement clears the flag
-        pulled = pull_tracking(uow)
-    with ordo.transaction() as uow:
-        stalled = scan_stalled(uow)
     delivered = deliver_due(ordo, channels)
     return Round(len(result.breached), len(delivered.sent), len(delivered.retried), len(delivered.dead), len(held),
-                 len(stalled), pulled.stored)
+                 pulled.stored)
 
 
 def run(ordo: Ordo, channels: Mapping[str, Channel], *, interval: float, once: bool,
