@@ -38,7 +38,7 @@ CARRIER = Actor(name="carrier", roles=frozenset({Role.LOGISTICS}))
 H = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 STEP = "tracking_stalled"
-MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0015_stalled_by_the_clock.py"
+MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0016_stalled_by_the_clock.py"
 
 
 def shipped(ordo: Ordo, external_id: str = "STALL-1") -> tuple[str, str]:
@@ -267,7 +267,7 @@ def test_a_shipment_shipped_before_tracking_records_existed_is_watched_from_its_
 
 
 def _migration() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("migration_0015", MIGRATION)
+    spec = importlib.util.spec_from_file_location("migration_0016", MIGRATION)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -275,7 +275,7 @@ def _migration() -> ModuleType:
 
 
 def test_the_upgrade_restarts_in_flight_clocks_from_their_last_scan(ordo, clock, database):
-    """What migration 0015 does to parcels in transit: before it a scan only set the last movement."""
+    """What migration 0016 does to parcels in transit: before it a scan only set the last movement."""
     seed(ordo)
     numbers = [shipped(ordo, f"MIG-{i}")[1] for i in range(1, 4)]
     scanned_since, breached, moved_by_a_step = numbers

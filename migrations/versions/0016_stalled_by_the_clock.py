@@ -1,7 +1,7 @@
 """stalled parcels are the no-movement clock's breaches: in-flight clocks restarted, the flag dropped
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 
 Carrier scans now restart the ``tracking_stalled`` clock (event ``shipment.moved``), and a
 shipment is stalled while that clock is breached. Before, only shipment steps restarted the
@@ -24,8 +24,8 @@ from alembic import op
 
 import ordo.adapters.db.base
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
