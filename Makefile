@@ -31,12 +31,14 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py raw --orders 2000 --procs 2 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/intake.py oversell --stock 5 --attempts 40 --procs 8 $(if $(BENCH_DB),--database-url $(BENCH_DB))
+	$(BIN)/python bench/intake.py status --orders 500 --procs 1 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/routes.py
 	$(BIN)/python bench/allocation.py plan --orders 20000
 	$(BIN)/python bench/allocation.py run --orders 600 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/review.py run --existing 10000 --orders 500 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/sla_scan.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/http_load.py --rate 50 --seconds 10 --workers 2 $(if $(BENCH_DB),--database-url $(BENCH_DB))
+	$(BIN)/python bench/http_load.py --rate 50 --seconds 10 --workers 2 --minimal $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/soak.py run --minutes 1 --clients 16 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 
 # Soak and crashes (docs/benchmarks.md, "Soak and crashes"): 10 minutes of mixed traffic from 16

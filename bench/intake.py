@@ -4,6 +4,7 @@ allocate and reserve) from P processes, against the same writes as bare SQL.
     python bench/intake.py run --orders 2000 --procs 2 [--database-url URL]
     python bench/intake.py oversell --stock 5 --attempts 40 --procs 8 [--database-url URL]
     python bench/intake.py raw --orders 2000 --procs 2 [--database-url URL]
+    python bench/intake.py status --orders 500 --procs 1 [--database-url URL]    # hold + release
 
 Each prints one JSON line. Without --database-url a fresh SQLite file is used; with a PostgreSQL
 URL a scratch database is created on that server and dropped afterwards.
@@ -39,8 +40,10 @@ from ordo.catalog.tables import Sku
 from ordo.channel.tables import Shop
 from ordo.inventory.handlers import receive
 from ordo.inventory.tables import Warehouse
+from ordo.order import handlers as order_handlers
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
+from ordo.order.states import HoldReason
 from ordo.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
@@ -256,6 +259,38 @@ def raw(orders: int = 2000, procs: int = 2, database_url: str | None = None) -> 
         "raw": bare.summary(), "ordo": ordo.summary(),
         "ratio": round((ordo.orders / ordo.elapsed) / (bare.orders / bare.elapsed), 3),
     }))
+
+
+def _status_worker(url: str, worker: int, count: int, barrier: Any, out: Any) -> None:
+    """Each order of this worker is put on hold and released again: two status changes, each its own
+    command and transaction (load, check the transition, hold row, event, clocks paused/resumed)."""
+    ordo = Ordo(Settings(database_url=url))
+    actor = Actor.system()
+    numbers = [intake(ordo, submission=OrderSubmission.model_validate(payload(worker, i)), actor=actor)[0]
+               for i in range(count)]
+    latencies: list[float] = []
+    barrier.wait()
+    for number in numbers:
+        for change in (order_handlers.hold, order_handlers.release):
+            started = time.perf_counter()
+            with ordo.transaction() as uow:
+                change(uow, number=number, actor=actor, reason=HoldReason.AWAITING_CUSTOMER)
+            latencies.append(time.perf_counter() - started)
+    ordo.dispose()
+    out.put((latencies, {}))
+
+
+@app.command()
+def status(orders: int = 500, procs: int = 1, database_url: str | None = None) -> None:
+    """Status changes in the service layer: a hold and its release for each of N orders."""
+    with scratch_database(database_url) as url:
+        seed(url, stock=orders * 4)
+        per = orders // procs
+        results, elapsed = _run_procs(_status_worker, lambda w: (url, w, per), procs)
+        latencies = [lat for lats, _ in results for lat in lats]
+        summary = Result(orders=len(latencies), elapsed=elapsed, latencies=latencies).summary()
+        print(json.dumps({"bench": "status-change", **_header(url, procs), "changes": summary.pop("orders"),
+                          "changes_per_s": summary.pop("orders_per_s"), **summary}))
 
 
 def _oversell_worker(url: str, worker: int, count: int, barrier: Any, out: Any) -> None:
