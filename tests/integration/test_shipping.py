@@ -23,7 +23,8 @@ from ordo.entrypoints.worker.runner import run_round
 from ordo.fulfillment.states import ShipmentTrigger
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory.handlers import receive
-from ordo.inventory.tables import Warehouse
+from ordo.inventory.queries import verify
+from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
 from ordo.notify.tables import OutboxMessage
 from ordo.order import handlers as order_handlers
 from ordo.settings import Settings
@@ -542,6 +543,30 @@ def test_a_manual_carrier_cannot_confirm_so_the_cli_says_call_the_carrier(client
     assert intercept_events(app) == [("intercepted", "customer cancelled", {
         "shipment": f"{number}-1", "carrier": "sf", "tracking_number": f"SF{number}1", "carrier_confirmed": False})]
     assert status_of(client, number) == ("in_fulfillment", "not_shipped", ["intercepted"])
+
+
+def test_a_parcel_intercepted_before_shipping_leaves_no_reservation_open(client, app, monkeypatch):
+    """Intercepted at hand-over (no tracking upload yet), the goods are with the carrier: the
+    reservation is consumed like at shipping — off the shelf, nothing left reserved for ever."""
+    number = handed_over(client, ("PHONE-006", 1))  # sf: a manual carrier, WH-SH holds 100
+
+    def stock() -> tuple[int, int, list[tuple[str, int, int]], list[str]]:
+        with app.reading() as uow:
+            s = uow.session
+            sku = s.scalar(select(Sku.id).where(Sku.code == "PHONE-006"))
+            wh = s.scalar(select(Warehouse.id).where(Warehouse.code == "WH-SH"))
+            row = s.execute(select(Stock.on_hand, Stock.reserved).where(Stock.sku_id == sku,
+                                                                        Stock.warehouse_id == wh)).one()
+            moves = s.execute(select(StockMovement.kind, StockMovement.delta_on_hand, StockMovement.delta_reserved)
+                              .where(StockMovement.sku_id == sku, StockMovement.kind != "receipt")
+                              .order_by(StockMovement.id)).all()
+            statuses = s.scalars(select(Reservation.status).where(Reservation.sku_id == sku)).all()
+            assert verify(s) == []
+        return row.on_hand, row.reserved, [tuple(m) for m in moves], list(statuses)
+
+    assert stock() == (100, 1, [("reservation", 0, 1)], ["open"])
+    assert intercept(client, f"{number}-1", "customer cancelled").status_code == 200
+    assert stock() == (99, 0, [("reservation", 0, 1), ("shipment", -1, -1)], ["consumed"])
 
 
 def test_an_interception_the_carrier_refuses_or_the_state_does_not_allow_changes_nothing(client, app, fake,

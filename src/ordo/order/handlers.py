@@ -472,6 +472,10 @@ def advance_shipments(
             s.carrier, s.tracking_number = carrier or s.carrier, tracking_number or s.tracking_number
             step_data |= {"carrier": s.carrier, "tracking_number": s.tracking_number}
             inventory.consume_shipment(session, shipment_id=s.id, actor=actor.name, at=now, reference=s.number)
+        elif trigger == ShipmentTrigger.INTERCEPT:
+            # Stopped before the tracking upload, the goods are with the carrier all the same: the
+            # reservation is consumed (off the shelf), never left open. They come back as a return.
+            inventory.consume_shipment(session, shipment_id=s.id, actor=actor.name, at=now, reference=s.number)
         shipments.fire(session, s, trigger, actor=actor.name, at=now, reason=note, data=step_data)
         if trigger == ShipmentTrigger.PACK:
             shipping_steps.after_pack(uow, s, actor=actor.name)
