@@ -10,9 +10,11 @@ against the new figures.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import nullcontext
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy.orm import aliased
 
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.queries import skus_by_id
@@ -143,14 +145,17 @@ def _backorder(uow: UnitOfWork, order: Order, *, actor: str, reason: str, data: 
             payload={"order": order.number, "reason": reason, **data, "choices": ["wait", "substitute", "cancel"]})
 
 
+def backordered_needing(sku_ids: Iterable[int]) -> ColumnElement[bool]:
+    """The order is backordered and has a line of one of these SKUs. Read from the backordered
+    orders (few) with each one's own lines — not from every line ever sold of these SKUs."""
+    line = aliased(OrderLine)
+    return and_(Order.status == OrderStatus.BACKORDERED,
+                exists().where(line.order_id == Order.id, line.sku_id.in_(sorted(set(sku_ids)))))
+
+
 def _waiting_ahead(uow: UnitOfWork, order: Order) -> list[Order]:
-    """Backordered orders that need any of this order's SKUs (all of them came first). Read from the
-    backordered orders (few) with each one's lines — not from every line ever sold of these SKUs."""
-    skus = sorted({line.sku_id for line in order.lines})
-    statement = select(Order).where(
-        Order.status == OrderStatus.BACKORDERED, Order.id != order.id,
-        exists().where(OrderLine.order_id == Order.id, OrderLine.sku_id.in_(skus)),
-    )
+    """Backordered orders that need any of this order's SKUs (all of them came first)."""
+    statement = select(Order).where(backordered_needing(line.sku_id for line in order.lines), Order.id != order.id)
     return list(uow.session.scalars(statement.order_by(Order.id)))
 
 

@@ -13,7 +13,7 @@ from ordo.catalog.tables import Sku
 from ordo.inventory import handlers as inventory
 from ordo.kernel.errors import Conflict, Problem, ValidationFailed
 from ordo.order import lifecycle
-from ordo.order.allocation import Claims, allocate_order, close_for_scarcity, needs_of
+from ordo.order.allocation import Claims, allocate_order, backordered_needing, close_for_scarcity, needs_of
 from ordo.order.lifecycle import SYSTEM, load_order
 from ordo.order.states import OrderStatus
 from ordo.order.tables import Order, OrderLine
@@ -29,8 +29,7 @@ def _waiting_component(uow: UnitOfWork, sku_ids: list[int]) -> list[int]:
     while True:
         rows = uow.session.execute(
             select(OrderLine.order_id, OrderLine.sku_id).join(Order, Order.id == OrderLine.order_id)
-            .where(Order.status == OrderStatus.BACKORDERED,
-                   Order.id.in_(select(OrderLine.order_id).where(OrderLine.sku_id.in_(sorted(skus)))))
+            .where(backordered_needing(skus))
         ).all()
         ids = {order_id for order_id, _ in rows}
         more = {sku_id for _, sku_id in rows} - skus
@@ -99,9 +98,7 @@ def claims_ahead(uow: UnitOfWork, order: Order) -> Claims:
     skus = {line.sku_id for line in order.lines}
     claims: Claims = {}
     for other in uow.session.scalars(
-        select(Order).where(Order.status == OrderStatus.BACKORDERED,
-                            Order.id.in_(select(OrderLine.order_id).where(OrderLine.sku_id.in_(sorted(skus)))))
-        .order_by(*PRIORITY)
+        select(Order).where(backordered_needing(skus)).order_by(*PRIORITY)
     ):
         if other.id == order.id:
             break
