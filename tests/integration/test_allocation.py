@@ -19,6 +19,7 @@ from ordo.inventory.handlers import receive
 from ordo.inventory.queries import verify
 from ordo.inventory.tables import Stock, StockMovement, Warehouse
 from ordo.notify.tables import OutboxMessage
+from ordo.order import backorders
 from ordo.order.tables import Order
 from ordo.policy import InventoryPolicy, Policy
 from ordo.settings import Settings
@@ -526,3 +527,29 @@ def test_a_reservation_in_one_warehouse_is_all_or_nothing_across_its_skus(ordo):
         rows = uow.session.execute(select(StockMovement.reference, StockMovement.sku_id, StockMovement.delta_reserved)
                                    .where(StockMovement.kind == "reservation").order_by(StockMovement.id)).all()
         assert [tuple(r) for r in rows] == [("T-2", tea_id, 3), ("T-2", mug_id, 100)]
+
+
+def test_a_receipt_plans_only_the_waiting_orders_the_free_stock_could_serve(ordo, monkeypatch):
+    """Serving the queue reads the free units per SKU once; an order needing more than is free once
+    the earlier ones' claims are set aside is not planned at all (a receipt costs what it can serve,
+    not a plan per waiting order)."""
+    client = client_for(ordo)
+    waiting = [tea(client, f"Q-{i}", 150)["number"] for i in range(5)]  # WH-SH 100, WH-LA does not serve CN
+    assert [status_of(client, n) for n in waiting] == ["backordered"] * 5
+    planned: list[str] = []
+    real = backorders.allocate_order
+
+    def counting(uow, order, **kwargs):
+        planned.append(order.number)
+        return real(uow, order, **kwargs)
+
+    monkeypatch.setattr(backorders, "allocate_order", counting)
+    receive_tea(client, 10)  # free: 110 in WH-SH + 100 in WH-LA = 210 ≥ 150 for the first only
+    assert planned == [waiting[0]]  # tried (WH-LA cannot serve it), then its 150 are claimed: 60 left
+    assert [status_of(client, n) for n in waiting] == ["backordered"] * 5
+    receive_tea(client, 40)  # 150 in WH-SH: the first is served; 100 left in WH-LA only
+    assert planned == [waiting[0], waiting[0]]
+    assert [status_of(client, n) for n in waiting] == ["allocated"] + ["backordered"] * 4
+    assert levels(ordo, "TEA-001") == {"WH-SH": (150, 150), "WH-LA": (100, 0)}
+    with ordo.reading() as uow:
+        assert verify(uow.session) == []
