@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib.util
 import time
 from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Engine, select, text
@@ -230,3 +233,12 @@ def wait_for_lock_waiters(engine: Engine, *, what: str, at_least: int = 1, timeo
                 return
         assert time.monotonic() < deadline, f"{what} never waited"
         time.sleep(0.05)
+
+
+def load_file(path: Path, name: str) -> ModuleType:
+    """A Python file that is not in a package (a migration, a bench script) as a module."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

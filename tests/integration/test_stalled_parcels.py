@@ -4,7 +4,6 @@ stopped is told to logistics once — on both databases, through what the worker
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +30,7 @@ from ordo.shipping.tracking import TrackingKind
 from ordo.sla.handlers import scan
 from ordo.sla.tables import SlaClock
 from tests.conftest import T0
-from tests.factories import order_payload, prepare_step, seed, wait_for_lock_waiters
+from tests.factories import load_file, order_payload, prepare_step, seed, wait_for_lock_waiters
 
 SYSTEM = Actor.system()
 CARRIER = Actor(name="carrier", roles=frozenset({Role.LOGISTICS}))
@@ -267,11 +266,7 @@ def test_a_shipment_shipped_before_tracking_records_existed_is_watched_from_its_
 
 
 def _migration() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("migration_0016", MIGRATION)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(MIGRATION, "migration_0016")
 
 
 def test_the_upgrade_restarts_in_flight_clocks_from_their_last_scan(ordo, clock, database):

@@ -4,7 +4,6 @@ figures printed add up. PostgreSQL only (the benchmark measures PostgreSQL's sto
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
@@ -14,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from ordo.adapters.db.engine import make_engine
+from tests.factories import load_file
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "storage.py"
 SAMPLE, ORDERS = 25, 2000
@@ -21,11 +21,7 @@ COPIES = ORDERS // SAMPLE
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_storage", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(BENCH, "bench_storage")
 
 
 def _count(conn, schema: str, table: str, where: str | None = None) -> int:
