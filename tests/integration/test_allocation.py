@@ -553,3 +553,35 @@ def test_a_receipt_plans_only_the_waiting_orders_the_free_stock_could_serve(ordo
     assert levels(ordo, "TEA-001") == {"WH-SH": (150, 150), "WH-LA": (100, 0)}
     with ordo.reading() as uow:
         assert verify(uow.session) == []
+
+
+def test_a_restock_locks_only_the_orders_waiting_for_its_goods_and_counts_the_claims_of_the_others(ordo):
+    """Only an order that needs the received SKU can become servable, so only those are locked and
+    planned; an earlier order waiting for other goods is neither locked nor touched, but what it
+    waits for is still set aside for it."""
+    client = client_for(ordo)
+
+    def order(external_id: str, *lines: tuple[str, int, str]) -> str:
+        total = sum(q * float(p) for _, q, p in lines) + 5
+        r = client.post("/api/v1/orders", json=order_payload(
+            external_id=external_id, lines=[{"sku": s, "quantity": q, "unit_price": p} for s, q, p in lines],
+            total=f"{total:.2f}", payment={"method": "alipay", "status": "paid", "amount_paid": f"{total:.2f}"}))
+        assert r.status_code == 201, r.text
+        return r.json()["number"]
+
+    mugs = order("MUGS", ("MUG-002", 120, "39.90"))  # WH-SH holds 100 mugs
+    both = order("BOTH", ("TEA-001", 10, "25.00"), ("MUG-002", 10, "39.90"))  # behind the 120 mugs
+    assert (status_of(client, mugs), status_of(client, both)) == ("backordered", "backordered")
+    with ordo.reading() as uow:
+        tea, mug = (uow.session.scalar(select(Sku.id).where(Sku.code == c)) for c in ("TEA-001", "MUG-002"))
+        assert [o.number for o in backorders.waiting_for(uow, [tea])] == [both]
+        assert [o.number for o in backorders.waiting_for(uow, [mug])] == [mugs, both]
+
+    receive_tea(client, 5)  # tea for BOTH, but its mugs are still set aside for MUGS
+    assert (status_of(client, mugs), status_of(client, both)) == ("backordered", "backordered")
+    r = client.post("/api/v1/stock/receipts", json={"warehouse": "WH-SH", "sku": "MUG-002", "quantity": 30})
+    assert r.status_code in (200, 201), r.text
+    assert (status_of(client, mugs), status_of(client, both)) == ("allocated", "allocated")
+    assert levels(ordo, "MUG-002") == {"WH-SH": (130, 130)}
+    with ordo.reading() as uow:
+        assert verify(uow.session) == []

@@ -17,86 +17,74 @@ from ordo.order import lifecycle
 from ordo.order.allocation import Claims, allocate_order, backordered_needing, close_for_scarcity, needs_of
 from ordo.order.lifecycle import SYSTEM, load_order
 from ordo.order.states import OrderStatus
-from ordo.order.tables import Order, OrderLine
+from ordo.order.tables import Order
 from ordo.policy import Trait
 
 PRIORITY = (case((Order.payment_status == "paid", 0), else_=1), Order.vip_level.desc(), Order.created_at, Order.id)
 
 
-def _waiting_component(uow: UnitOfWork, sku_ids: list[int]) -> list[int]:
-    """Ids of the backordered orders that need these SKUs, or share a SKU with one that does (and so
-    on): serving one of them can change what the others may take."""
-    skus, ids = set(sku_ids), set[int]()
-    while True:
-        rows = uow.session.execute(
-            select(OrderLine.order_id, OrderLine.sku_id).join(Order, Order.id == OrderLine.order_id)
-            .where(backordered_needing(skus))
-        ).all()
-        ids = {order_id for order_id, _ in rows}
-        more = {sku_id for _, sku_id in rows} - skus
-        if not more:
-            return sorted(ids)
-        skus |= more
-
-
 def waiting_for(uow: UnitOfWork, sku_ids: list[int]) -> list[Order]:
-    """Backordered orders that need these SKUs (and those sharing goods with them), locked in id
-    order — every receipt takes these locks in the same order, and before any stock row — then
-    returned in priority order: paid before unpaid (cash on delivery), then VIP level, then first
-    come first served."""
-    ids = _waiting_component(uow, sku_ids)
-    if not ids:
-        return []
+    """The backordered orders that need these SKUs — the only ones a restock of them can make
+    servable — locked in id order (every restock takes these locks in the same order, and before any
+    stock row), with their lines."""
     locked = list(uow.session.scalars(
-        select(Order.id).where(Order.id.in_(ids), Order.status == OrderStatus.BACKORDERED)
-        .order_by(Order.id).with_for_update()
+        select(Order.id).where(backordered_needing(sku_ids)).order_by(Order.id).with_for_update()
     ))
     if not locked:
         return []
     # With their lines in one more query (serving reads every order's needs; one query each otherwise).
-    return list(uow.session.scalars(select(Order).where(Order.id.in_(locked)).order_by(*PRIORITY)
+    return list(uow.session.scalars(select(Order).where(Order.id.in_(locked)).order_by(Order.id)
                                     .options(selectinload(Order.lines))))
 
 
 def hold_backorders(uow: UnitOfWork, sku_ids: list[int]) -> Callable[[], list[str]]:
-    """The restock observer (``inventory.handlers.restocking``): lock the queue before the stock
-    changes, serve it afterwards. Serving reserves for one order after another, so the stock rows
-    it may touch are locked here too, in the global (warehouse, SKU) order, before the change:
-    reserving them later order by order would take them out of that order and deadlock with an
-    intake of the same goods."""
-    queue = waiting_for(uow, sku_ids)
-    if queue:
-        inventory.lock_stock(uow.session, {*sku_ids, *(line.sku_id for order in queue for line in order.lines)})
-    return lambda: serve_backorders(uow, queue)
+    """The restock observer (``inventory.handlers.restocking``): lock the orders the restock may
+    serve before the stock changes, serve them afterwards. Serving reserves for one order after
+    another, so the stock rows it may touch are locked here too, in the global (warehouse, SKU)
+    order, before the change: reserving them later order by order would take them out of that order
+    and deadlock with an intake of the same goods."""
+    candidates = waiting_for(uow, sku_ids)
+    if candidates:
+        inventory.lock_stock(uow.session, {*sku_ids, *(line.sku_id for order in candidates for line in order.lines)})
+    return lambda: serve_backorders(uow, candidates)
 
 
-def serve_backorders(uow: UnitOfWork, queue: list[Order]) -> list[str]:
-    """Allocate waiting orders in priority order. An order that still cannot be served keeps its
-    claim on the goods it needs: a later order is only served from what is left after every
-    earlier one still waiting (stock that arrived is not handed to a later order while an earlier
-    one waits). An unpaid order that cannot be served while a paid one waits for the same goods is
-    closed with an apology coupon (scarce stock goes to paid orders)."""
+def serve_backorders(uow: UnitOfWork, candidates: list[Order]) -> list[str]:
+    """Allocate the ``candidates`` (locked by ``hold_backorders``) in priority order among every order
+    waiting for any of their goods: paid before unpaid (cash on delivery), then VIP level, then first
+    come first served. An order that is not served — a candidate that still cannot be, or one
+    waiting for other goods, which this restock cannot make servable — keeps its claim on the goods
+    it needs: a later order is only served from what is left after every earlier one still waiting
+    (stock that arrived is not handed to a later order while an earlier one waits). An unpaid
+    candidate that cannot be served while a paid order waits for the same goods is closed with an
+    apology coupon (scarce stock goes to paid orders)."""
+    if not candidates:
+        return []
     served: list[str] = []
     claims: Claims = {}
     paid_waiting: set[int] = set()
+    servable = {order.id for order in candidates}
+    skus = sorted({line.sku_id for order in candidates for line in order.lines})
+    queue = list(uow.session.scalars(select(Order).where(backordered_needing(skus)).order_by(*PRIORITY)
+                                     .options(selectinload(Order.lines))))
     # Units free per SKU over all warehouses, read once: an order that needs more of a SKU than is
     # free once the earlier waiting orders' claims are set aside cannot be planned anywhere, so it is
     # not planned at all — a receipt costs what it can serve, not a plan per order in the queue.
     free: dict[int, int] = {}
-    for (_, sku_id), units in inventory.available(uow.session, sorted({line.sku_id for o in queue
-                                                                       for line in o.lines})).items():
+    for (_, sku_id), units in inventory.available(uow.session, skus).items():
         free[sku_id] = free.get(sku_id, 0) + max(0, units)
     for order in queue:
         if order.status != OrderStatus.BACKORDERED:
             continue
         needs = needs_of(order)
-        if all(free.get(sku_id, 0) - claims.get(sku_id, 0) >= quantity for sku_id, quantity in needs.items()) \
+        if order.id in servable \
+                and all(free.get(sku_id, 0) - claims.get(sku_id, 0) >= quantity for sku_id, quantity in needs.items()) \
                 and allocate_order(uow, order, actor=SYSTEM, claims=dict(claims)):
             served.append(order.number)
             for sku_id, quantity in needs.items():
                 free[sku_id] -= quantity
             continue
-        if order.payment_status != "paid" and paid_waiting & set(needs):
+        if order.id in servable and order.payment_status != "paid" and paid_waiting & set(needs):
             close_for_scarcity(uow, order, actor=SYSTEM)
             continue
         if order.payment_status == "paid":
