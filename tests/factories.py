@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import importlib.util
+import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -242,3 +244,23 @@ def load_file(path: Path, name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def side_by_side(bodies: dict[str, Callable[[], None]], failures: list[tuple[str, str, str]] | None = None,
+                 *, timeout: float = 30) -> list[tuple[str, str, str]]:
+    """Run each body in a thread of its own, all at once, and wait for them. Returns ``failures``
+    with what raised added, as (name, exception type, first line of its message)."""
+    failures = [] if failures is None else failures
+
+    def run(name: str, body: Callable[[], None]) -> None:
+        try:
+            body()
+        except Exception as exc:
+            failures.append((name, type(exc).__name__, (str(exc).splitlines() or [""])[0]))
+
+    threads = [threading.Thread(target=run, args=item) for item in bodies.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return failures

@@ -28,7 +28,7 @@ from ordo.inventory.schemas import StockReceiptIn
 from ordo.inventory.warehouses import receive_stock
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
-from tests.factories import order_payload, seed, wait_for_lock_waiters
+from tests.factories import order_payload, seed, side_by_side, wait_for_lock_waiters
 
 SYSTEM = Actor.system()
 
@@ -61,7 +61,6 @@ def test_a_receipt_serving_two_backorders_and_an_intake_of_the_same_goods_do_not
     second = place(ordo, "WAITS-2", [("TEA-001", 1, "25.00"), ("MUG-002", 1, "39.90")])
     assert [first[1], second[1]] == ["backordered", "backordered"]
 
-    failures: list[tuple[str, str, str]] = []
     mug_taken = threading.Event()
 
     def reserve(conn, sku: str) -> None:  # what try_reserve does for one line
@@ -70,30 +69,20 @@ def test_a_receipt_serving_two_backorders_and_an_intake_of_the_same_goods_do_not
 
     def another_intake() -> None:
         """An intake of a mug and oil, reserving in the global order: the mug, then the oil."""
-        try:
-            with database.engine.connect() as conn, conn.begin():
-                reserve(conn, "MUG-002")
-                mug_taken.set()
-                # The receipt has served the first order and waits for the mug.
-                wait_for_lock_waiters(database.engine, what="the receipt")
-                reserve(conn, "OIL-004")
-        except Exception as exc:
-            failures.append(("intake", type(exc).__name__, str(exc).splitlines()[0]))
+        with database.engine.connect() as conn, conn.begin():
+            reserve(conn, "MUG-002")
+            mug_taken.set()
+            # The receipt has served the first order and waits for the mug.
+            wait_for_lock_waiters(database.engine, what="the receipt")
+            reserve(conn, "OIL-004")
 
     def receipt() -> None:
         mug_taken.wait(10)
-        try:
-            with ordo.transaction() as uow:
-                receive_stock(uow, receipt=StockReceiptIn(warehouse="WH-SH", sku="TEA-001", quantity=5,
-                                                          reason="purchase order"), actor=SYSTEM)
-        except Exception as exc:
-            failures.append(("receipt", type(exc).__name__, str(exc).splitlines()[0]))
+        with ordo.transaction() as uow:
+            receive_stock(uow, receipt=StockReceiptIn(warehouse="WH-SH", sku="TEA-001", quantity=5,
+                                                      reason="purchase order"), actor=SYSTEM)
 
-    threads = [threading.Thread(target=another_intake), threading.Thread(target=receipt)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    failures = side_by_side({"intake": another_intake, "receipt": receipt})
 
     # Then one waits for the other and both go through; both waiting orders are served.
     assert failures == []

@@ -21,7 +21,7 @@ from ordo.auth.model import Actor, Role
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
 from ordo.review import handlers as review
-from tests.factories import order_payload, seed, wait_for_lock_waiters
+from tests.factories import order_payload, seed, side_by_side, wait_for_lock_waiters
 
 REVIEWER = Actor(name="rev-1", roles=frozenset({Role.REVIEWER}))
 
@@ -39,32 +39,22 @@ def test_a_claim_beside_a_command_on_the_same_order_does_not_deadlock(ordo, data
             {"n": number}).one()
     assert status == "open"
 
-    order_locked, failures = threading.Event(), []
+    order_locked = threading.Event()
 
     def command() -> None:
         """What approve, reject, cancel … do: the order row first, then its review case."""
-        try:
-            with database.engine.connect() as conn, conn.begin():
-                conn.execute(text("SELECT id FROM orders WHERE id = :o FOR UPDATE"), {"o": order_id})
-                order_locked.set()
-                wait_for_lock_waiters(database.engine, what="the claim")  # the claim waits for a lock
-                conn.execute(text("UPDATE review_cases SET decision_note = 'x' WHERE order_id = :o"), {"o": order_id})
-        except Exception as exc:
-            failures.append(("command", type(exc).__name__, str(exc).splitlines()[0]))
+        with database.engine.connect() as conn, conn.begin():
+            conn.execute(text("SELECT id FROM orders WHERE id = :o FOR UPDATE"), {"o": order_id})
+            order_locked.set()
+            wait_for_lock_waiters(database.engine, what="the claim")  # the claim waits for a lock
+            conn.execute(text("UPDATE review_cases SET decision_note = 'x' WHERE order_id = :o"), {"o": order_id})
 
     def claim() -> None:
         order_locked.wait(10)
-        try:
-            with ordo.transaction() as uow:
-                review.claim(uow, number=number, actor=REVIEWER)
-        except Exception as exc:
-            failures.append(("claim", type(exc).__name__, str(exc).splitlines()[0]))
+        with ordo.transaction() as uow:
+            review.claim(uow, number=number, actor=REVIEWER)
 
-    threads = [threading.Thread(target=command), threading.Thread(target=claim)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    failures = side_by_side({"command": command, "claim": claim})
 
     # Then both go through, one after the other (the claim waits for the order, as every command does).
     assert failures == []

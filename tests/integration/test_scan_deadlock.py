@@ -28,7 +28,7 @@ from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
 from ordo.review import handlers as review
 from ordo.sla.handlers import scan
-from tests.factories import order_payload, seed
+from tests.factories import order_payload, seed, side_by_side
 
 SYSTEM = Actor.system()
 COD = {"method": "cash_on_delivery", "status": "unpaid", "amount_paid": "0"}
@@ -47,31 +47,21 @@ def beside_a_command(database, *, order_id: int, command_writes: str, params: di
     order_locked, scanned, failures = threading.Event(), threading.Event(), []
 
     def command() -> None:
-        try:
-            with database.engine.connect() as conn, conn.begin():
-                conn.execute(text("SELECT id FROM orders WHERE id = :o FOR UPDATE"), {"o": order_id})
-                order_locked.set()
-                if not scanned.wait(10):
-                    failures.append(("scan", "waits for the order row", ""))
-                conn.execute(text(command_writes), {"o": order_id, **params})
-        except Exception as exc:
-            failures.append(("command", type(exc).__name__, str(exc).splitlines()[0]))
+        with database.engine.connect() as conn, conn.begin():
+            conn.execute(text("SELECT id FROM orders WHERE id = :o FOR UPDATE"), {"o": order_id})
+            order_locked.set()
+            if not scanned.wait(10):
+                failures.append(("scan", "waits for the order row", ""))
+            conn.execute(text(command_writes), {"o": order_id, **params})
 
     def scanner() -> None:
         order_locked.wait(10)
         try:
             run_scan()
-        except Exception as exc:
-            failures.append(("scan", type(exc).__name__, str(exc).splitlines()[0]))
         finally:
             scanned.set()
 
-    threads = [threading.Thread(target=command), threading.Thread(target=scanner)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return failures
+    return side_by_side({"command": command, "scan": scanner}, failures)
 
 
 def test_the_breach_scan_beside_a_command_on_a_late_order_does_not_deadlock(ordo, database, clock):

@@ -169,14 +169,19 @@ def test_a_hold_without_a_hold_row_is_named(shop, database):
     ]
 
 
+def _shift_tea_reserved(database, units: int) -> None:
+    sql(database, "UPDATE stock SET reserved = reserved + :u"
+                  " WHERE sku_id = (SELECT id FROM skus WHERE code = 'TEA-001')"
+                  " AND warehouse_id = (SELECT id FROM warehouses WHERE code = 'WH-SH')", u=units)
+
+
 def test_an_orphaned_reservation_is_named(shop, database):
     # The cancel "forgot" to release: the reservation stays open, the stock stays reserved and the
     # ledger has no release row — the figures add up, but nothing will ever use or free those units.
     number = shop["cancelled"]
     rid = _reservation_of(database, number)
     sql(database, "UPDATE reservations SET status = 'open' WHERE id = :r", r=rid)
-    sql(database, "UPDATE stock SET reserved = reserved + 2 WHERE sku_id = (SELECT id FROM skus WHERE code = 'TEA-001')"
-                  " AND warehouse_id = (SELECT id FROM warehouses WHERE code = 'WH-SH')")
+    _shift_tea_reserved(database, +2)
     sql(database, "DELETE FROM stock_movements WHERE kind = 'release' AND reference = :n", n=number)
 
     report = run_check(database)
@@ -192,8 +197,7 @@ def test_a_shipment_whose_goods_are_not_reserved_is_named(shop, database):
     number = shop["allocated"]
     rid = _reservation_of(database, number)
     sql(database, "UPDATE reservations SET status = 'released' WHERE id = :r", r=rid)
-    sql(database, "UPDATE stock SET reserved = reserved - 2 WHERE sku_id = (SELECT id FROM skus WHERE code = 'TEA-001')"
-                  " AND warehouse_id = (SELECT id FROM warehouses WHERE code = 'WH-SH')")
+    _shift_tea_reserved(database, -2)
     sql(database, "DELETE FROM stock_movements WHERE kind = 'reservation' AND reference = :n", n=number)
 
     report = run_check(database)

@@ -58,15 +58,19 @@ def _summary(order: Order, shop_code: str) -> dict[str, object]:
     }
 
 
+def _shop_code(session: Session, order: Order) -> str:
+    return session.scalar(select(Shop.code).where(Shop.id == order.shop_id)) or ""
+
+
 def order_summary(session: Session, number: str, actor: Actor) -> OrderSummary:
     """The order as a list shows it: the short answer a client asks for with ``Prefer: return=minimal``."""
     order = load_order(session, number, actor)
-    return OrderSummary(**_summary(order, session.scalar(select(Shop.code).where(Shop.id == order.shop_id)) or ""))
+    return OrderSummary(**_summary(order, _shop_code(session, order)))
 
 
 def order_detail(session: Session, number: str, actor: Actor, locale: str = "en") -> OrderDetail:
     order = load_order(session, number, actor)
-    shop_code = session.scalar(select(Shop.code).where(Shop.id == order.shop_id)) or ""
+    shop_code = _shop_code(session, order)
     shipment_rows = session.execute(
         select(Shipment, Warehouse.code)
         .join(Warehouse, Warehouse.id == Shipment.warehouse_id)
