@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ordo.adapters.carriers.base import CarrierAdapter, ManualCarrier
 from ordo.adapters.db.engine import make_engine
+from ordo.adapters.db.reference import ReferenceCache, attach
 from ordo.kernel.clock import Clock, SystemClock
 from ordo.policy import Policy
 from ordo.settings import Settings
@@ -77,6 +78,7 @@ class Ordo:
         self.policy = policy or self.settings.load_policy()
         self.clock = clock or SystemClock()
         self.carriers = Carriers(carriers or {})
+        self.reference = ReferenceCache(self.settings.reference_cache_size)
         if engine is not None:
             self.__dict__["engine"] = engine  # shared engine (tests, benchmarks)
         register_observers()
@@ -88,13 +90,18 @@ class Ordo:
     @cached_property
     def _sessions(self) -> sessionmaker[Session]:
         # Event observers (SLA clocks, customer notices) read the policy from the session.
-        return sessionmaker(self.engine, expire_on_commit=False, info={"policy": self.policy})
+        return self._with_reference(sessionmaker(self.engine, expire_on_commit=False, info={"policy": self.policy}))
 
     @cached_property
     def _read_sessions(self) -> sessionmaker[Session]:
-        return sessionmaker(
+        return self._with_reference(sessionmaker(
             self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False, info={"policy": self.policy}
-        )
+        ))
+
+    def _with_reference(self, sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+        if self.reference.limit:
+            attach(sessions, self.reference)
+        return sessions
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     default_locale: str = "en"
     sql_echo: bool = False
+    # How many copies of reference rows (SKUs, shops, warehouses, rule sets) a process keeps between
+    # two writes to those tables (adapters.db.reference); 0 reads them from the database every time.
+    reference_cache_size: int = Field(default=20_000, ge=0)
     # Where rate-limit counters live: per process by default; redis://host:6379 shares them between
     # the workers of `ordo serve` (any storage URI of the `limits` package).
     rate_limit_storage: str = "memory://"

@@ -6,22 +6,33 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
+from ordo.adapters.db.reference import cached_many, keep_many
+from ordo.catalog.model import SkuView
 from ordo.catalog.tables import Sku
 
 
-def skus_by_id(session: Session, ids: Iterable[int]) -> dict[int, Sku]:
-    """The SKUs with these ids. Those the command already loaded (intake reads every SKU of the
-    order) come from the session's identity map; only the others are read, in one query."""
-    found: dict[int, Sku] = {}
-    missing: list[int] = []
-    for sku_id in sorted(set(ids)):
-        sku = session.identity_map.get(identity_key(Sku, sku_id))
-        if sku is None:
-            missing.append(sku_id)
-        else:
-            found[sku_id] = sku
-    if missing:
-        found.update((s.id, s) for s in session.scalars(select(Sku).where(Sku.id.in_(missing))))
-    return found
+def view_of(sku: Sku) -> SkuView:
+    return SkuView(id=sku.id, code=sku.code, name=sku.name, category=sku.category,
+                   traits=frozenset(sku.traits or ()), price=sku.price, weight_g=sku.weight_g)
+
+
+def active_skus(session: Session, codes: Iterable[str]) -> dict[str, SkuView]:
+    """The active SKUs with these codes, from the process's reference copies where it has them."""
+    def load(s: Session, missing: list[str]) -> dict[str, SkuView]:
+        return {sku.code: view_of(sku) for sku in s.scalars(select(Sku).where(Sku.code.in_(missing),
+                                                                                 Sku.active.is_(True)))}
+
+    found = cached_many(session, "sku_code", sorted(set(codes)), load)
+    views = {code: view for code, view in found.items() if view is not None}
+    keep_many(session, "sku_id", {view.id: view for view in views.values()})  # read by id further on
+    return views
+
+
+def sku_views(session: Session, ids: Iterable[int]) -> dict[int, SkuView]:
+    """The SKUs with these ids, active or not, from the process's reference copies where it has them."""
+    def load(s: Session, missing: list[int]) -> dict[int, SkuView]:
+        return {sku.id: view_of(sku) for sku in s.scalars(select(Sku).where(Sku.id.in_(missing)))}
+
+    found = cached_many(session, "sku_id", sorted(set(ids)), load)
+    return {sku_id: view for sku_id, view in found.items() if view is not None}

@@ -13,8 +13,8 @@ from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ordo.adapters.db.base import pin
-from ordo.catalog.queries import skus_by_id
+from ordo.adapters.db.reference import cached
+from ordo.catalog.queries import sku_views
 from ordo.inventory.model import MovementKind, ReservationStatus, WarehouseView
 from ordo.inventory.tables import ReorderAlert, Reservation, Stock, StockMovement, Warehouse
 from ordo.notify.outbox import enqueue
@@ -46,22 +46,30 @@ def restocking(uow: Any, sku_ids: Iterable[int]) -> Iterator[None]:
         step()
 
 
-def warehouse_views(session: Session) -> list[WarehouseView]:
-    rows = session.scalars(select(Warehouse).where(Warehouse.active.is_(True))).all()
-    pin(session, rows)  # the shipment's clocks and notices look their warehouse up again
-    return [
-        WarehouseView(
-            id=w.id,
-            code=w.code,
-            kind=w.kind,
-            country=w.country,
-            serves=frozenset(w.serves or ()),
-            capabilities=frozenset(w.capabilities or ()),
-            priority=w.priority,
-            region=w.region or "",
+def warehouse_views(session: Session) -> tuple[WarehouseView, ...]:
+    """The active warehouses (from the process's reference copies where it has them)."""
+    def load(s: Session) -> tuple[WarehouseView, ...]:
+        return tuple(
+            WarehouseView(
+                id=w.id,
+                code=w.code,
+                kind=w.kind,
+                country=w.country,
+                serves=frozenset(w.serves or ()),
+                capabilities=frozenset(w.capabilities or ()),
+                priority=w.priority,
+                region=w.region or "",
+            )
+            for w in s.scalars(select(Warehouse).where(Warehouse.active.is_(True)).order_by(Warehouse.id))
         )
-        for w in rows
-    ]
+
+    return cached(session, ("warehouses",), load)
+
+
+def warehouse_kind(session: Session, warehouse_id: int) -> str | None:
+    """Domestic or overseas, active or not (from the process's reference copies where it has them)."""
+    return cached(session, ("warehouse_kind", warehouse_id),
+                  lambda s: s.scalar(select(Warehouse.kind).where(Warehouse.id == warehouse_id)))
 
 
 def lock_stock(session: Session, sku_ids: Iterable[int]) -> None:
@@ -330,7 +338,7 @@ def check_reorder(session: Session, policy: InventoryPolicy, sku_ids: Iterable[i
         ).all()
     else:
         levels = session.execute(select(Stock.sku_id, Stock.warehouse_id, available).where(Stock.sku_id.in_(ids))).all()
-    codes = {sku_id: sku.code for sku_id, sku in skus_by_id(session, ids).items()}
+    codes = {sku_id: sku.code for sku_id, sku in sku_views(session, ids).items()}
 
     def point_of(sku_id: int) -> int:
         return policy.reorder_points.get(codes.get(sku_id, ""), policy.reorder_point)

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import aliased
 
 from ordo.bootstrap import UnitOfWork
-from ordo.catalog.queries import skus_by_id
+from ordo.catalog.queries import sku_views
 from ordo.customer.tables import Coupon
 from ordo.fulfillment import handlers as shipments
 from ordo.fulfillment.tables import Shipment
@@ -49,13 +49,13 @@ def plan_order(uow: UnitOfWork, order: Order, claims: Claims | None = None) -> P
     """The pipeline's plan for the order against the stock available now, less ``claims``."""
     session = uow.session
     skus = sorted({line.sku_id for line in order.lines})
-    facts = {sku_id: (s.traits, s.category) for sku_id, s in skus_by_id(session, skus).items()}
+    facts = {sku_id: (s.traits, s.category) for sku_id, s in sku_views(session, skus).items()}
     request = AllocationRequest(
         destination=order.country,
         region=order.province,
         service=uow.policy.intake.service_types[order.service_type],
         needs=tuple(Need(line_id=line.id, sku_id=line.sku_id, quantity=line.quantity,
-                         traits=frozenset(facts[line.sku_id][0] or ()), category=facts[line.sku_id][1] or "")
+                         traits=facts[line.sku_id][0], category=facts[line.sku_id][1] or "")
                     for line in order.lines),
     )
     return Pipeline(uow.policy.inventory).plan(inventory.warehouse_views(session), request,

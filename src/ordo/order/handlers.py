@@ -16,12 +16,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ordo.adapters.db.base import pin
+from ordo.adapters.db.reference import cached
 from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import Ordo, UnitOfWork
 from ordo.catalog.model import SkuView
-from ordo.catalog.tables import Sku
+from ordo.catalog.queries import active_skus
 from ordo.channel.model import ShopView
 from ordo.channel.tables import Shop
 from ordo.customer.tables import Customer
@@ -57,27 +57,18 @@ from ordo.shipping import steps as shipping_steps  # registers the pack and hand
 
 
 def _views(session: Session, submission: OrderSubmission) -> tuple[dict[str, ShopView], dict[str, SkuView]]:
+    """The active shop and SKUs the submission names (from the process's reference copies)."""
     shops: dict[str, ShopView] = {}
     if submission.shop:
-        shop = session.scalars(select(Shop).where(Shop.code == submission.shop, Shop.active.is_(True))).first()
+        shop = cached(session, ("shop", submission.shop), lambda s: _active_shop(s, submission.shop))
         if shop is not None:
-            shops[shop.code] = ShopView(id=shop.id, code=shop.code, channel=shop.channel)
-    codes = sorted({line.sku for line in submission.lines or () if line.sku})
-    rows = session.scalars(select(Sku).where(Sku.code.in_(codes), Sku.active.is_(True))).all() if codes else []
-    pin(session, rows)  # screening and allocation read them again, from the identity map
-    skus = {
-        s.code: SkuView(
-            id=s.id,
-            code=s.code,
-            name=s.name,
-            category=s.category,
-            traits=frozenset(s.traits or ()),
-            price=s.price,
-            weight_g=s.weight_g,
-        )
-        for s in rows
-    }
-    return shops, skus
+            shops[shop.code] = shop
+    return shops, active_skus(session, (line.sku for line in submission.lines or () if line.sku))
+
+
+def _active_shop(session: Session, code: str | None) -> ShopView | None:
+    shop = session.scalars(select(Shop).where(Shop.code == code, Shop.active.is_(True))).first()
+    return ShopView(id=shop.id, code=shop.code, channel=shop.channel) if shop is not None else None
 
 
 def _digest(fingerprint: dict[str, Any]) -> str:

@@ -8,16 +8,16 @@ Where the upsert runs is ``policy.intake.gapless_numbers``:
   its serial back, and on PostgreSQL every intake waits for the one before to commit;
 - otherwise (PostgreSQL): in a short transaction of its own on a side connection, committed before
   the intake goes on, so intakes run side by side; an intake that fails after taking its serial
-  leaves a gap. That commit does not wait for the disk (``synchronous_commit = off``): the
-  intake's own commit flushes the log up to and past it, so a serial an order kept is never lost,
-  and one lost in a crash was never used.
+  leaves a gap. That commit does not wait for the disk (the side pool's connections run with
+  ``synchronous_commit = off``): the intake's own commit flushes the log up to and past it, so a
+  serial an order kept is never lost, and one lost in a crash was never used.
 
 The serial is zero-padded to three digits and simply grows wider after 999.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import literal_column, text
+from sqlalchemy import literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,5 @@ def next_number(session: Session, business_date: str, *, gapless: bool = True) -
         serial = session.execute(statement).scalar_one()
     else:
         with side_engine(bind.engine).begin() as connection:
-            connection.execute(text("SET LOCAL synchronous_commit = off"))
             serial = connection.execute(statement).scalar_one()
     return format_number(business_date, serial)

@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db.reference import cached
 from ordo.bootstrap import UnitOfWork
-from ordo.catalog.queries import skus_by_id
+from ordo.catalog.queries import sku_views
 from ordo.order import lifecycle
 from ordo.order.lifecycle import SYSTEM
 from ordo.order.states import HoldReason, OrderStatus, OrderTrigger
@@ -47,13 +48,17 @@ _SCREENED = (OrderStatus.PENDING_PAYMENT, OrderStatus.PENDING_REVIEW, OrderStatu
 
 
 def current_rules(uow: UnitOfWork) -> RuleSet:
-    """The newest stored version, or the policy defaults as version 0."""
-    row = uow.session.execute(
-        select(ReviewRuleSet.version, ReviewRuleSet.rules).order_by(ReviewRuleSet.version.desc()).limit(1)
-    ).first()
-    if row is None:
-        return pure.default_rules(uow.policy)
-    return RuleSet(version=row.version, rules=tuple(Rule.model_validate(r) for r in row.rules))
+    """The newest stored version, or the policy defaults as version 0 (from the process's
+    reference copies where it has them)."""
+    def load(session: Session) -> RuleSet:
+        row = session.execute(
+            select(ReviewRuleSet.version, ReviewRuleSet.rules).order_by(ReviewRuleSet.version.desc()).limit(1)
+        ).first()
+        if row is None:
+            return pure.default_rules(uow.policy)
+        return RuleSet(version=row.version, rules=tuple(Rule.model_validate(r) for r in row.rules))
+
+    return cached(uow.session, ("review_rules",), load)
 
 
 # --- keys and history -----------------------------------------------------------------------------
@@ -158,8 +163,8 @@ def _history(session: Session, order: Order, keys: dict[KeyKind, str], rules: Ru
 
 def subject_of(session: Session, order: Order, keys: dict[KeyKind, str]) -> Subject:
     traits: set[str] = set()
-    for sku in skus_by_id(session, (line.sku_id for line in order.lines)).values():
-        traits.update(sku.traits or ())
+    for sku in sku_views(session, (line.sku_id for line in order.lines)).values():
+        traits.update(sku.traits)
     return Subject(
         number=order.number, at=order.created_at, total=order.total, order_class=order.order_class,
         service_type=order.service_type, payment_method=order.payment_method, remote_area=order.remote_area,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from ordo.audit.log import record
 from ordo.audit.tables import Event
 from ordo.fulfillment.tables import Shipment
-from ordo.inventory.tables import Warehouse
+from ordo.inventory.handlers import warehouse_kind
 from ordo.kernel.calendar import CalendarUnknown
 from ordo.notify.customer import KNOWN_NOTICE_KEYS, known_notice_keys
 from ordo.notify.outbox import batched, enqueue
@@ -113,8 +113,7 @@ def _facts(session: Session, event: Event) -> Facts:
     kind = None
     if event.entity == "shipment":
         shipment = session.get(Shipment, event.entity_id)
-        warehouse = session.get(Warehouse, shipment.warehouse_id) if shipment is not None else None
-        kind = warehouse.kind if warehouse is not None else None
+        kind = warehouse_kind(session, shipment.warehouse_id) if shipment is not None else None
     return Facts(
         order_class=order.order_class if order is not None else None,
         service_type=order.service_type if order is not None else None,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, Numeric, String
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 NAMING = {
@@ -66,13 +65,3 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-_PINNED = "ordo.pinned_rows"
-
-
-def pin(session: Session, rows: Iterable[object]) -> None:
-    """Keep loaded rows alive until the session ends. The identity map holds rows weakly, so
-    reference rows a command read once (the order's SKUs, the warehouses) would be dropped and read
-    again by the steps after it; pinned, ``session.get`` and ``identity_map`` find them."""
-    session.info.setdefault(_PINNED, []).extend(rows)

@@ -40,11 +40,15 @@ def side_engine(engine: Engine) -> Engine:
     """A small pool beside ``engine`` for short transactions that must commit on their own while a
     command's transaction is open (order serials on PostgreSQL). A pool of its own, so that a command
     holding a connection of the main pool never waits for a second one of that pool (with every
-    connection held by such commands, they would all wait). Disposed with ``engine``."""
+    connection held by such commands, they would all wait). Its commits do not wait for the disk
+    (``synchronous_commit = off``, set once per connection): what they write is only worth keeping
+    if a later commit of the main pool, which does wait, keeps it too. PostgreSQL only; disposed
+    with ``engine``."""
     with _SIDE_LOCK:
         side = _SIDE.get(engine)
         if side is None:
-            side = _SIDE[engine] = create_engine(engine.url, pool_size=1, max_overflow=3, pool_pre_ping=True)
+            side = _SIDE[engine] = create_engine(engine.url, pool_size=1, max_overflow=3, pool_pre_ping=True,
+                                                 connect_args={"options": "-c synchronous_commit=off"})
             event.listen(engine, "engine_disposed", lambda _engine: side.dispose())
         return side
 

@@ -1,5 +1,6 @@
 """All tables, imported once so that Alembic and the tests see the whole schema."""
 
+from ordo.adapters.db import reference as _reference  # noqa: F401
 from ordo.adapters.db.base import Base
 from ordo.audit import tables as _audit  # noqa: F401
 from ordo.auth import tables as _auth  # noqa: F401
