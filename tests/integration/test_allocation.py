@@ -315,16 +315,17 @@ def events_of(client, number: str, name: str) -> list[dict]:
 
 @pytest.mark.parametrize("stale_reads", [1, 3])
 def test_an_order_that_loses_the_reservation_race_is_backordered_with_its_shortage(ordo, monkeypatch, stale_reads):
-    """Between planning and reserving, another order took the stock: the conditional update finds
-    too little, the plan is made again; the backorder says what each line misses either way."""
+    """Between planning and reserving, another order took the stock (it cannot while the planner
+    holds the rows it read, so the figures are made stale here): the conditional update finds too
+    little, the plan is made again; the backorder says what each line misses either way."""
     client = client_for(ordo)
     tea(client, "RACE-A", 100)  # WH-SH is empty now
     real = inventory_handlers.available
     calls = {"n": 0}
 
-    def stale(session, sku_ids):  # what a planner saw before the other order committed
+    def stale(session, sku_ids, **options):  # what a planner saw before the other order committed
         calls["n"] += 1
-        figures = real(session, sku_ids)
+        figures = real(session, sku_ids, **options)
         return {**figures, (1, figures and min(k[1] for k in figures)): 100} if calls["n"] <= stale_reads else figures
 
     monkeypatch.setattr(inventory_handlers, "available", stale)

@@ -4,7 +4,7 @@ on each other's rows in opposite order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -66,6 +66,19 @@ def warehouse_views(session: Session) -> tuple[WarehouseView, ...]:
     return cached(session, ("warehouses",), load)
 
 
+def _levels(known: Mapping[tuple[int, int], int], ids: list[int], *,
+            by_warehouse: bool) -> list[tuple[int, int | None, int]]:
+    """(SKU id, warehouse id or None for the total, units) of these SKUs, from known figures."""
+    if by_warehouse:
+        return [(sku_id, warehouse_id, units) for (warehouse_id, sku_id), units in sorted(known.items())
+                if sku_id in ids]
+    totals: dict[int, int] = {}
+    for (_, sku_id), units in known.items():
+        if sku_id in ids:
+            totals[sku_id] = totals.get(sku_id, 0) + units
+    return [(sku_id, None, units) for sku_id, units in sorted(totals.items())]
+
+
 def warehouse_kind(session: Session, warehouse_id: int) -> str | None:
     """Domestic or overseas, active or not (from the process's reference copies where it has them)."""
     return cached(session, ("warehouse_kind", warehouse_id),
@@ -81,11 +94,16 @@ def lock_stock(session: Session, sku_ids: Iterable[int]) -> None:
                         .order_by(Stock.warehouse_id, Stock.sku_id).with_for_update())
 
 
-def available(session: Session, sku_ids: list[int]) -> dict[tuple[int, int], int]:
-    rows = session.execute(
-        select(Stock.warehouse_id, Stock.sku_id, Stock.on_hand - Stock.reserved).where(Stock.sku_id.in_(sku_ids))
-    ).all()
-    return {(w, s): a for w, s, a in rows}
+def available(session: Session, sku_ids: list[int], *, lock: bool = False) -> dict[tuple[int, int], int]:
+    """Units available per (warehouse id, SKU id) of these SKUs. ``lock``: the rows are locked too,
+    in the global order (warehouse id, then SKU id), so that reserving some of them afterwards never
+    waits for another transaction in a cycle, whichever warehouses the plan picks (PostgreSQL; on
+    SQLite the writers run one at a time anyway)."""
+    statement = (select(Stock.warehouse_id, Stock.sku_id, Stock.on_hand - Stock.reserved)
+                 .where(Stock.sku_id.in_(sku_ids)))
+    if lock and session.get_bind().dialect.name == "postgresql":
+        statement = statement.order_by(Stock.warehouse_id, Stock.sku_id).with_for_update()
+    return {(w, s): a for w, s, a in session.execute(statement).all()}
 
 
 def _movement(
@@ -322,16 +340,21 @@ def transfer(
 
 
 def check_reorder(session: Session, policy: InventoryPolicy, sku_ids: Iterable[int], at: datetime, *,
-                  falling: bool = False) -> list[int]:
+                  falling: bool = False, levels_after: Mapping[tuple[int, int], int] | None = None) -> list[int]:
     """Raise a replenishment alert when a SKU's available stock falls below its reorder point —
     once per crossing — and clear it when the stock is back. Returns the ids of new alerts.
     ``falling``: the stock only went down (a reservation), so no alert can be cleared and the open
-    ones are not read unless a level is below its point."""
+    ones are not read unless a level is below its point. ``levels_after``: the units available per
+    (warehouse id, SKU id) as the caller knows them (what an allocation read, less what it reserved),
+    instead of reading them again."""
     ids = sorted(set(sku_ids))
     if not ids:
         return []
     available = Stock.on_hand - Stock.reserved
-    if policy.reorder_scope == "total":
+    levels: Sequence[tuple[int, int | None, int]]
+    if levels_after is not None:
+        levels = _levels(levels_after, ids, by_warehouse=policy.reorder_scope == "warehouse")
+    elif policy.reorder_scope == "total":
         levels = session.execute(
             select(Stock.sku_id, literal(None).label("warehouse_id"), func.sum(available))
             .where(Stock.sku_id.in_(ids)).group_by(Stock.sku_id)

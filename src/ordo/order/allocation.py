@@ -2,10 +2,12 @@
 shipment, create the shipments, move the order — or backorder it with the shortage per line.
 One transaction, the caller's.
 
-Reservations are conditional UPDATEs taken in one global order (warehouse id, then SKU id), so two
-orders never wait on each other in a cycle; if stock went to someone else between planning and
-reserving, everything reserved so far is undone (savepoint) and the order is planned once more
-against the new figures.
+The stock rows of the order's SKUs, in every warehouse, are read and locked at once in one global
+order (warehouse id, then SKU id; ``inventory.handlers.available(lock=True)``), before the plan is
+made: two orders never wait on each other in a cycle, whichever warehouses their plans pick, and
+the figures planned with stay true until commit. Reservations are still conditional UPDATEs; should
+one find too little (it cannot while the rows are held), what was reserved is given back and the
+order is planned once more against new figures.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ordo.customer.tables import Coupon
 from ordo.fulfillment import handlers as shipments
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory import handlers as inventory
-from ordo.inventory.allocation import AllocationRequest, Need, Pipeline, Plan, net_of_claims
+from ordo.inventory.allocation import AllocationRequest, Available, Need, Pipeline, Plan, net_of_claims
 from ordo.notify.outbox import enqueue
 from ordo.order.lifecycle import transition
 from ordo.order.states import OrderStatus, OrderTrigger
@@ -45,10 +47,12 @@ def needs_of(order: Order) -> Claims:
     return claims
 
 
-def plan_order(uow: UnitOfWork, order: Order, claims: Claims | None = None) -> Plan:
-    """The pipeline's plan for the order against the stock available now, less ``claims``."""
+def plan_order(uow: UnitOfWork, order: Order, claims: Claims | None = None, stock: Available | None = None) -> Plan:
+    """The pipeline's plan for the order against ``stock`` (else the stock available now), less
+    ``claims``."""
     session = uow.session
     skus = sorted({line.sku_id for line in order.lines})
+    stock = inventory.available(session, skus) if stock is None else stock
     facts = {sku_id: (s.traits, s.category) for sku_id, s in sku_views(session, skus).items()}
     request = AllocationRequest(
         destination=order.country,
@@ -59,7 +63,7 @@ def plan_order(uow: UnitOfWork, order: Order, claims: Claims | None = None) -> P
                     for line in order.lines),
     )
     return Pipeline(uow.policy.inventory).plan(inventory.warehouse_views(session), request,
-                                               net_of_claims(inventory.available(session, skus), claims or {}))
+                                               net_of_claims(stock, claims or {}))
 
 
 def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims | None = None,
@@ -72,6 +76,8 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims 
     session, now = uow.session, uow.clock.now()
     reason = "not enough stock in the warehouses"
     data: dict[str, object] = {}
+    skus = sorted({line.sku_id for line in order.lines})
+    stock = inventory.available(session, skus, lock=True)
     if claims is None and order.status != OrderStatus.BACKORDERED:
         ahead = _waiting_ahead(uow, order)
         claims = {}
@@ -82,11 +88,11 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims 
             reason = "earlier orders wait for the same goods"
             data["behind"] = [o.number for o in ahead[:5]]
             if order.payment_status != "paid" and any(o.payment_status == "paid" for o in ahead) \
-                    and not plan_order(uow, order, claims).complete:
+                    and not plan_order(uow, order, claims, stock).complete:
                 # Paid orders already wait for these goods: the unpaid one does not join the queue.
                 close_for_scarcity(uow, order, actor=actor)
                 return []
-    plan = plan_order(uow, order, claims)
+    plan = plan_order(uow, order, claims, stock)
     lost: _Taken | None = None
     for _ in range(ATTEMPTS):
         if not plan.complete:
@@ -102,9 +108,10 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims 
                         raise _Taken(planned)
         except _Taken as taken:
             lost = taken
-            plan = plan_order(uow, order, claims)
+            stock = inventory.available(session, skus, lock=True)
+            plan = plan_order(uow, order, claims, stock)
             continue
-        return _create(uow, order, plan, actor=actor, fresh=fresh)
+        return _create(uow, order, plan, actor=actor, fresh=fresh, stock=stock)
     if plan.complete and lost is not None:
         # Lost the race twice with stock still in sight: the lines of the warehouse that refused.
         planned = lost.args[0]
@@ -118,7 +125,8 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims 
     return []
 
 
-def _create(uow: UnitOfWork, order: Order, plan: Plan, *, actor: str, fresh: bool) -> list[Shipment]:
+def _create(uow: UnitOfWork, order: Order, plan: Plan, *, actor: str, fresh: bool, stock: Available) -> list[Shipment]:
+    """The planned shipments, reserved already; ``stock``: what the plan was made against."""
     session, now = uow.session, uow.clock.now()
     created = [
         shipments.create_shipment(
@@ -128,7 +136,12 @@ def _create(uow: UnitOfWork, order: Order, plan: Plan, *, actor: str, fresh: boo
         )
         for i, planned in enumerate(plan.shipments, 1)
     ]
-    inventory.check_reorder(session, uow.policy.inventory, [line.sku_id for line in order.lines], now, falling=True)
+    left = dict(stock)
+    for planned in plan.shipments:
+        for sku_id, quantity in planned.sku_totals().items():
+            left[(planned.warehouse.id, sku_id)] -= quantity
+    inventory.check_reorder(session, uow.policy.inventory, [line.sku_id for line in order.lines], now,
+                            falling=True, levels_after=left)
     transition(uow, order, OrderTrigger.ALLOCATE, actor=actor, data={
         "warehouse": plan.shipments[0].warehouse.code if len(plan.shipments) == 1 else None,
         "shipments": [{"warehouse": p.warehouse.code, "reason": p.reason} for p in plan.shipments],
