@@ -224,12 +224,13 @@ def prepare_step(ordo: Ordo, number: str, action: str) -> None:
         prepare_packing(ordo, number)
 
 
-def wait_for_lock_waiters(engine: Engine, *, what: str, at_least: int = 1, timeout: float = 10.0) -> None:
+def wait_for_lock_waiters(engine: Engine, *, what: str, at_least: int = 1, timeout: float = 10.0,
+                          unless: threading.Event | None = None) -> None:
     """Until at least ``at_least`` sessions of this PostgreSQL database wait on a lock (polling
-    pg_stat_activity from a fresh connection each time, not a clock)."""
+    pg_stat_activity from a fresh connection each time, not a clock), or ``unless`` is set."""
     deadline = time.monotonic() + timeout
     sql = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
-    while True:
+    while unless is None or not unless.is_set():
         with engine.connect() as conn:
             if conn.execute(sql).scalar_one() >= at_least:
                 return
