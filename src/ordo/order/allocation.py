@@ -16,10 +16,11 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 
 from sqlalchemy import ColumnElement, and_, exists, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.queries import sku_views
+from ordo.catalog.tables import Sku
 from ordo.customer.tables import Coupon
 from ordo.fulfillment import handlers as shipments
 from ordo.fulfillment.tables import Shipment
@@ -67,12 +68,13 @@ def plan_order(uow: UnitOfWork, order: Order, claims: Claims | None = None, stoc
 
 
 def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims | None = None,
-                   fresh: bool = False) -> list[Shipment]:
+                   fresh: bool = False, queued: bool = False) -> list[Shipment]:
     """Reserve and create the planned shipments; otherwise the order is backordered with the
     shortage per line. A new order plans against the stock left once the orders already waiting
     for the same goods have theirs (their needs are ``claims``); a backorder being served gets the
     claims of the orders still waiting ahead of it from ``serve_backorders``. ``fresh``: the order
-    was created in this transaction (it has no shipments yet)."""
+    was created in this transaction (it has no shipments yet). ``queued``: this is the decision
+    taken again inside the queues of the order's goods (``join_queues``)."""
     session, now = uow.session, uow.clock.now()
     reason = "not enough stock in the warehouses"
     data: dict[str, object] = {}
@@ -120,6 +122,11 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims 
     else:
         shortage = plan.shortage
     if order.status != OrderStatus.BACKORDERED:
+        # Short before any reservation: decided again inside the queues, so that a restock of these
+        # goods either came first (its stock is read now) or reads its queue after this order
+        # joined it. Not after a lost race: given-back stock rows may still be held (join_queues).
+        if not queued and lost is None and join_queues(session, needs_of(order)):
+            return allocate_order(uow, order, actor=actor, fresh=fresh, queued=True)
         _backorder(uow, order, actor=actor, reason=reason,
                    data={**data, "shortage": {_line_no(order, k): v for k, v in sorted(shortage.items())}})
     return []
@@ -164,6 +171,35 @@ def backordered_needing(sku_ids: Iterable[int]) -> ColumnElement[bool]:
     line = aliased(OrderLine)
     return and_(Order.status == OrderStatus.BACKORDERED,
                 exists().where(line.order_id == Order.id, line.sku_id.in_(sorted(set(sku_ids)))))
+
+
+def lock_queues(session: Session, sku_ids: Iterable[int]) -> None:
+    """A restock's lock on the backorder queues of these SKUs, taken before it reads them (see
+    ``join_queues``): the SKUs' catalog rows, in id order, exclusively (FOR NO KEY UPDATE, which the
+    foreign keys of new order lines and ledger rows do not wait for). Nothing to do on SQLite, whose
+    writers run one at a time."""
+    ids = sorted(set(sku_ids))
+    if ids and session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Sku.id).where(Sku.id.in_(ids)).order_by(Sku.id).with_for_update(key_share=True))
+
+
+def join_queues(session: Session, sku_ids: Iterable[int]) -> bool:
+    """Before a command leaves an order waiting for these SKUs, it takes their queues' lock shared
+    (the catalog rows FOR SHARE: such commands do not wait for each other) and then reads the stock.
+    A restock takes it exclusively before it reads the queue (``lock_queues``). So either the
+    restock committed first and its stock is read now, or it waits for this order to be committed
+    as waiting and then finds it: a restock cannot pass by an order backordered beside it.
+
+    The caller must hold no stock row (it waits for a restock, which may want that row): so an
+    intake that lost a reservation race — the stock rows it gave back stay locked to its end — does
+    not join, and a restock that commits between its last reading of the stock and its own commit
+    can still miss it. True if the queues are held; False on SQLite, whose writers run one at a
+    time (nothing to decide again)."""
+    ids = sorted(set(sku_ids))
+    if not ids or session.get_bind().dialect.name != "postgresql":
+        return False
+    session.execute(select(Sku.id).where(Sku.id.in_(ids)).order_by(Sku.id).with_for_update(read=True))
+    return True
 
 
 def _waiting_ahead(uow: UnitOfWork, order: Order) -> list[Order]:

@@ -14,7 +14,15 @@ from ordo.catalog.tables import Sku
 from ordo.inventory import handlers as inventory
 from ordo.kernel.errors import Conflict, Problem, ValidationFailed
 from ordo.order import lifecycle
-from ordo.order.allocation import Claims, allocate_order, backordered_needing, close_for_scarcity, needs_of
+from ordo.order.allocation import (
+    Claims,
+    allocate_order,
+    backordered_needing,
+    close_for_scarcity,
+    join_queues,
+    lock_queues,
+    needs_of,
+)
 from ordo.order.lifecycle import SYSTEM, load_order
 from ordo.order.states import OrderStatus
 from ordo.order.tables import Order
@@ -39,10 +47,12 @@ def waiting_for(uow: UnitOfWork, sku_ids: list[int]) -> list[Order]:
 
 def hold_backorders(uow: UnitOfWork, sku_ids: list[int]) -> Callable[[], list[str]]:
     """The restock observer (``inventory.handlers.restocking``): lock the orders the restock may
-    serve before the stock changes, serve them afterwards. Serving reserves for one order after
-    another, so the stock rows it may touch are locked here too, in the global (warehouse, SKU)
-    order, before the change: reserving them later order by order would take them out of that order
-    and deadlock with an intake of the same goods."""
+    serve before the stock changes, serve them afterwards. The queues of the SKUs are locked before
+    they are read, so that no order joins them unseen meanwhile (``allocation.join_queues``).
+    Serving reserves for one order after another, so the stock rows it may touch are locked here
+    too, in the global (warehouse, SKU) order, before the change: reserving them later order by
+    order would take them out of that order and deadlock with an intake of the same goods."""
+    lock_queues(uow.session, sku_ids)
     candidates = waiting_for(uow, sku_ids)
     if candidates:
         inventory.lock_stock(uow.session, {*sku_ids, *(line.sku_id for order in candidates for line in order.lines)})
@@ -126,12 +136,16 @@ def wait(uow: UnitOfWork, *, number: str, actor: Actor, note: str | None = None)
 def substitute(uow: UnitOfWork, *, number: str, actor: Actor, line_no: int, sku: str, note: str | None = None) -> Order:
     """The customer accepted another SKU for a line (same quantity and price); allocation is tried
     again at once."""
+    replacement = uow.session.scalars(select(Sku).where(Sku.code == sku.strip(), Sku.active.is_(True))).first()
+    if replacement is not None:
+        # The order may wait for the new SKU from now on: it joins that queue before the stock is
+        # read, and before the order row is locked (restocks lock queues, then orders).
+        join_queues(uow.session, [replacement.id])
     order = _backordered(uow, number, actor)
     line = next((x for x in order.lines if x.line_no == line_no), None)
     problems = []
     if line is None:
         problems.append(Problem("line_no", "unknown_line", {"path": "line_no", "value": line_no}))
-    replacement = uow.session.scalars(select(Sku).where(Sku.code == sku.strip(), Sku.active.is_(True))).first()
     if replacement is None:
         problems.append(Problem("sku", "sku_unknown", {"path": "sku", "value": sku}))
     elif Trait.PROHIBITED in (replacement.traits or ()) or \
