@@ -190,6 +190,9 @@ class InventoryPolicy(_Section):
     separate_categories: tuple[str, ...] = ()
     # Above this many eligible warehouses the minimal split is searched greedily instead of exactly.
     exact_split_limit: int = 12
+    # A restock reads its backorder queue again once it holds the stock rows; an order backordered
+    # meanwhile makes it start over (locking that order first), at most this many reads in all.
+    restock_queue_reads: int = 3
 
 
 class QualityPolicy(_Section):

@@ -85,13 +85,15 @@ def warehouse_kind(session: Session, warehouse_id: int) -> str | None:
                   lambda s: s.scalar(select(Warehouse.kind).where(Warehouse.id == warehouse_id)))
 
 
-def lock_stock(session: Session, sku_ids: Iterable[int]) -> None:
+def lock_stock(session: Session, sku_ids: Iterable[int]) -> list[tuple[int, int]]:
     """Lock the stock rows of these SKUs in every warehouse, in the global order every reservation
-    follows (warehouse id, then SKU id). Nothing to do on SQLite, whose writers run one at a time."""
+    follows (warehouse id, then SKU id); returns their (warehouse id, SKU id). Nothing to do on
+    SQLite, whose writers run one at a time."""
     ids = sorted(set(sku_ids))
-    if ids and session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Stock.id).where(Stock.sku_id.in_(ids))
-                        .order_by(Stock.warehouse_id, Stock.sku_id).with_for_update())
+    if not ids or session.get_bind().dialect.name != "postgresql":
+        return []
+    return [(w, s) for w, s in session.execute(select(Stock.warehouse_id, Stock.sku_id).where(Stock.sku_id.in_(ids))
+                                               .order_by(Stock.warehouse_id, Stock.sku_id).with_for_update())]
 
 
 def available(session: Session, sku_ids: list[int], *, lock: bool = False) -> dict[tuple[int, int], int]:

@@ -122,10 +122,9 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims 
     else:
         shortage = plan.shortage
     if order.status != OrderStatus.BACKORDERED:
-        # Short before any reservation: decided again inside the queues, so that a restock of these
-        # goods either came first (its stock is read now) or reads its queue after this order
-        # joined it. Not after a lost race: given-back stock rows may still be held (join_queues).
-        if not queued and lost is None and join_queues(session, needs_of(order)):
+        # The stock rows held since the top make a restock of these goods wait for this order and
+        # then find it; goods with no stock row anywhere yet are guarded by their queue instead.
+        if not queued and join_queues(session, rowless(skus, stock)):
             return allocate_order(uow, order, actor=actor, fresh=fresh, queued=True)
         _backorder(uow, order, actor=actor, reason=reason,
                    data={**data, "shortage": {_line_no(order, k): v for k, v in sorted(shortage.items())}})
@@ -173,28 +172,30 @@ def backordered_needing(sku_ids: Iterable[int]) -> ColumnElement[bool]:
                 exists().where(line.order_id == Order.id, line.sku_id.in_(sorted(set(sku_ids)))))
 
 
+def rowless(sku_ids: Iterable[int], stock: Iterable[tuple[int, int]]) -> list[int]:
+    """The SKUs that have no stock row in any warehouse (``stock``: (warehouse id, SKU id) keys)."""
+    known = {sku_id for _, sku_id in stock}
+    return sorted(set(sku_ids) - known)
+
+
 def lock_queues(session: Session, sku_ids: Iterable[int]) -> None:
-    """A restock's lock on the backorder queues of these SKUs, taken before it reads them (see
-    ``join_queues``): the SKUs' catalog rows, in id order, exclusively (FOR NO KEY UPDATE, which the
-    foreign keys of new order lines and ledger rows do not wait for). Nothing to do on SQLite, whose
-    writers run one at a time."""
+    """A restock's lock on the backorder queues of SKUs that had no stock row for it to lock (see
+    ``join_queues``): their catalog rows, in id order, exclusively (FOR NO KEY UPDATE, which the
+    foreign keys of new order lines and ledger rows do not wait for). Nothing to do on SQLite."""
     ids = sorted(set(sku_ids))
     if ids and session.get_bind().dialect.name == "postgresql":
         session.execute(select(Sku.id).where(Sku.id.in_(ids)).order_by(Sku.id).with_for_update(key_share=True))
 
 
 def join_queues(session: Session, sku_ids: Iterable[int]) -> bool:
-    """Before a command leaves an order waiting for these SKUs, it takes their queues' lock shared
-    (the catalog rows FOR SHARE: such commands do not wait for each other) and then reads the stock.
-    A restock takes it exclusively before it reads the queue (``lock_queues``). So either the
-    restock committed first and its stock is read now, or it waits for this order to be committed
-    as waiting and then finds it: a restock cannot pass by an order backordered beside it.
-
-    The caller must hold no stock row (it waits for a restock, which may want that row): so an
-    intake that lost a reservation race — the stock rows it gave back stay locked to its end — does
-    not join, and a restock that commits between its last reading of the stock and its own commit
-    can still miss it. True if the queues are held; False on SQLite, whose writers run one at a
-    time (nothing to decide again)."""
+    """A command about to leave an order waiting for goods decides under their stock rows, which it
+    holds (``inventory.handlers.available(lock=True)``): a restock of those goods, which locks the
+    same rows before it reads its queue a last time, either came first (its stock is read) or waits
+    and then finds the order. Goods without any stock row yet have nothing to hold: for them the
+    command takes their queue's lock shared (the catalog rows FOR SHARE: two such commands do not
+    wait for each other), which a restock of them takes exclusively (``lock_queues``), and the
+    caller reads the stock again. True if it took any (PostgreSQL; SQLite's writers run one at a
+    time)."""
     ids = sorted(set(sku_ids))
     if not ids or session.get_bind().dialect.name != "postgresql":
         return False

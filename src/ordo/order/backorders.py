@@ -22,6 +22,7 @@ from ordo.order.allocation import (
     join_queues,
     lock_queues,
     needs_of,
+    rowless,
 )
 from ordo.order.lifecycle import SYSTEM, load_order
 from ordo.order.states import OrderStatus
@@ -47,15 +48,28 @@ def waiting_for(uow: UnitOfWork, sku_ids: list[int]) -> list[Order]:
 
 def hold_backorders(uow: UnitOfWork, sku_ids: list[int]) -> Callable[[], list[str]]:
     """The restock observer (``inventory.handlers.restocking``): lock the orders the restock may
-    serve before the stock changes, serve them afterwards. The queues of the SKUs are locked before
-    they are read, so that no order joins them unseen meanwhile (``allocation.join_queues``).
-    Serving reserves for one order after another, so the stock rows it may touch are locked here
-    too, in the global (warehouse, SKU) order, before the change: reserving them later order by
-    order would take them out of that order and deadlock with an intake of the same goods."""
-    lock_queues(uow.session, sku_ids)
-    candidates = waiting_for(uow, sku_ids)
-    if candidates:
-        inventory.lock_stock(uow.session, {*sku_ids, *(line.sku_id for order in candidates for line in order.lines)})
+    serve before the stock changes, serve them afterwards. Serving reserves for one order after
+    another, so the stock rows it may touch are locked here too, in the global (warehouse, SKU)
+    order, before the change: reserving them later order by order would take them out of that order
+    and deadlock with an intake of the same goods."""
+    session = uow.session
+    if session.get_bind().dialect.name != "postgresql":  # one writer at a time: the queue stays as read
+        candidates = waiting_for(uow, sku_ids)
+        return lambda: serve_backorders(uow, candidates)
+    # An intake (or substitute) leaving an order waiting for these goods holds their stock rows while
+    # it decides, or their queues where they have no row (``allocation.join_queues``): once this
+    # restock holds both, every such order is committed — read the queue again; one that joined it
+    # meanwhile is locked before the stock rows on a new start (the savepoint gives them back).
+    for attempt in range(uow.policy.inventory.restock_queue_reads, 0, -1):
+        read = session.begin_nested()
+        candidates = waiting_for(uow, sku_ids)
+        locked = inventory.lock_stock(session, {*sku_ids, *(line.sku_id for o in candidates for line in o.lines)})
+        lock_queues(session, rowless(sku_ids, locked))
+        late = set(session.scalars(select(Order.id).where(backordered_needing(sku_ids)))) - {o.id for o in candidates}
+        if not late or attempt == 1:
+            read.commit()
+            break
+        read.rollback()
     return lambda: serve_backorders(uow, candidates)
 
 
@@ -136,16 +150,12 @@ def wait(uow: UnitOfWork, *, number: str, actor: Actor, note: str | None = None)
 def substitute(uow: UnitOfWork, *, number: str, actor: Actor, line_no: int, sku: str, note: str | None = None) -> Order:
     """The customer accepted another SKU for a line (same quantity and price); allocation is tried
     again at once."""
-    replacement = uow.session.scalars(select(Sku).where(Sku.code == sku.strip(), Sku.active.is_(True))).first()
-    if replacement is not None:
-        # The order may wait for the new SKU from now on: it joins that queue before the stock is
-        # read, and before the order row is locked (restocks lock queues, then orders).
-        join_queues(uow.session, [replacement.id])
     order = _backordered(uow, number, actor)
     line = next((x for x in order.lines if x.line_no == line_no), None)
     problems = []
     if line is None:
         problems.append(Problem("line_no", "unknown_line", {"path": "line_no", "value": line_no}))
+    replacement = uow.session.scalars(select(Sku).where(Sku.code == sku.strip(), Sku.active.is_(True))).first()
     if replacement is None:
         problems.append(Problem("sku", "sku_unknown", {"path": "sku", "value": sku}))
     elif Trait.PROHIBITED in (replacement.traits or ()) or \
@@ -167,6 +177,10 @@ def substitute(uow: UnitOfWork, *, number: str, actor: Actor, line_no: int, sku:
     lifecycle.note(uow, order, "order.substitute", actor=actor.name, reason=note,
                    data={"line": line_no, "from": before, "to": replacement.code})
     uow.session.flush()
+    # The order may wait for the new SKU from now on: allocation decides under the stock rows (all of
+    # the order's, in the global order), or under the SKU's queue where it has none yet (``join_queues``).
+    held = inventory.lock_stock(uow.session, needs_of(order))
+    join_queues(uow.session, rowless([replacement.id], held))
     # It keeps its place in the queue: only what the orders waiting ahead of it leave is offered.
     allocate_order(uow, order, actor=actor.name, claims=claims_ahead(uow, order))
     return order
