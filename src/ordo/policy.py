@@ -192,7 +192,7 @@ class InventoryPolicy(_Section):
     exact_split_limit: int = 12
     # A restock reads its backorder queue again once it holds the stock rows; an order backordered
     # meanwhile makes it start over (locking that order first), at most this many reads in all.
-    restock_queue_reads: int = 3
+    restock_queue_reads: int = Field(3, ge=1)
 
 
 class QualityPolicy(_Section):
