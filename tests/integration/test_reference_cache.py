@@ -18,7 +18,6 @@ from ordo.kernel.errors import ValidationFailed
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
 from ordo.order.tables import Order
-from ordo.review.screening import current_rules
 from ordo.settings import Settings
 from tests.factories import order_payload, seed
 
@@ -126,11 +125,10 @@ def test_writes_to_other_tables_leave_the_generation_alone(ordo, database):
 
 def test_a_rolled_back_generation_is_not_seen_again(ordo, database):
     seed(ordo)
-    with database.engine.connect() as conn:
-        with conn.begin() as transaction:
-            conn.execute(text("UPDATE skus SET name = 'x' WHERE code = 'TEA-001'"))
-            abandoned = conn.execute(select(ReferenceGeneration.number, ReferenceGeneration.token)).one()
-            transaction.rollback()
+    with database.engine.connect() as conn, conn.begin() as transaction:
+        conn.execute(text("UPDATE skus SET name = 'x' WHERE code = 'TEA-001'"))
+        abandoned = conn.execute(select(ReferenceGeneration.number, ReferenceGeneration.token)).one()
+        transaction.rollback()
     with database.engine.begin() as conn:
         conn.execute(text("UPDATE skus SET name = 'y' WHERE code = 'TEA-001'"))
     number, token = _generation(database)
