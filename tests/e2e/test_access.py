@@ -13,7 +13,8 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from ordo.auth.handlers import add_user, create_token, revoke_tokens, set_active
 from ordo.auth.model import Role
@@ -255,6 +256,24 @@ def test_admin_creates_a_user_who_can_then_log_in(client, admin, ordo):
     assert login.status_code == 200
     again = client.post("/api/v1/users", json=body, headers=admin)
     assert_problem(again, 409, "conflict", 'user "erin" already exists.')
+
+
+def test_a_write_whose_commit_fails_is_not_answered_as_done(app, admin, ordo, database):
+    """The routes that take their transaction as a dependency commit before the answer is sent."""
+
+    def refuse(session: Session) -> None:
+        raise RuntimeError("the disk is full")
+
+    body = {"username": "erin", "roles": ["warehouse"], "password": "s3cret-pass"}
+    event.listen(Session, "before_commit", refuse)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            r = client.post("/api/v1/users", json=body, headers=admin)
+    finally:
+        event.remove(Session, "before_commit", refuse)
+    assert r.status_code == 500, r.text
+    with ordo.reading() as uow:
+        assert uow.session.scalar(select(User).where(User.username == "erin")) is None
 
 
 def test_user_admin_is_for_the_admin_only(client, ordo, database):

@@ -61,7 +61,9 @@ async def return_minimal(
 
 
 OrdoApp = Annotated[Ordo, Depends(get_ordo)]
-Transaction = Annotated[UnitOfWork, Depends(transaction)]
+# A write's transaction ends with the dependency's function scope, so it is committed before the
+# answer is sent; the default request scope would commit after it, and answer a failed commit as done.
+Transaction = Annotated[UnitOfWork, Depends(transaction, scope="function")]
 Reading = Annotated[UnitOfWork, Depends(reading)]
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 Locale = Annotated[str, Depends(locale)]
