@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from ordo.auth.model import Actor
-from ordo.bootstrap import Ordo
+from ordo.bootstrap import Ordo, UnitOfWork
 from ordo.entrypoints.api.deps import CurrentActor, Locale, OrdoApp, Reading, ReturnMinimal
 from ordo.order import queries
 from ordo.order.actions import ActionIn, OrderAction, perform
@@ -25,10 +25,15 @@ OrderAnswer = OrderDetail | OrderSummary
 def _answer(ordo: Ordo, number: str, actor: Actor, locale: str, response: Response,
             minimal: bool) -> OrderDetail | OrderSummary:
     with ordo.reading() as uow:
-        if minimal:
-            response.headers["Preference-Applied"] = "return=minimal"
-            return queries.order_summary(uow.session, number, actor)
-        return queries.order_detail(uow.session, number, actor, locale)
+        return _answer_in(uow, number, actor, locale, response, minimal)
+
+
+def _answer_in(uow: UnitOfWork, number: str, actor: Actor, locale: str, response: Response,
+               minimal: bool) -> OrderDetail | OrderSummary:
+    if minimal:
+        response.headers["Preference-Applied"] = "return=minimal"
+        return queries.order_summary(uow.session, number, actor)
+    return queries.order_detail(uow.session, number, actor, locale)
 
 
 @router.post(
@@ -91,6 +96,7 @@ def act_on_order(
     number: str, action: OrderAction, ordo: OrdoApp, actor: CurrentActor, locale: Locale, response: Response,
     minimal: ReturnMinimal, body: ActionIn | None = None,
 ) -> OrderDetail | OrderSummary:
+    # The answer is read in the action's own transaction, after its writes: what the commit keeps.
     with ordo.transaction() as uow:
         perform(uow, number=number, action=action, body=body or ActionIn(), actor=actor)
-    return _answer(ordo, number, actor, locale, response, minimal)
+        return _answer_in(uow, number, actor, locale, response, minimal)
