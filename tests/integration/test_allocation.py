@@ -374,6 +374,36 @@ def test_a_positive_adjustment_serves_backorders_and_a_negative_one_does_not(ord
     assert levels(ordo, "TEA-001")["WH-SH"] == (105, 105)
 
 
+def test_a_backorder_released_from_a_hold_is_tried_again_at_once(ordo):
+    client = client_for(ordo)
+    tea(client, "HB-A", 90)  # 10 left
+    waiting = tea(client, "HB-B", 30)
+    number = waiting["number"]
+
+    def act(action: str) -> str:
+        r = client.post(f"/api/v1/orders/{number}/{action}", json={"hold_reason": "awaiting_customer"})
+        assert r.status_code == 200, r.text
+        return str(r.json()["status"])
+
+    assert (act("hold"), act("release")) == ("on_hold", "backordered")  # still short: it just waits again
+    assert act("hold") == "on_hold"
+    receive_tea(client, 25)  # 35 free, but a held order is not served
+    assert levels(ordo, "TEA-001")["WH-SH"] == (125, 90)
+    assert act("release") == "allocated"
+    assert levels(ordo, "TEA-001")["WH-SH"] == (125, 120)
+    with ordo.reading() as uow:
+        order_id = uow.session.scalars(select(Order.id).where(Order.number == number)).one()
+        names = list(uow.session.scalars(select(Event.name).where(Event.order_id == order_id, Event.entity == "order")
+                                         .order_by(Event.id)))
+        notices = uow.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                     .where(OutboxMessage.topic == "order.backordered",
+                                            OutboxMessage.key == f"order.backordered:{number}"))
+        assert verify(uow.session) == []
+    assert names == ["order.created", "order.confirm", "order.backorder", "order.hold", "order.released",
+                     "order.hold", "order.released", "order.allocate"]
+    assert notices == 1
+
+
 def test_cancelling_a_backordered_order_is_the_cancel_choice_and_frees_its_place(ordo):
     client = client_for(ordo)
     tea(client, "CX-A", 90)  # 10 left

@@ -177,10 +177,17 @@ def substitute(uow: UnitOfWork, *, number: str, actor: Actor, line_no: int, sku:
     lifecycle.note(uow, order, "order.substitute", actor=actor.name, reason=note,
                    data={"line": line_no, "from": before, "to": replacement.code})
     uow.session.flush()
-    # The order may wait for the new SKU from now on: allocation decides under the stock rows (all of
-    # the order's, in the global order), or under the SKU's queue where it has none yet (``join_queues``).
-    held = inventory.lock_stock(uow.session, needs_of(order))
-    join_queues(uow.session, rowless([replacement.id], held))
-    # It keeps its place in the queue: only what the orders waiting ahead of it leave is offered.
-    allocate_order(uow, order, actor=actor.name, claims=claims_ahead(uow, order))
+    try_again(uow, order, actor=actor.name)
     return order
+
+
+def try_again(uow: UnitOfWork, order: Order, *, actor: str) -> None:
+    """Allocate a backordered order now if it can be (its goods changed, or a hold on it was lifted
+    while a restock passed it by); otherwise it goes on waiting, without a second backorder notice.
+    It keeps its place in the queue: only what the orders waiting ahead of it leave is offered."""
+    # Allocation decides under the stock rows (all of the order's, in the global order), or under a
+    # SKU's queue where it has none yet (``join_queues``).
+    needs = needs_of(order)
+    held = inventory.lock_stock(uow.session, needs)
+    join_queues(uow.session, rowless(sorted(needs), held))
+    allocate_order(uow, order, actor=actor, claims=claims_ahead(uow, order))

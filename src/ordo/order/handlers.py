@@ -33,7 +33,7 @@ from ordo.inventory import handlers as inventory
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.clock import business_date
 from ordo.kernel.errors import Conflict, Forbidden, IdempotencyConflict, IllegalTransition, Problem, ValidationFailed
-from ordo.order import lifecycle
+from ordo.order import backorders, lifecycle
 from ordo.order.allocation import allocate_order
 from ordo.order.lifecycle import SYSTEM, load_order, release_holds, transition
 from ordo.order.model import OrderDraft, OrderSubmission
@@ -256,6 +256,9 @@ def auto_progress(uow: UnitOfWork, order: Order, *, fresh: bool = False) -> None
                    data=decision.record() if decision is not None else None)
     if order.status == OrderStatus.CONFIRMED and policy.auto_allocate:
         allocate_order(uow, order, actor=SYSTEM, fresh=fresh)
+    elif order.status == OrderStatus.BACKORDERED and policy.auto_allocate:
+        # Back from a hold: a restock that came meanwhile passed it by.
+        backorders.try_again(uow, order, actor=SYSTEM)
 
 
 def settle_findings(uow: UnitOfWork, order: Order, *, actor: str, hold_reason: HoldReason | None = None,
