@@ -134,8 +134,8 @@ def test_restock_serves_backorders_paid_then_vip_then_first_come_and_never_skips
                       if e["name"] == "order.backorder")["data"] for o in (b, vip, small)]
     assert shortages == [
         {"shortage": {"1:TEA-001": 10}},  # 20 left of 30
-        {"behind": [b["number"]], "shortage": {"1:TEA-001": 25}},  # the 20 are B's
-        {"behind": [b["number"], vip["number"]], "shortage": {"1:TEA-001": 5}},
+        {"shortage": {"1:TEA-001": 5}},  # the VIP is ahead of B in the queue: B's claim is not in its way
+        {"behind": [vip["number"], b["number"]], "shortage": {"1:TEA-001": 5}},  # in the queue's order
     ]
 
     receive_tea(client, 5)  # 25 available: enough for the VIP only; first come would serve nobody (B wants 30)
@@ -164,6 +164,24 @@ def test_restock_serves_backorders_paid_then_vip_then_first_come_and_never_skips
         notices = uow.session.scalars(select(OutboxMessage.key).where(OutboxMessage.topic == "order.backordered")
                                       .order_by(OutboxMessage.id)).all()
     assert notices == [f"order.backordered:{o['number']}" for o in (b, vip, small, late, later)]
+
+
+def test_a_new_order_passes_the_waiting_orders_behind_it_in_the_queues_order(ordo, clock):
+    client = client_for(ordo)
+    assert client.post("/api/v1/customers", json={"name": "VIP", "phone": "13700000009", "vip_level": 2}
+                       ).status_code == 201
+    tea(client, "PQ-A", 90)  # 10 left
+    waiting = tea(client, "PQ-B", 30)
+    clock.advance(timedelta(minutes=1))
+    vip = tea(client, "PQ-V", 8, customer={"name": "VIP", "phone": "13700000009"})
+    clock.advance(timedelta(minutes=1))
+    plain = tea(client, "PQ-C", 2)  # 2 are free, but B came first and waits for them
+    assert [status_of(client, o["number"]) for o in (waiting, vip, plain)] == ["backordered", "allocated",
+                                                                                "backordered"]
+    assert levels(ordo, "TEA-001")["WH-SH"] == (100, 98)
+    event = next(e for e in client.get(f"/api/v1/orders/{plain['number']}").json()["events"]
+                 if e["name"] == "order.backorder")
+    assert event["data"] == {"behind": [waiting["number"]], "shortage": {"1:TEA-001": 2}}
 
 
 def test_unpaid_orders_do_not_wait_for_scarce_stock_they_are_closed_with_an_apology_coupon(ordo, clock):

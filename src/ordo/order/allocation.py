@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import nullcontext
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, and_, case, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from ordo.bootstrap import UnitOfWork
@@ -203,10 +204,22 @@ def join_queues(session: Session, sku_ids: Iterable[int]) -> bool:
     return True
 
 
+# The backorder queue's order: paid before unpaid (cash on delivery), then VIP level, then first come.
+PRIORITY = (case((Order.payment_status == "paid", 0), else_=1), Order.vip_level.desc(), Order.created_at, Order.id)
+
+
+def priority(order: Order) -> tuple[int, int, datetime, int]:
+    """``PRIORITY`` of one order, to compare in Python."""
+    return (0 if order.payment_status == "paid" else 1), -order.vip_level, order.created_at, order.id
+
+
 def _waiting_ahead(uow: UnitOfWork, order: Order) -> list[Order]:
-    """Backordered orders that need any of this order's SKUs (all of them came first)."""
+    """Backordered orders ahead of this one in the queue's order that need any of its SKUs. Those
+    behind it (a new paid or VIP order passes unpaid or lower ones) would be served after it by the
+    next restock anyway, so they do not keep it from stock that is free now."""
     statement = select(Order).where(backordered_needing(line.sku_id for line in order.lines), Order.id != order.id)
-    return list(uow.session.scalars(statement.order_by(Order.id)))
+    mine = priority(order)
+    return [o for o in uow.session.scalars(statement.order_by(*PRIORITY)) if priority(o) < mine]
 
 
 def close_for_scarcity(uow: UnitOfWork, order: Order, *, actor: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ordo.auth.model import Actor, Permission
@@ -15,6 +15,7 @@ from ordo.inventory import handlers as inventory
 from ordo.kernel.errors import Conflict, Problem, ValidationFailed
 from ordo.order import lifecycle
 from ordo.order.allocation import (
+    PRIORITY,
     Claims,
     allocate_order,
     backordered_needing,
@@ -28,8 +29,6 @@ from ordo.order.lifecycle import SYSTEM, load_order
 from ordo.order.states import OrderStatus
 from ordo.order.tables import Order
 from ordo.policy import Trait
-
-PRIORITY = (case((Order.payment_status == "paid", 0), else_=1), Order.vip_level.desc(), Order.created_at, Order.id)
 
 
 def waiting_for(uow: UnitOfWork, sku_ids: list[int]) -> list[Order]:
