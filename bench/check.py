@@ -15,6 +15,10 @@ Checks:
   complete for the run): none lost, none stored twice, none stored that no client was told about;
 - reservations: open ones only on a shipment that still holds its goods (allocated … handed
   over) of an order that can still ship, and every such shipment has its lines reserved;
+- backorders: none is left waiting that the free stock serves — in the queue's order, each is
+  planned by Ordo's own planner against what is free once the orders ahead of it have their
+  claims; one that plans complete was passed by whatever freed its goods (the policy is the
+  server's: ``--policy-file``);
 - the outbox after the drain: nothing pending, sending or dead; every message marked sent reached
   its receiver (``--received``: a JSON object channel → list of keys received, one per delivery),
   and duplicate deliveries (at least once) are counted by key.
@@ -35,15 +39,22 @@ from typing import Any
 
 import typer
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ordo.adapters.db.engine import make_engine
+from ordo.bootstrap import UnitOfWork
 from ordo.fulfillment.states import BEFORE_HANDOVER, SHIPMENT, ShipmentStatus
 from ordo.fulfillment.tables import Shipment, ShipmentLine
+from ordo.inventory import handlers as inventory
 from ordo.inventory.queries import verify
+from ordo.kernel.clock import SystemClock
 from ordo.kernel.statemachine import StateMachine
 from ordo.notify.tables import OutboxMessage
+from ordo.order.allocation import PRIORITY, Claims, needs_of, plan_order
 from ordo.order.states import ORDER, PAYMENT, OrderStatus, PaymentTrigger, resume_trigger
+from ordo.order.tables import Order
+from ordo.policy import Policy
+from ordo.settings import Settings
 
 # A shipment holds its goods (open reservations) from allocation until it ships.
 HOLDING = frozenset({*BEFORE_HANDOVER, ShipmentStatus.HANDED_OVER})
@@ -265,6 +276,25 @@ def check_reservations(session: Session, report: Report) -> None:
     report.counts["open_reservations"] = len(rows)
 
 
+# --- backorders -------------------------------------------------------------------------------------
+
+
+def check_backorders(session: Session, report: Report, policy: Policy) -> None:
+    uow = UnitOfWork(session=session, policy=policy, clock=SystemClock())
+    queue = session.scalars(select(Order).where(Order.status == OrderStatus.BACKORDERED).order_by(*PRIORITY)
+                            .options(selectinload(Order.lines))).all()
+    claims: Claims = {}
+    for order in queue:
+        needs = needs_of(order)
+        if plan_order(uow, order, dict(claims), inventory.available(session, sorted(needs))).complete:
+            wanted = ", ".join(f"{line.sku_code} × {line.quantity}" for line in order.lines)
+            report.add("backorder.servable", order.number, f"backordered, but the free stock serves {wanted} "
+                       "after the claims of the orders ahead of it")
+        for sku_id, quantity in needs.items():
+            claims[sku_id] = claims.get(sku_id, 0) + quantity
+    report.counts["backordered"] = len(queue)
+
+
 # --- the outbox and what the receivers got --------------------------------------------------------
 
 
@@ -302,13 +332,14 @@ def check_outbox(session: Session, report: Report, received: Mapping[str, list[s
 
 
 def check(session: Session, *, acknowledged: Mapping[str, str] | None = None,
-          received: Mapping[str, list[str]] | None = None) -> Report:
+          received: Mapping[str, list[str]] | None = None, policy: Policy | None = None) -> Report:
     report = Report()
     check_stock(session, report)
     check_events(session, report)
     if acknowledged is not None:
         check_acknowledged(session, report, acknowledged)
     check_reservations(session, report)
+    check_backorders(session, report, policy or Policy())
     check_outbox(session, report, received)
     return report
 
@@ -328,10 +359,12 @@ app = typer.Typer(add_completion=False)
 @app.command()
 def main(database_url: str = typer.Option(..., help="SQLAlchemy URL of the database to check"),
          acknowledged: Path | None = typer.Option(None, help="JSON object: external id → order number"),
-         received: Path | None = typer.Option(None, help="JSON object: channel → keys received")) -> None:
+         received: Path | None = typer.Option(None, help="JSON object: channel → keys received"),
+         policy_file: Path | None = typer.Option(None, help="the server's policy file (ORDO_POLICY_FILE)")) -> None:
     report = check_url(database_url,
                        acknowledged=json.loads(acknowledged.read_text()) if acknowledged else None,
-                       received=json.loads(received.read_text()) if received else None)
+                       received=json.loads(received.read_text()) if received else None,
+                       policy=Settings(policy_file=policy_file).load_policy())
     print(json.dumps({"check": "soak", **report.summary()}, ensure_ascii=False))
     sys.exit(0 if report.ok else 1)
 

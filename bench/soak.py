@@ -313,7 +313,8 @@ def soak(url: str, *, seconds: float, clients: int, workdir: Path, chaos: bool =
         receivers.stop()
     (workdir / "acknowledged.json").write_text(json.dumps(world.acknowledged), encoding="utf-8")
     (workdir / "received.json").write_text(json.dumps(received), encoding="utf-8")
-    report = check_url(url, acknowledged=world.acknowledged, received=received)
+    report = check_url(url, acknowledged=world.acknowledged, received=received,
+                       policy=Settings(policy_file=workdir / "policy.toml").load_policy())
     worker_failures = _count(workdir / "worker.log", "worker round failed")
     if worker_failures:
         tally.errors["worker round failed"] += worker_failures

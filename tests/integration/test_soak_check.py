@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ordo.auth.model import Actor
+from ordo.catalog.tables import Sku
+from ordo.inventory.handlers import receive
+from ordo.inventory.tables import Warehouse
 from ordo.order import handlers
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
@@ -205,6 +208,39 @@ def test_a_shipment_whose_goods_are_not_reserved_is_named(shop, database):
     tea = sql(database, "SELECT id FROM skus WHERE code = 'TEA-001'")[0][0]
     assert [(v.check, v.subject, v.detail) for v in report.violations] == [
         ("shipment.unreserved", f"{number}-1", f"SKU id {tea}: 2 on the shipment, 0 reserved"),
+    ]
+
+
+def tea(quantity: int) -> dict:
+    total = f"{quantity * 25 + 5:.2f}"
+    return {"lines": [{"sku": "TEA-001", "quantity": quantity, "unit_price": "25.00"}], "total": total,
+            "payment": {"method": "alipay", "status": "paid", "amount_paid": total}}
+
+
+def test_a_backorder_the_free_stock_serves_is_named_in_the_queues_order(shop, ordo, database):
+    first, second = place(ordo, "CHK-5", **tea(150)), place(ordo, "CHK-6", **tea(3))
+    sql(database, "UPDATE outbox SET status = 'sent'")
+
+    def receive_unserved(quantity: int) -> None:
+        # Goods booked in without the restock that serves the queue (what a forgotten one would leave).
+        with ordo.transaction() as uow:
+            tea_id = uow.session.scalars(select(Sku.id).where(Sku.code == "TEA-001")).one()
+            warehouse = uow.session.scalars(select(Warehouse.id).where(Warehouse.code == "WH-SH")).one()
+            receive(uow.session, warehouse_id=warehouse, sku_id=tea_id, quantity=quantity, actor="test",
+                    at=uow.clock.now())
+
+    report = run_check(database)
+    assert (report.violations, report.counts["backordered"]) == ([], 2)
+    receive_unserved(3)  # 99 free: more than the second order needs, but the first one, ahead, claims all
+    assert run_check(database).violations == []
+    receive_unserved(60)
+
+    report = run_check(database)
+
+    assert [(v.check, v.subject, v.detail) for v in report.violations] == [
+        ("backorder.servable", number, f"backordered, but the free stock serves TEA-001 × {quantity} after the "
+                                       "claims of the orders ahead of it")
+        for number, quantity in ((first, 150), (second, 3))
     ]
 
 
