@@ -96,12 +96,19 @@ def _generation(session: Session) -> tuple[int, float] | None:
     return session.info[_SEEN]  # type: ignore[no-any-return]
 
 
-def cached(session: Session, key: Hashable, load: Callable[[Session], T]) -> T:
-    """The copy filed under ``key`` for the current generation, else ``load(session)``, kept."""
+def _current(session: Session) -> tuple[ReferenceCache, tuple[int, float]] | None:
+    """The process's copies and the generation they must be of, if this session keeps copies."""
     cache: ReferenceCache | None = session.info.get(_CACHE)
     generation = _generation(session) if cache is not None else None
-    if cache is None or generation is None:
+    return None if cache is None or generation is None else (cache, generation)
+
+
+def cached(session: Session, key: Hashable, load: Callable[[Session], T]) -> T:
+    """The copy filed under ``key`` for the current generation, else ``load(session)``, kept."""
+    current = _current(session)
+    if current is None:
         return load(session)
+    cache, generation = current
     found, value = cache.get(generation, key)
     if found:
         return value  # type: ignore[no-any-return]
@@ -116,11 +123,11 @@ def cached_many(session: Session, kind: str, keys: list[Any],
     """Copies of many rows of one kind (``(kind, key)`` each): the missing ones read at once with
     ``load(session, missing keys)``, which returns what it found; a key it did not find is kept as
     ``None`` (a code with no active SKU stays unknown until the next write)."""
-    cache: ReferenceCache | None = session.info.get(_CACHE)
-    generation = _generation(session) if cache is not None else None
-    if cache is None or generation is None:
+    current = _current(session)
+    if current is None:
         found = load(session, keys)
         return {k: found.get(k) for k in keys}
+    cache, generation = current
     result: dict[Any, T | None] = {}
     missing = []
     for key in keys:
