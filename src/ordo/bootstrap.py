@@ -93,10 +93,14 @@ class Ordo:
         return self._with_reference(sessionmaker(self.engine, expire_on_commit=False, info={"policy": self.policy}))
 
     @cached_property
+    def read_engine(self) -> Engine:
+        """The engine for reads: on SQLite its transactions do not take the write lock."""
+        return self.engine.execution_options(sqlite_begin="DEFERRED")
+
+    @cached_property
     def _read_sessions(self) -> sessionmaker[Session]:
-        return self._with_reference(sessionmaker(
-            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False, info={"policy": self.policy}
-        ))
+        return self._with_reference(sessionmaker(self.read_engine, expire_on_commit=False,
+                                                 info={"policy": self.policy}))
 
     def _with_reference(self, sessions: sessionmaker[Session]) -> sessionmaker[Session]:
         if self.reference.limit:

@@ -42,8 +42,9 @@ def current_actor(
     ordo: Annotated[Ordo, Depends(get_ordo)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
-    with ordo.reading() as uow:
-        return authenticate(uow.session, credentials.credentials if credentials else None, now_utc=ordo.clock.now())
+    # A connection, not a session: one read, no unit of work around it.
+    with ordo.read_engine.connect() as connection:
+        return authenticate(connection, credentials.credentials if credentials else None, now_utc=ordo.clock.now())
 
 
 async def return_minimal(
