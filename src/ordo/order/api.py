@@ -15,6 +15,7 @@ from ordo.order.actions import ActionIn, OrderAction, perform
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
 from ordo.order.schemas import OrderDetail, OrderPage, OrderSummary
+from ordo.order.tables import Order
 
 router = APIRouter(tags=["orders"])
 
@@ -29,11 +30,11 @@ def _answer(ordo: Ordo, number: str, actor: Actor, locale: str, response: Respon
 
 
 def _answer_in(uow: UnitOfWork, number: str, actor: Actor, locale: str, response: Response,
-               minimal: bool) -> OrderDetail | OrderSummary:
+               minimal: bool, order: Order | None = None) -> OrderDetail | OrderSummary:
     if minimal:
         response.headers["Preference-Applied"] = "return=minimal"
-        return queries.order_summary(uow.session, number, actor)
-    return queries.order_detail(uow.session, number, actor, locale)
+        return queries.order_summary(uow.session, number, actor, order=order)
+    return queries.order_detail(uow.session, number, actor, locale, order=order)
 
 
 @router.post(
@@ -98,5 +99,5 @@ def act_on_order(
 ) -> OrderDetail | OrderSummary:
     # The answer is read in the action's own transaction, after its writes: what the commit keeps.
     with ordo.transaction() as uow:
-        perform(uow, number=number, action=action, body=body or ActionIn(), actor=actor)
-        return _answer_in(uow, number, actor, locale, response, minimal)
+        order = perform(uow, number=number, action=action, body=body or ActionIn(), actor=actor)
+        return _answer_in(uow, number, actor, locale, response, minimal, order)

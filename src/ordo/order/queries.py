@@ -62,14 +62,16 @@ def _shop_code(session: Session, order: Order) -> str:
     return session.scalar(select(Shop.code).where(Shop.id == order.shop_id)) or ""
 
 
-def order_summary(session: Session, number: str, actor: Actor) -> OrderSummary:
-    """The order as a list shows it: the short answer a client asks for with ``Prefer: return=minimal``."""
-    order = load_order(session, number, actor)
+def order_summary(session: Session, number: str, actor: Actor, *, order: Order | None = None) -> OrderSummary:
+    """The order as a list shows it: the short answer a client asks for with ``Prefer: return=minimal``.
+    ``order``: the order already loaded for this actor in this session (a command's answer)."""
+    order = order or load_order(session, number, actor)
     return OrderSummary(**_summary(order, _shop_code(session, order)))
 
 
-def order_detail(session: Session, number: str, actor: Actor, locale: str = "en") -> OrderDetail:
-    order = load_order(session, number, actor)
+def order_detail(session: Session, number: str, actor: Actor, locale: str = "en", *,
+                 order: Order | None = None) -> OrderDetail:
+    order = order or load_order(session, number, actor)
     shop_code = _shop_code(session, order)
     shipment_rows = session.execute(
         select(Shipment, Warehouse.code)
