@@ -30,14 +30,16 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from ordo.auth.model import Actor
 from ordo.inventory.schemas import StockReceiptIn
 from ordo.inventory.warehouses import receive_stock
-from ordo.order import allocation, backorders
+from ordo.order import allocation, backorders, handlers
 from ordo.order.handlers import intake
 from ordo.order.model import OrderSubmission
+from ordo.order.states import HoldReason
+from ordo.order.tables import Order
 from tests.factories import order_payload, seed, side_by_side, wait_for_lock_waiters
 
 SYSTEM = Actor.system()
@@ -220,3 +222,25 @@ def test_two_intakes_short_of_the_same_goods_do_not_wait_for_each_other(ordo, da
     assert rows(database, "SELECT external_id, status FROM orders ORDER BY external_id") == [
         ("SHORT-1", "backordered"), ("SHORT-2", "backordered")]
     assert rows(database, "SELECT count(*) FROM events WHERE name = 'order.backorder'") == [(2,)]
+
+
+def test_a_restock_serves_an_order_its_session_had_read_before_another_command_changed_it(ordo, database):
+    """Soak, 2026-12-01: a receipt answered 500 (StaleDataError on ``orders``): its session held an
+    older copy of a backordered order (read before the restock locked it; a restock that starts over
+    reads its queue again after giving its locks back), and serving the order wrote it with that
+    copy's version. The locked orders are now read afresh."""
+    if database.kind != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: no other command can change the order meanwhile")
+    seed(ordo, stock=0)
+    number, _ = intake(ordo, submission=OrderSubmission.model_validate(order_payload(external_id="STALE-1")),
+                       actor=SYSTEM)
+    with ordo.transaction() as uow:
+        copy = uow.session.scalars(select(Order).where(Order.number == number)).one()
+        before = (copy.status, copy.version)
+        for change in (handlers.hold, handlers.release):  # another command: back to backordered, versions 3 and 4
+            with ordo.transaction() as other:
+                change(other, number=number, actor=SYSTEM, reason=HoldReason.AWAITING_CUSTOMER)
+        receive_stock(uow, receipt=StockReceiptIn(warehouse="WH-SH", sku="TEA-001", quantity=5,
+                                                  reason="purchase order"), actor=SYSTEM)
+    assert before == ("backordered", 2)
+    assert rows(database, "SELECT status, version FROM orders WHERE number = :n", n=number) == [("allocated", 5)]

@@ -40,9 +40,13 @@ def waiting_for(uow: UnitOfWork, sku_ids: list[int]) -> list[Order]:
     ))
     if not locked:
         return []
-    # With their lines in one more query (serving reads every order's needs; one query each otherwise).
+    # With their lines in one more query (serving reads every order's needs; one query each otherwise),
+    # read afresh: the session may hold an order as it was before the lock (read earlier, or by a
+    # first pass of ``hold_backorders`` whose savepoint gave the locks back), and would write it with
+    # that copy's version.
     return list(uow.session.scalars(select(Order).where(Order.id.in_(locked)).order_by(Order.id)
-                                    .options(selectinload(Order.lines))))
+                                    .options(selectinload(Order.lines))
+                                    .execution_options(populate_existing=True)))
 
 
 def hold_backorders(uow: UnitOfWork, sku_ids: list[int]) -> Callable[[], list[str]]:
