@@ -550,3 +550,25 @@ def test_shipping_consumes_the_reservation(client, seeded):
     ]
     with seeded.reading() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Shipment)) == 1
+
+
+@pytest.mark.parametrize("prefer", [None, "return=minimal"])
+def test_the_answers_of_creation_and_actions_are_what_a_read_finds_afterwards(client, prefer):
+    """Creation and actions read their answer in their own transaction, before the commit: it must
+    be what the order reads as once committed (times in UTC, clocks, events, shipments)."""
+    headers = {"Prefer": prefer} if prefer else {}
+    path = f"{ORDERS}/20260315001"
+
+    def read() -> Any:
+        if prefer:
+            return next(o for o in client.get(ORDERS).json()["items"] if o["number"] == "20260315001")
+        return client.get(path).json()
+
+    created = client.post(ORDERS, json=order_payload(placed_at="2026-03-15T09:30:00+08:00"), headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json() == read()
+    for action in ("hold", "release"):
+        changed = client.post(f"{path}/{action}", json={"hold_reason": "awaiting_customer"}, headers=headers)
+        assert changed.status_code == 200, changed.text
+        assert changed.json() == read()
+    assert created.json()["status"] == "allocated"

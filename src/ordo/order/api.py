@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from ordo.auth.model import Actor
-from ordo.bootstrap import Ordo, UnitOfWork
+from ordo.bootstrap import UnitOfWork
 from ordo.entrypoints.api.deps import CurrentActor, Locale, OrdoApp, Reading, ReturnMinimal
 from ordo.order import queries
 from ordo.order.actions import ActionIn, OrderAction, perform
-from ordo.order.handlers import intake
+from ordo.order.handlers import intake_with
 from ordo.order.model import OrderSubmission
 from ordo.order.schemas import OrderDetail, OrderPage, OrderSummary
 from ordo.order.tables import Order
@@ -23,23 +23,20 @@ router = APIRouter(tags=["orders"])
 OrderAnswer = OrderDetail | OrderSummary
 
 
-def _answer(ordo: Ordo, number: str, actor: Actor, locale: str, minimal: bool, status_code: int) -> Response:
-    with ordo.reading() as uow:
-        return _answer_in(uow, number, actor, locale, minimal, status_code)
+def _answer(uow: UnitOfWork, number: str, actor: Actor, locale: str, minimal: bool,
+            order: Order | None = None) -> tuple[OrderAnswer, dict[str, str]]:
+    """The order's detail, or its summary when the caller asked for the short answer; and the
+    headers that say which."""
+    if minimal:
+        return (queries.order_summary(uow.session, number, actor, order=order),
+                {"Preference-Applied": "return=minimal"})
+    return queries.order_detail(uow.session, number, actor, locale, order=order), {}
 
 
-def _answer_in(uow: UnitOfWork, number: str, actor: Actor, locale: str, minimal: bool, status_code: int,
-               order: Order | None = None) -> Response:
+def _sent(answer: OrderAnswer, headers: dict[str, str], status_code: int) -> Response:
     """The answer sent as it is built: it is an instance of the route's response model already, which
     FastAPI would otherwise validate again (for a plain ``def`` route, in the thread pool — one more
     hop per request)."""
-    headers = {}
-    answer: OrderAnswer
-    if minimal:
-        headers["Preference-Applied"] = "return=minimal"
-        answer = queries.order_summary(uow.session, number, actor, order=order)
-    else:
-        answer = queries.order_detail(uow.session, number, actor, locale, order=order)
     return Response(answer.model_dump_json(), status_code=status_code, headers=headers, media_type="application/json")
 
 
@@ -56,8 +53,11 @@ def _answer_in(uow: UnitOfWork, number: str, actor: Actor, locale: str, minimal:
 def create_order(
     body: OrderSubmission, ordo: OrdoApp, actor: CurrentActor, locale: Locale, minimal: ReturnMinimal,
 ) -> Response:
-    number, created = intake(ordo, submission=body, actor=actor)
-    return _answer(ordo, number, actor, locale, minimal, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+    # The answer is read in the intake's own transaction, after its writes: what the commit keeps.
+    (answer, headers), created = intake_with(
+        ordo, submission=body, actor=actor,
+        answer=lambda uow, order: _answer(uow, order.number, actor, locale, minimal, order))
+    return _sent(answer, headers, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 @router.get("/orders", response_model=OrderPage)
@@ -103,4 +103,5 @@ def act_on_order(
     # The answer is read in the action's own transaction, after its writes: what the commit keeps.
     with ordo.transaction() as uow:
         order = perform(uow, number=number, action=action, body=body or ActionIn(), actor=actor)
-        return _answer_in(uow, number, actor, locale, minimal, status.HTTP_200_OK, order)
+        answer, headers = _answer(uow, number, actor, locale, minimal, order)
+    return _sent(answer, headers, status.HTTP_200_OK)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -54,6 +55,8 @@ from ordo.review.tables import ReviewFinding
 from ordo.shipping import steps as shipping_steps  # registers the pack and hand-over guards
 
 # --- intake -----------------------------------------------------------------------------------
+
+T = TypeVar("T")
 
 
 def _views(session: Session, submission: OrderSubmission) -> tuple[dict[str, ShopView], dict[str, SkuView]]:
@@ -113,14 +116,21 @@ def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) 
 
 
 def intake(ordo: Ordo, *, submission: OrderSubmission, actor: Actor) -> tuple[str, bool]:
-    """``submit_order`` in its own transaction. If a concurrent twin inserted the same (shop,
-    external id) first, the unique key fails this transaction; the retry then finds the twin and
-    answers as for a repeated submission."""
+    """``submit_order`` in its own transaction: the order's number, and whether it is new."""
+    return intake_with(ordo, submission=submission, actor=actor, answer=lambda uow, order: order.number)
+
+
+def intake_with(ordo: Ordo, *, submission: OrderSubmission, actor: Actor,
+                answer: Callable[[UnitOfWork, Order], T]) -> tuple[T, bool]:
+    """``submit_order`` in its own transaction, with ``answer(uow, order)`` read in it after the
+    order's writes (what the commit keeps); and whether the order is new. If a concurrent twin
+    inserted the same (shop, external id) first, the unique key fails this transaction; the retry
+    then finds the twin and answers as for a repeated submission."""
     for attempt in range(2):
         try:
             with ordo.transaction() as uow:
                 order, created = submit_order(uow, submission=submission, actor=actor)
-                return order.number, created
+                return answer(uow, order), created
         except IntegrityError:
             if attempt:
                 raise

@@ -16,9 +16,9 @@ from ordo.channel.tables import Shop
 from ordo.fulfillment.states import SHIPMENT, rollup
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory.tables import Warehouse
-from ordo.kernel.errors import Problem, ValidationFailed
+from ordo.kernel.errors import NotFound, Problem, ValidationFailed
 from ordo.order.actions import available
-from ordo.order.lifecycle import load_order
+from ordo.order.lifecycle import in_scope, load_order
 from ordo.order.rules import normalise_phone
 from ordo.order.schemas import (
     AddressRead,
@@ -62,16 +62,25 @@ def _shop_code(session: Session, order: Order) -> str:
     return session.scalar(select(Shop.code).where(Shop.id == order.shop_id)) or ""
 
 
+def _visible(session: Session, number: str, actor: Actor, order: Order | None) -> Order:
+    """The order if the actor may see it: ``order`` when a command of this session has it already."""
+    if order is None:
+        return load_order(session, number, actor)
+    if not in_scope(session, order, actor):
+        raise NotFound("order", number)
+    return order
+
+
 def order_summary(session: Session, number: str, actor: Actor, *, order: Order | None = None) -> OrderSummary:
     """The order as a list shows it: the short answer a client asks for with ``Prefer: return=minimal``.
-    ``order``: the order already loaded for this actor in this session (a command's answer)."""
-    order = order or load_order(session, number, actor)
+    ``order``: the order a command of this session has loaded or created (its answer)."""
+    order = _visible(session, number, actor, order)
     return OrderSummary(**_summary(order, _shop_code(session, order)))
 
 
 def order_detail(session: Session, number: str, actor: Actor, locale: str = "en", *,
                  order: Order | None = None) -> OrderDetail:
-    order = order or load_order(session, number, actor)
+    order = _visible(session, number, actor, order)
     shop_code = _shop_code(session, order)
     shipment_rows = session.execute(
         select(Shipment, Warehouse.code)

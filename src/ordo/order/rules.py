@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -128,7 +129,8 @@ def validate_submission(
         service_type=str(submission.service_type),
         order_class=submission.order_class,
         remark=submission.remark or None,
-        placed_at=submission.placed_at,
+        # Kept in UTC, as the database gives every time back (rejected above without an offset).
+        placed_at=submission.placed_at.astimezone(UTC) if submission.placed_at is not None else None,
     )
 
 
