@@ -3,6 +3,7 @@ it hands to uvicorn (uvicorn.run replaced by a fake that records them)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import socket
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 from ordo.adapters.db.engine import make_engine
 from ordo.adapters.db.migrate import upgrade
 from ordo.bootstrap import Ordo
+from ordo.entrypoints.api.app import serve_app
 from ordo.entrypoints.cli import main
 from ordo.settings import Settings
 from tests.factories import order_payload, seed
@@ -121,7 +123,7 @@ def test_serve_hands_the_worker_health_check_timeout_to_uvicorn(monkeypatch, env
                                            *args])
 
     assert result.exit_code == 0, result.output
-    assert calls == [{"target": "ordo.entrypoints.api.app:create_app", "factory": True, "host": "127.0.0.1",
+    assert calls == [{"target": "ordo.entrypoints.api.app:serve_app", "factory": True, "host": "127.0.0.1",
                       "port": 8000, "workers": 4, "timeout_worker_healthcheck": expected, "log_level": "info"}]
 
 
@@ -134,3 +136,15 @@ def test_serve_refuses_a_health_check_timeout_below_one_second(monkeypatch):
 
     assert (result.exit_code, calls) == (2, [])
     assert "--timeout-worker-healthcheck" in result.output
+
+
+def test_a_server_workers_app_puts_what_start_up_made_out_of_the_collectors_reach(monkeypatch, tmp_path):
+    monkeypatch.setenv("ORDO_DATABASE_URL", f"sqlite:///{tmp_path / 'ordo.db'}")
+    gc.unfreeze()
+    try:
+        app_ = serve_app()
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # the modules, routes and schemas, not a handful of objects
+        assert [r.path for r in app_.routes if getattr(r, "path", "") == "/healthz"] == ["/healthz"]
+    finally:
+        gc.unfreeze()

@@ -106,7 +106,7 @@ def serve(
         _, stop = start_in_background(app_, interval=2.0)
         console.print("worker: running in this process (outbox, SLA scan, progress checks)")
     try:
-        uvicorn.run("ordo.entrypoints.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+        uvicorn.run("ordo.entrypoints.api.app:serve_app", factory=True, host=host, port=port, workers=workers,
                     timeout_worker_healthcheck=healthcheck, log_level="info")
     finally:
         if stop is not None:
