@@ -53,6 +53,7 @@ from ordo.order.tables import Order, OrderLine
 from ordo.review import screening
 from ordo.review.tables import ReviewFinding
 from ordo.shipping import steps as shipping_steps  # registers the pack and hand-over guards
+from ordo.shipping.rules import CarrierValues
 
 # --- intake -----------------------------------------------------------------------------------
 
@@ -444,12 +445,18 @@ def advance_shipments(
     shipment: str | None = None,
     carrier: str | None = None,
     tracking_number: str | None = None,
+    service: str | None = None,
+    override_reason: str | None = None,
     note: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Order:
     """Move the order's shipments (or the one named) one step; the order follows its shipments.
-    ``data`` is added to each step's event (e.g. whether the carrier confirmed an interception)."""
+    ``data`` is added to each step's event (e.g. whether the carrier confirmed an interception).
+    ``ship`` keeps the booking made at hand-over (``shipping.steps.keep_booking``): other carrier,
+    service or tracking number values replace it only with an ``override_reason``."""
     actor.require(SHIPMENT_PERMISSIONS[trigger])
+    if override_reason is not None:
+        actor.require(Permission.SHIPMENT_CARRIER)
     session, now = uow.session, uow.clock.now()
     order = load_order(session, number, actor, for_update=True)
     targets = [
@@ -461,6 +468,9 @@ def advance_shipments(
     ]
     if not targets:
         raise IllegalTransition("order", order.status, f"shipment {trigger}", ORDER.allowed(order.status))
+    if tracking_number and len(targets) > 1:
+        raise ValidationFailed([Problem("shipment", "tracking_number_shipments",
+                                        {"path": "shipment", "count": len(targets), "action": str(trigger)})])
     if trigger == ShipmentTrigger.SHIP:
         # Without a carrier and number in the request, the booking made at hand-over is used.
         missing = [
@@ -473,8 +483,9 @@ def advance_shipments(
     for s in targets:
         step_data: dict[str, Any] = dict(data or {})
         if trigger == ShipmentTrigger.SHIP:
-            s.carrier, s.tracking_number = carrier or s.carrier, tracking_number or s.tracking_number
-            step_data |= {"carrier": s.carrier, "tracking_number": s.tracking_number}
+            asked = CarrierValues(carrier or None, service or None, tracking_number or None)
+            kept = shipping_steps.keep_booking(uow, s, asked, override_reason=override_reason, actor=actor.name)
+            step_data |= {"carrier": kept.carrier, "tracking_number": kept.tracking_number}
             inventory.consume_shipment(session, shipment_id=s.id, actor=actor.name, at=now, reference=s.number)
         elif trigger == ShipmentTrigger.INTERCEPT:
             # Stopped before the tracking upload, the goods are with the carrier all the same: the

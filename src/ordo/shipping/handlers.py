@@ -23,6 +23,7 @@ from ordo.order import handlers as orders
 from ordo.order.lifecycle import load_order
 from ordo.order.tables import Order
 from ordo.shipping import steps
+from ordo.shipping.rules import carrier_code
 from ordo.shipping.steps import ParcelIn
 from ordo.shipping.tables import FollowupTask, TrackingEvent
 from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, trigger_for
@@ -81,7 +82,8 @@ def override_carrier(uow: UnitOfWork, *, number: str, carrier: str, reason: str,
     actor.require(Permission.SHIPMENT_CARRIER)
     session, now = uow.session, uow.clock.now()
     known = uow.policy.shipping.carriers
-    if carrier not in known:
+    code = carrier_code(carrier, known)  # its code, name or an alias
+    if code is None:
         raise ValidationFailed([Problem("carrier", "carrier_unknown",
                                         {"path": "carrier", "value": carrier, "allowed": ", ".join(sorted(known))})])
     shipment, _ = load_shipment(session, number, actor, for_update=True)
@@ -89,14 +91,14 @@ def override_carrier(uow: UnitOfWork, *, number: str, carrier: str, reason: str,
         raise Conflict("carrier_change_not_allowed", shipment=number, state=shipment.status)
     rec = steps.shipping_record(session, shipment)
     before = shipment.carrier
-    shipment.carrier = carrier
+    shipment.carrier = code
     rec.carrier_rule, rec.carrier_reason, rec.carrier_overridden = "override", reason, True
     chargeable = steps.reweigh(session, shipment, uow.policy)
     shipment.updated_at = now
     record(
         session, at=now, actor=actor.name, entity="shipment", entity_id=shipment.id, order_id=shipment.order_id,
         name="shipment.carrier_overridden", reason=reason,
-        data={"shipment": number, "from": before, "carrier": carrier, "chargeable_weight_g": chargeable},
+        data={"shipment": number, "from": before, "carrier": code, "chargeable_weight_g": chargeable},
     )
     return shipment
 

@@ -78,6 +78,7 @@ class ShippingRead(BaseModel):
     carrier_rule: str | None
     carrier_reason: str | None
     carrier_overridden: bool
+    service: str | None = Field(description="The carrier's service booked at hand-over")
     tracking_number: str | None
     temperature_logger_id: str | None
     confirmed: list[str]
