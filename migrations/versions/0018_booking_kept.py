@@ -42,8 +42,13 @@ def upgrade() -> None:
     with op.batch_alter_table("shipment_shipping", schema=None) as batch_op:
         batch_op.add_column(sa.Column("booked_service", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("booked_placeholder", sa.Boolean(), nullable=False, server_default=sa.false()))
-    op.execute(_SERVICE)
-    op.execute(_PLACEHOLDER)
+    backfill(op.get_bind())
+
+
+def backfill(conn: sa.Connection) -> None:
+    """The service and the placeholder flag of the bookings made before this revision."""
+    conn.execute(_SERVICE)
+    conn.execute(_PLACEHOLDER)
 
 
 def downgrade() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,10 +30,10 @@ from ordo.notify.tables import OutboxMessage
 from ordo.order import handlers as order_handlers
 from ordo.settings import Settings
 from ordo.shipping import handlers, queries
-from ordo.shipping.tables import FollowupTask, Parcel, TrackingEvent
+from ordo.shipping.tables import FollowupTask, Parcel, ShippingRecord, TrackingEvent
 from ordo.sla.handlers import scan as sla_scan
 from tests.conftest import T0
-from tests.factories import order_payload, scan_before, seed, user_token
+from tests.factories import load_file, order_payload, scan_before, seed, user_token
 
 WALK_TO_CHECKED = ("pick", "finish-pick", "check")
 BOX = {"weight_g": 800, "length_mm": 200, "width_mm": 150, "height_mm": 100}
@@ -812,3 +813,29 @@ def test_cli_ship_refuses_a_booking_conflict_with_1_and_a_missing_reason_with_2(
     assert done.output.strip() == f"{number}: ship → shipped"
     assert [(reason, data["to"]) for _, reason, data in events_named(app, "shipment.booking_overridden")] == [
         ("YTO is late", {"carrier": "zto", "service": "domestic_express", "tracking_number": "75000111"})]
+
+
+def test_the_upgrade_records_the_service_and_the_made_up_numbers_of_earlier_bookings(client, app, database):
+    """What migration 0018 fills in for bookings made before it: the order's service type, and which
+    numbers a manual carrier made up (its prefix and the shipment number) rather than had typed."""
+    integrated = handed_over(client, ("TEA-001", 1))  # yto, the fake: FAKE000001
+    made_up = handed_over(client, ("PHONE-006", 1))  # sf, manual: SF<number>1
+    typed = checked(client, ("PHONE-006", 1))
+    pack(client, f"{typed}-1")
+    assert client.post(f"/api/v1/orders/{typed}/hand-over", json={"tracking_number": "SF777"}).status_code == 200
+    with app.transaction() as uow:  # as they were before the revision
+        for rec in uow.session.scalars(select(ShippingRecord)):
+            rec.booked_service, rec.booked_placeholder = None, False
+    migration = load_file(Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0018_booking_kept.py",
+                          "migration_0018")
+
+    with database.engine.begin() as conn:
+        migration.backfill(conn)
+
+    with app.reading() as uow:
+        rows = uow.session.execute(
+            select(Shipment.number, ShippingRecord.booked_service, ShippingRecord.booked_placeholder)
+            .join(ShippingRecord, ShippingRecord.shipment_id == Shipment.id).order_by(Shipment.id)).all()
+    assert [tuple(r) for r in rows] == [(f"{integrated}-1", "domestic_express", False),
+                                        (f"{made_up}-1", "domestic_express", True),
+                                        (f"{typed}-1", "domestic_express", False)]
