@@ -368,6 +368,9 @@ class ShippingPolicy(_Section):
     # whose company the last-mile hand-over names): their booking is replaced at ship without an
     # override, like a number a manual carrier made up.
     stand_in_carriers: tuple[str, ...] = ("local_last_mile",)
+    # A carrier scan dated later than its receipt by more than this is taken at the receipt and
+    # marked adjusted ("future"); up to it, the carrier's clock is only a little ahead of ours.
+    scan_future_tolerance: timedelta = Field(default=timedelta(minutes=15), ge=timedelta(0))
 
     def carrier_name(self, carrier: str | None) -> str | None:
         """What customers read: the name of a carrier the policy knows, any other as it was given."""

@@ -9,11 +9,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ordo.adapters.carriers.base import CarrierError
 from ordo.audit.log import record
+from ordo.audit.tables import Event
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
 from ordo.fulfillment.states import MOVING, SHIPMENT, ShipmentStatus, ShipmentTrigger
@@ -26,7 +27,7 @@ from ordo.shipping import steps
 from ordo.shipping.rules import carrier_code
 from ordo.shipping.steps import ParcelIn
 from ordo.shipping.tables import FollowupTask, TrackingEvent
-from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, trigger_for
+from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, step_time, trigger_for
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +173,13 @@ def _take(
     uow: UnitOfWork, shipment: Shipment, order: Order, row: TrackingRow, *, actor: Actor, source: str,
     row_index: int | None = None,
 ) -> bool:
-    """Store one event and move the shipment; False when it was stored before."""
+    """Store one event and move the shipment, at the scan's time (``tracking.step_time``); False
+    when it was stored before."""
     session, now = uow.session, uow.clock.now()
+    scanned_at = row.at or now
     seen = session.scalar(
         select(TrackingEvent.id).where(TrackingEvent.shipment_id == shipment.id, TrackingEvent.kind == row.kind,
-                                       TrackingEvent.at == row.at)
+                                       TrackingEvent.at == scanned_at)
     )
     if seen is not None:
         return False
@@ -187,33 +190,41 @@ def _take(
         if row_index is None:
             raise Conflict("tracking_not_allowed", **params) from None
         raise Conflict("tracking_row_not_allowed", row=row_index, **params) from None
+    step = step_time(row.at, now, last_step_at=_last_step_at(session, shipment) if trigger is not None else None,
+                     tolerance=uow.policy.shipping.scan_future_tolerance)
+    adjusted = {"scanned_at": scanned_at.isoformat(), "adjusted": str(step.adjusted)} if step.adjusted else {}
     session.add(TrackingEvent(shipment_id=shipment.id, tracking_number=shipment.tracking_number or row.tracking_number,
-                              kind=row.kind, at=row.at, location=row.location, note=row.note, source=source,
-                              received_at=now))
+                              kind=row.kind, at=scanned_at, location=row.location, note=row.note, source=source,
+                              received_at=now, adjusted=step.adjusted))
     if trigger is not None:
         orders.advance_shipments(uow, number=order.number, trigger=trigger, actor=actor, shipment=shipment.number,
-                                 note=row.note)
+                                 note=row.note, data=adjusted, at=step.at)
     rec = steps.shipping_record(session, shipment)
-    # A parcel cannot have moved later than Ordo hears of it: a carrier clock running ahead is cut back.
-    moved_at = min(row.at, now)
-    if rec.last_movement_at is None or moved_at > rec.last_movement_at:
-        rec.last_movement_at = moved_at
+    if rec.last_movement_at is None or step.at > rec.last_movement_at:
+        rec.last_movement_at = step.at
         if trigger is None:
             # A scan that changes no state is still a movement: an event at the scan's time, which
             # the no-movement clock listens to (stopped and started again) and which ends a stall.
-            record(session, at=moved_at, actor=actor.name, entity="shipment", entity_id=shipment.id,
+            record(session, at=step.at, actor=actor.name, entity="shipment", entity_id=shipment.id,
                    order_id=order.id, name="shipment.moved",
-                   data={"shipment": shipment.number, "location": row.location})
+                   data={"shipment": shipment.number, "location": row.location, **adjusted})
     if row.kind == TrackingKind.REFUSED:
         _open_followup(uow, order, shipment, kind="refusal_contact", actor=actor.name)
     session.flush()
     return True
 
 
+def _last_step_at(session: Session, shipment: Shipment) -> datetime | None:
+    """When the shipment's latest step happened (its events that name a state)."""
+    return session.scalar(select(func.max(Event.created_at)).where(
+        Event.entity == "shipment", Event.entity_id == shipment.id, Event.to_state.is_not(None)))
+
+
 def track(
-    uow: UnitOfWork, *, number: str, kind: TrackingKind, at: datetime, location: str | None, note: str | None,
-    actor: Actor,
+    uow: UnitOfWork, *, number: str, kind: TrackingKind, at: datetime | None, location: str | None,
+    note: str | None, actor: Actor,
 ) -> TrackingOutcome:
+    """One carrier event typed or posted; ``at``: when it was scanned (None: now)."""
     actor.require(Permission.SHIPMENT_DELIVER)
     shipment, order = load_shipment(uow.session, number, actor, for_update=True)
     row = TrackingRow(shipment.tracking_number or "", kind, at, location, note)

@@ -49,6 +49,7 @@ class TrackingEventView:
     location: str | None
     note: str | None
     source: str
+    adjusted: str | None
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def shipping(session: Session, shipment_number: str) -> ShippingView:
     rec = session.get(ShippingRecord, shipment.id)
     parcels = _parcels(session, shipment)
     events = tuple(
-        TrackingEventView(e.kind, e.at, e.location, e.note, e.source)
+        TrackingEventView(e.kind, e.at, e.location, e.note, e.source, e.adjusted)
         for e in session.scalars(select(TrackingEvent).where(TrackingEvent.shipment_id == shipment.id)
                                  .order_by(TrackingEvent.at, TrackingEvent.id))
     )

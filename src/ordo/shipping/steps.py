@@ -243,7 +243,8 @@ def keep_booking(uow: UnitOfWork, shipment: Shipment, asked: CarrierValues, *, o
     return kept
 
 
-def after_ship(uow: UnitOfWork, shipment: Shipment) -> None:
-    """The parcel left: its last movement is now (the no-movement clock starts with the ship event)."""
+def after_ship(uow: UnitOfWork, shipment: Shipment, *, at: datetime) -> None:
+    """The parcel left at ``at`` (now, or the carrier's scan): its last movement (the no-movement
+    clock starts with the ship event)."""
     rec = shipping_record(uow.session, shipment)
-    rec.last_movement_at = uow.clock.now()
+    rec.last_movement_at = at

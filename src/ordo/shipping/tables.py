@@ -55,7 +55,9 @@ class ShippingRecord(Base):
 
 
 class TrackingEvent(Base):
-    """One carrier event as received; the same (shipment, kind, time) is stored once."""
+    """One carrier event as received (``at``: the scan's own time, else its receipt's); the same
+    (shipment, kind, time) is stored once. ``adjusted``: why its step was recorded at another time
+    (``tracking.Adjusted``: future, out_of_order)."""
 
     __tablename__ = "tracking_events"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,6 +69,7 @@ class TrackingEvent(Base):
     note: Mapped[str | None] = mapped_column(String(1000))
     source: Mapped[str] = mapped_column(String(16))  # api | csv | carrier
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    adjusted: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (UniqueConstraint("shipment_id", "kind", "at"),)
 
