@@ -47,7 +47,7 @@ def app(database, clock, fake) -> Ordo:
 
 
 def handed_over(app: Ordo, external_id: str = "SCAN-1") -> tuple[str, str]:
-    """An order of one tea walked to hand-over now (booked with the fake YTO: FAKE000001)."""
+    """An order of two teas walked to hand-over now (booked with the fake YTO: FAKE000001)."""
     number, _ = orders.intake(app, submission=OrderSubmission.model_validate(order_payload(external_id=external_id)),
                               actor=SYSTEM)
     for trigger in (T.START_PICK, T.FINISH_PICK, T.CHECK, T.PACK, T.HAND_OVER):

@@ -617,7 +617,7 @@ def test_pulled_carrier_events_move_the_shipment_once_each_via_the_cli_and_the_w
     pulled = CliRunner().invoke(main.app, ["tracking", "pull"], env={"ORDO_LOCALE": "en"})
 
     assert pulled.exit_code == 0, pulled.output
-    assert pulled.output.strip() == '{"stored": 1, "duplicates": 0, "failed": []}'
+    assert pulled.output.strip() == '{"stored": 1, "duplicates": 0, "failed": [], "busy": []}'
     assert status_of(client, number) == ("shipped", "shipped", ["in_transit"])
     fake.events["FAKE000001"] = [
         CarrierEvent("FAKE000001", "delivered", T0 + timedelta(hours=22), note="front desk"),  # out of order
@@ -632,7 +632,7 @@ def test_pulled_carrier_events_move_the_shipment_once_each_via_the_cli_and_the_w
         ("in_transit", "上海", None, "carrier"), ("out_for_delivery", None, None, "carrier"),
         ("delivered", None, "front desk", "carrier")]
     assert CliRunner().invoke(main.app, ["tracking", "pull"]).output.strip() == (
-        '{"stored": 0, "duplicates": 0, "failed": []}')  # delivered: the carrier is no longer asked
+        '{"stored": 0, "duplicates": 0, "failed": [], "busy": []}')  # delivered: the carrier is no longer asked
     assert count(app, TrackingEvent) == 3
 
 

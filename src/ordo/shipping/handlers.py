@@ -19,9 +19,10 @@ from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
 from ordo.fulfillment.states import MOVING, SHIPMENT, ShipmentStatus, ShipmentTrigger
 from ordo.fulfillment.tables import Shipment
+from ordo.inventory import handlers as inventory
 from ordo.kernel.errors import Conflict, IllegalTransition, NotFound, OrdoError, Problem, ValidationFailed
 from ordo.order import handlers as orders
-from ordo.order.lifecycle import load_order
+from ordo.order.lifecycle import load_order, lock_orders_not_busy
 from ordo.order.tables import Order
 from ordo.shipping import steps
 from ordo.shipping.rules import carrier_code
@@ -266,6 +267,7 @@ class PullOutcome:
     stored: int
     duplicates: int
     failed: list[str] = field(default_factory=list)  # shipments whose carrier or events were refused
+    busy: list[str] = field(default_factory=list)  # orders a command held: their events wait for the next pull
 
 
 # States in which a carrier still reports on a parcel.
@@ -276,7 +278,14 @@ def pull_tracking(uow: UnitOfWork, *, batch: int = 500) -> PullOutcome:
     """Ask each moving shipment's carrier adapter for its events and take the new ones in, in time
     order, exactly as the tracking API does (stored once: a pulled event seen before is a
     duplicate). One shipment's trouble — the carrier unreachable, an event its state does not
-    allow — leaves that shipment as it was (savepoint) and is reported; the others go on."""
+    allow — leaves that shipment as it was (savepoint) and is reported; the others go on.
+
+    Locks follow the global order (docs/architecture.md): the carriers are asked first, while
+    nothing is locked; then the orders with new events are taken in id order without waiting
+    (``lock_orders_not_busy``) — one an order command holds is reported ``busy`` and pulled again
+    next time, so the pull never waits for a command that may wait for it; then the stock rows
+    the handed-over shipments among them may consume, in (warehouse, SKU) order; only then are
+    the events taken in."""
     session = uow.session
     actor = Actor.system()
     rows = session.scalars(
@@ -284,33 +293,54 @@ def pull_tracking(uow: UnitOfWork, *, batch: int = 500) -> PullOutcome:
                                Shipment.carrier.is_not(None))
         .order_by(Shipment.id).limit(batch)
     ).all()
-    stored = duplicates = 0
-    failed: list[str] = []
-    for shipment in rows:
-        number, tracking_number = shipment.number, str(shipment.tracking_number)
-        try:
-            events = uow.carriers.get(str(shipment.carrier)).tracking(tracking_number)
-        except CarrierError as exc:
-            log.warning("tracking pull: carrier %s for %s: %s", shipment.carrier, number, exc)
-            failed.append(number)
-            continue
-        if not events:
+    fresh, duplicates, failed = _ask_carriers(uow, list(rows))
+    locked = lock_orders_not_busy(session, {s.order_id for s in fresh})
+    inventory.lock_reserved_stock(session, [s.id for s in fresh
+                                            if s.order_id in locked and s.status == ShipmentStatus.HANDED_OVER])
+    stored = 0
+    for shipment, events in fresh.items():
+        if shipment.order_id not in locked:
             continue
         try:
             with session.begin_nested():
-                locked, order = load_shipment(session, number, actor, for_update=True)
-                new = 0
-                for e in sorted(events, key=lambda e: e.at):
-                    row = TrackingRow(tracking_number, TrackingKind(e.kind), e.at, e.location, e.note)
-                    if _take(uow, locked, order, row, actor=actor, source="carrier"):
-                        new += 1
-        except (OrdoError, ValueError) as exc:  # ValueError: an event kind Ordo does not know
-            log.warning("tracking pull: %s refused: %s", number, exc)
-            failed.append(number)
+                current, order = load_shipment(session, shipment.number, actor, for_update=True)
+                new = sum(_take(uow, current, order, row, actor=actor, source="carrier") for row in events)
+        except OrdoError as exc:
+            log.warning("tracking pull: %s refused: %s", shipment.number, exc)
+            failed.append(shipment.number)
             continue
         stored += new
         duplicates += len(events) - new
-    return PullOutcome(stored, duplicates, failed)
+    busy = sorted({s.order_id for s in fresh} - set(locked))
+    numbers = list(session.scalars(select(Order.number).where(Order.id.in_(busy)).order_by(Order.id))) if busy else []
+    position = {s.number: i for i, s in enumerate(rows)}
+    return PullOutcome(stored, duplicates, sorted(failed, key=position.__getitem__), numbers)
+
+
+def _ask_carriers(uow: UnitOfWork, shipments: list[Shipment]) -> tuple[dict[Shipment, list[TrackingRow]], int,
+                                                                         list[str]]:
+    """Each shipment's events from its carrier's adapter that are not stored yet, in time order;
+    how many were; the shipments whose carrier failed or sent an event kind Ordo does not know."""
+    stored = {(shipment_id, kind, at) for shipment_id, kind, at in uow.session.execute(
+        select(TrackingEvent.shipment_id, TrackingEvent.kind, TrackingEvent.at)
+        .where(TrackingEvent.shipment_id.in_([s.id for s in shipments])))} if shipments else set()
+    fresh: dict[Shipment, list[TrackingRow]] = {}
+    duplicates, failed = 0, []
+    for shipment in shipments:
+        tracking_number = str(shipment.tracking_number)
+        try:
+            events = uow.carriers.get(str(shipment.carrier)).tracking(tracking_number)
+            rows = [TrackingRow(tracking_number, TrackingKind(e.kind), e.at, e.location, e.note)
+                    for e in sorted(events, key=lambda e: e.at)]
+        except (CarrierError, ValueError) as exc:  # ValueError: an event kind Ordo does not know
+            log.warning("tracking pull: carrier %s for %s: %s", shipment.carrier, shipment.number, exc)
+            failed.append(shipment.number)
+            continue
+        new = [r for r in rows if (shipment.id, str(r.kind), r.at) not in stored]
+        duplicates += len(rows) - len(new)
+        if new:
+            fresh[shipment] = new
+    return fresh, duplicates, failed
 
 
 # --- follow-up tasks ------------------------------------------------------------------------------------
