@@ -31,14 +31,11 @@ from sqlalchemy import text
 from ordo.adapters.carriers.base import CarrierEvent, FakeCarrier
 from ordo.auth.model import Actor, Role
 from ordo.bootstrap import Ordo
-from ordo.fulfillment.states import ShipmentTrigger as T
 from ordo.order import handlers as orders
 from ordo.order.actions import ActionIn, OrderAction, perform
-from ordo.order.model import OrderSubmission
-from ordo.settings import Settings
 from ordo.shipping import handlers as shipping
 from tests.conftest import T0
-from tests.factories import order_payload, prepare_step, seed, side_by_side, wait_for_lock_waiters
+from tests.factories import handed_over, side_by_side, wait_for_lock_waiters, with_carriers
 
 SYSTEM = Actor.system()
 LOGISTICS = Actor(name="lena", roles=frozenset({Role.LOGISTICS}))
@@ -54,21 +51,7 @@ def fake() -> FakeCarrier:
 def app(database, clock, fake) -> Ordo:
     if database.kind != "postgresql":
         pytest.skip("SQLite runs one writer at a time: no row locks to take in the wrong order")
-    database.empty()
-    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine, carriers={"yto": fake})
-    seed(ordo)
-    return ordo
-
-
-def handed_over(app: Ordo, external_id: str) -> str:
-    """An order of two teas from WH-SH walked to hand-over (booked with the fake YTO)."""
-    number, _ = orders.intake(app, submission=OrderSubmission.model_validate(order_payload(external_id=external_id)),
-                              actor=SYSTEM)
-    for trigger in (T.START_PICK, T.FINISH_PICK, T.CHECK, T.PACK, T.HAND_OVER):
-        prepare_step(app, number, trigger)
-        with app.transaction() as uow:
-            orders.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM)
-    return number
+    return with_carriers(database, clock, {"yto": fake})
 
 
 def rows(database, sql: str) -> list[tuple]:

@@ -19,15 +19,14 @@ from ordo.bootstrap import Ordo
 from ordo.fulfillment.states import ShipmentTrigger as T
 from ordo.inventory.tables import StockMovement
 from ordo.order import handlers as orders
-from ordo.order.model import OrderSubmission
-from ordo.settings import Settings
 from ordo.shipping import handlers as shipping
 from ordo.shipping import queries
 from ordo.shipping.tables import ShippingRecord, TrackingEvent
 from ordo.shipping.tracking import TrackingKind
 from ordo.sla.tables import SlaClock
 from tests.conftest import T0
-from tests.factories import order_payload, prepare_step, seed
+from tests.factories import handed_over as walk_to_hand_over
+from tests.factories import with_carriers
 
 SYSTEM = Actor.system()
 H, MINUTE = timedelta(hours=1), timedelta(minutes=1)
@@ -40,20 +39,12 @@ def fake() -> FakeCarrier:
 
 @pytest.fixture
 def app(database, clock, fake) -> Ordo:
-    database.empty()
-    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine, carriers={"yto": fake})
-    seed(ordo)
-    return ordo
+    return with_carriers(database, clock, {"yto": fake})
 
 
-def handed_over(app: Ordo, external_id: str = "SCAN-1") -> tuple[str, str]:
-    """An order of two teas walked to hand-over now (booked with the fake YTO: FAKE000001)."""
-    number, _ = orders.intake(app, submission=OrderSubmission.model_validate(order_payload(external_id=external_id)),
-                              actor=SYSTEM)
-    for trigger in (T.START_PICK, T.FINISH_PICK, T.CHECK, T.PACK, T.HAND_OVER):
-        prepare_step(app, number, trigger)
-        with app.transaction() as uow:
-            orders.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM)
+def handed_over(app: Ordo) -> tuple[str, str]:
+    """An order walked to hand-over now (booked with the fake YTO: FAKE000001); its number and shipment."""
+    number = walk_to_hand_over(app, "SCAN-1")
     return number, f"{number}-1"
 
 

@@ -28,12 +28,11 @@ from ordo.inventory.queries import verify
 from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
 from ordo.notify.tables import OutboxMessage
 from ordo.order import handlers as order_handlers
-from ordo.settings import Settings
 from ordo.shipping import handlers, queries
 from ordo.shipping.tables import FollowupTask, Parcel, ShippingRecord, TrackingEvent
 from ordo.sla.handlers import scan as sla_scan
 from tests.conftest import T0
-from tests.factories import load_file, order_payload, scan_before, seed, user_token
+from tests.factories import load_file, order_payload, scan_before, user_token, with_carriers
 
 WALK_TO_CHECKED = ("pick", "finish-pick", "check")
 BOX = {"weight_g": 800, "length_mm": 200, "width_mm": 150, "height_mm": 100}
@@ -46,9 +45,7 @@ def fake() -> FakeCarrier:
 
 @pytest.fixture
 def app(database, clock, fake) -> Ordo:
-    database.empty()
-    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine, carriers={"yto": fake})
-    seed(ordo)
+    ordo = with_carriers(database, clock, {"yto": fake})
     with ordo.transaction() as uow:  # a bulky appliance outside the furniture template, stocked in Beijing only
         s = uow.session
         s.add(Sku(code="FRIDGE-009", barcode="6900000000099", name="Fridge", category="appliances", traits=["bulky"],
