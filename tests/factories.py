@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, text
 
+from ordo.adapters.carriers.base import CarrierAdapter
 from ordo.auth.handlers import add_user, create_token
 from ordo.auth.model import Actor, Role
 from ordo.bootstrap import Ordo
@@ -26,6 +27,7 @@ from ordo.fulfillment.tables import Shipment
 from ordo.inventory.handlers import receive
 from ordo.inventory.tables import Warehouse
 from ordo.order.tables import Order
+from ordo.settings import Settings
 
 SKUS = [
     # code, category, traits, price
@@ -105,6 +107,30 @@ def seed(ordo: Ordo, *, stock: int = 100) -> None:
                 receive(s, warehouse_id=whs["WH-SH"], sku_id=skus[code], quantity=stock, actor="test", at=now)
             receive(s, warehouse_id=whs["WH-BJ"], sku_id=skus["LYC-003"], quantity=stock, actor="test", at=now)
             receive(s, warehouse_id=whs["WH-LA"], sku_id=skus["TEA-001"], quantity=stock, actor="test", at=now)
+
+
+def with_carriers(database: Any, clock: Any, carriers: dict[str, CarrierAdapter]) -> Ordo:
+    """An Ordo on the emptied test database with these carrier adapters and the reference data of ``seed``."""
+    database.empty()
+    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine, carriers=carriers)
+    seed(ordo)
+    return ordo
+
+
+def handed_over(ordo: Ordo, external_id: str) -> str:
+    """A new order (``order_payload``: two teas from WH-SH) walked to hand-over with the order's
+    handlers, as the system, doing before each step what the warehouse must; its number."""
+    from ordo.fulfillment.states import ShipmentTrigger as T
+    from ordo.order.handlers import advance_shipments, intake
+    from ordo.order.model import OrderSubmission
+
+    number, _ = intake(ordo, submission=OrderSubmission.model_validate(order_payload(external_id=external_id)),
+                       actor=Actor.system())
+    for trigger in (T.START_PICK, T.FINISH_PICK, T.CHECK, T.PACK, T.HAND_OVER):
+        prepare_step(ordo, number, trigger)
+        with ordo.transaction() as uow:
+            advance_shipments(uow, number=number, trigger=trigger, actor=Actor.system())
+    return number
 
 
 PICKER = "picker-test"

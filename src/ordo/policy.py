@@ -292,6 +292,9 @@ class Carrier(_Section):
     name: str
     # Volumetric weight (kg) = length × width × height (cm) / divisor.
     volumetric_divisor: int = 6000
+    # Other spellings of the carrier (a channel's or a person's): the code, the name and these all
+    # name the same carrier, whatever the case, spaces, dots, hyphens and underscores.
+    aliases: tuple[str, ...] = ()
 
 
 class CarrierRule(_Section):
@@ -313,13 +316,13 @@ class PackingRule(_Section):
 
 def _carriers() -> dict[str, Carrier]:
     return {
-        "sf_cold": Carrier(name="SF Cold Chain", volumetric_divisor=6000),
-        "deppon": Carrier(name="Deppon Home Delivery", volumetric_divisor=6000),
-        "sf": Carrier(name="SF Express", volumetric_divisor=6000),
-        "yto": Carrier(name="YTO Economy", volumetric_divisor=8000),
-        "zto": Carrier(name="ZTO Express", volumetric_divisor=8000),
-        "dhl": Carrier(name="DHL Express", volumetric_divisor=5000),
-        "cosco": Carrier(name="COSCO Sea Freight", volumetric_divisor=1000),
+        "sf_cold": Carrier(name="SF Cold Chain", volumetric_divisor=6000, aliases=("顺丰冷运",)),
+        "deppon": Carrier(name="Deppon Home Delivery", volumetric_divisor=6000, aliases=("Deppon", "德邦")),
+        "sf": Carrier(name="SF Express", volumetric_divisor=6000, aliases=("顺丰", "顺丰速运")),
+        "yto": Carrier(name="YTO Economy", volumetric_divisor=8000, aliases=("YTO Express", "圆通")),
+        "zto": Carrier(name="ZTO Express", volumetric_divisor=8000, aliases=("中通",)),
+        "dhl": Carrier(name="DHL Express", volumetric_divisor=5000, aliases=("DHL",)),
+        "cosco": Carrier(name="COSCO Sea Freight", volumetric_divisor=1000, aliases=("COSCO", "中远海运")),
         "local_last_mile": Carrier(name="Overseas local delivery", volumetric_divisor=5000),
     }
 
@@ -361,6 +364,18 @@ class ShippingPolicy(_Section):
     packing_rules: tuple[PackingRule, ...] = Field(default_factory=_packing_rules)
     # Who is alerted (outbox, staff message) when customs holds a shipment.
     customs_held_audience: str = "logistics"
+    # Carriers chosen only to stand in for one named later (the overseas warehouse's local delivery,
+    # whose company the last-mile hand-over names): their booking is replaced at ship without an
+    # override, like a number a manual carrier made up.
+    stand_in_carriers: tuple[str, ...] = ("local_last_mile",)
+    # A carrier scan dated later than its receipt by more than this is taken at the receipt and
+    # marked adjusted ("future"); up to it, the carrier's clock is only a little ahead of ours.
+    scan_future_tolerance: timedelta = Field(default=timedelta(minutes=15), ge=timedelta(0))
+
+    def carrier_name(self, carrier: str | None) -> str | None:
+        """What customers read: the name of a carrier the policy knows, any other as it was given."""
+        known = self.carriers.get(carrier or "")
+        return known.name if known is not None else carrier
 
 
 # --- warehouse floor, waves and scans (POLICIES.md: "Picking") -----------------------------------

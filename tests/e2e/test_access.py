@@ -359,7 +359,7 @@ UNPAID = {"payment": {"method": "alipay", "status": "unpaid", "amount_paid": "0"
 COD = {"payment": {"method": "cash_on_delivery", "status": "unpaid", "amount_paid": "0"}}
 BACKORDER = {"lines": [{"sku": "TEA-001", "quantity": 150, "unit_price": "25.00"}], "total": "3755.00",
              "payment": {"method": "alipay", "status": "paid", "amount_paid": "3755.00"}}
-SHIP = {"carrier": "SF", "tracking_number": "SF1234567890"}
+SHIP = {"carrier": "YTO Economy"}  # the booked carrier by its name; its number, one per parcel, as booked
 WALK = ["pick", "finish-pick", "check", "pack", "hand-over", "ship", "deliver", "complete"]
 
 

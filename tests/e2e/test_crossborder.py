@@ -180,7 +180,7 @@ def test_an_air_freight_order_goes_through_every_leg_to_delivered(client, ordo, 
     assert (event["shipment.carrier_chosen"]["data"]["carrier"], event["shipment.carrier_chosen"]["data"]["rule"]) == (
         "dhl", "intl_air")
     assert event["shipment.booked"]["data"] == {
-        "shipment": shipment, "carrier": "dhl", "tracking_number": f"DHL{number}1"}
+        "shipment": shipment, "carrier": "dhl", "service": "intl_air", "tracking_number": f"DHL{number}1"}
     assert event["shipment.ship"]["data"] == {
         "shipment": shipment, "carrier": "dhl", "tracking_number": "DHL-1234567890"}
     transport = event["shipment.international_transport"]

@@ -58,10 +58,11 @@ def advance(client: TestClient, ordo, actions: list[tuple[str, dict]]) -> None:
 
 
 def shipped(client: TestClient, ordo) -> str:
-    """Shipped with a carrier and tracking number typed at the ship step (they replace the booking)."""
+    """Shipped with a carrier and tracking number typed at the ship step, which override the booking."""
     shipment = allocated(client)
     advance(client, ordo, [("pick", {}), ("finish-pick", {}), ("check", {}), ("pack", {}), ("hand-over", {}),
-                           ("ship", {"carrier": "sf", "tracking_number": "SF1234567890"})])
+                           ("ship", {"carrier": "sf", "tracking_number": "SF1234567890", "override_booking": True,
+                                     "reason": "the customer pays for SF"})])
     return shipment
 
 

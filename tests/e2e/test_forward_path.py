@@ -26,7 +26,7 @@ def test_paid_order_is_confirmed_allocated_and_walks_to_completed(client, ordo):
     assert [s["warehouse"] for s in order["shipments"]] == ["WH-SH"]
     prepare_packing(client.app.state.ordo, "20260315001")
     steps = [("pick", {}), ("finish-pick", {}), ("check", {}), ("pack", {}), ("hand-over", {}),
-             ("ship", {"carrier": "SF", "tracking_number": "SF1234567890"}), ("deliver", {}), ("complete", {})]
+             ("ship", {"carrier": "YTO Economy", "tracking_number": "YT1234567890"}), ("deliver", {}), ("complete", {})]
     for action, body in steps:
         scan_before(ordo, "20260315001", action)
         r = client.post(f"/api/v1/orders/20260315001/{action}", json=body)
@@ -34,7 +34,7 @@ def test_paid_order_is_confirmed_allocated_and_walks_to_completed(client, ordo):
     final = client.get("/api/v1/orders/20260315001").json()
     assert final["status"] == "completed"
     assert final["shipments"][0]["status"] == "delivered"
-    assert final["shipments"][0]["tracking_number"] == "SF1234567890"
+    assert final["shipments"][0]["tracking_number"] == "YT1234567890"
     assert [(e["name"], e["from_state"], e["to_state"]) for e in final["events"]] == [
         ("order.created", None, "pending_review"),
         ("order.confirm", "pending_review", "confirmed"),

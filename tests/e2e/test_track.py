@@ -27,22 +27,22 @@ def test_customer_sees_status_and_timeline_without_a_token(client, ordo, clock):
         scan_before(ordo, number, action)
         assert client.post(f"/api/v1/orders/{number}/{action}", json={}, headers=staff).status_code == 200
     clock.advance(timedelta(hours=3))
-    shipped = client.post(f"/api/v1/orders/{number}/ship", json={"carrier": "SF Express",
-                                                                  "tracking_number": "SF1234567890"}, headers=staff)
+    shipped = client.post(f"/api/v1/orders/{number}/ship", json={"carrier": "YTO Express",
+                                                                  "tracking_number": "YT1234567890"}, headers=staff)
     assert shipped.status_code == 200
     r = client.get(f"/api/v1/track/{number}", params={"phone_last4": "5678"}, headers={"Accept-Language": "en"})
     assert r.status_code == 200, r.text
     assert r.json() == {
         "number": number,
         "status": "shipped",
-        "carrier": "SF Express",
-        "tracking_numbers": ["SF1234567890"],
+        "carrier": "YTO Economy",
+        "tracking_numbers": ["YT1234567890"],
         "timeline": [
             {"at": "2026-03-15T02:00:00Z", "event": "placed", "text": f"Order {number} placed"},
             {"at": "2026-03-15T02:00:00Z", "event": "confirmed",
              "text": f"Your order {number} is confirmed and being prepared."},
             {"at": "2026-03-15T05:00:00Z", "event": "shipped",
-             "text": f"Your order {number} has shipped with SF Express, tracking number SF1234567890."},
+             "text": f"Your order {number} has shipped with YTO Economy, tracking number YT1234567890."},
         ],
     }
     zh = client.get(f"/api/v1/track/{number}", params={"phone_last4": "5678"}, headers={"Accept-Language": "zh-CN"})

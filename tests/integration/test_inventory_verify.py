@@ -38,7 +38,7 @@ def traffic(ordo):
             (OrderAction.CHECK, ActionIn()),
             (OrderAction.PACK, ActionIn()),
             (OrderAction.HAND_OVER, ActionIn()),
-            (OrderAction.SHIP, ActionIn(carrier="SF", tracking_number="SF1")),
+            (OrderAction.SHIP, ActionIn(tracking_number="YT1")),
         ],
     }
     prepare_packing(ordo, numbers[1])

@@ -158,9 +158,10 @@ def test_shipping_consumes_the_reservation(client, ordo):
     for step in ("pick", "finish-pick", "check", "pack", "hand-over"):
         scan_before(ordo, number, step)
         act(client, number, step)
-    shipped = act(client, number, "ship", carrier="SF Express", tracking_number="SF100200300").json()
+    shipped = act(client, number, "ship", carrier="YTO Economy", tracking_number="YT100200300").json()
     assert shipped["status"] == "shipped"
-    assert shipped["shipments"][0]["tracking_number"] == "SF100200300"  # the body wins over the booking
+    # The booked carrier's real number replaces the one the manual carrier made up at hand-over.
+    assert shipped["shipments"][0]["tracking_number"] == "YT100200300"
     assert shipped["shipping_progress"] == "shipped"
     assert stock_of(ordo, "TEA-001") == (98, 0)
 

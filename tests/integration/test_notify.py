@@ -155,8 +155,8 @@ def test_shipping_queues_customer_notices_and_the_worker_delivers_them(ordo, smt
         with ordo.transaction() as uow:
             handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM)
     with ordo.transaction() as uow:
-        handlers.advance_shipments(uow, number=number, trigger=ShipmentTrigger.SHIP, actor=SYSTEM, carrier="SF Express",
-                                   tracking_number="SF1234567890")
+        handlers.advance_shipments(uow, number=number, trigger=ShipmentTrigger.SHIP, actor=SYSTEM,
+                                   tracking_number="YT1234567890")
     assert outbox(ordo) == [
         ("customer.confirmed", "customer", "pending", 0, "email"),
         ("customer.confirmed", "customer", "pending", 0, "sms"),
@@ -174,7 +174,7 @@ def test_shipping_queues_customer_notices_and_the_worker_delivers_them(ordo, smt
     assert "Subject: =?utf-8?" in shipped and f"X-Ordo-Key: notice:shipped:{number}-1:email" in shipped
     texts = [json.loads(line) for line in sms_file.read_text(encoding="utf-8").splitlines()]
     assert [t["to"] for t in texts] == ["+8613812345678"] * 2
-    assert texts[1]["text"] == f"您的订单 {number} 已由SF Express发出，运单号 SF1234567890。"
+    assert texts[1]["text"] == f"您的订单 {number} 已由YTO Economy发出，运单号 YT1234567890。"
     assert [row[2] for row in outbox(ordo)] == ["sent"] * 4
     assert deliver_due(ordo, channels).sent == []  # nothing delivered twice
 
@@ -314,14 +314,14 @@ def test_out_for_delivery_and_delivered_notices_carry_the_tracking_number(ordo):
                     ShipmentTrigger.OUT_FOR_DELIVERY, ShipmentTrigger.DELIVER):
         prepare_step(ordo, number, trigger)
         with ordo.transaction() as uow:
-            handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM, carrier="SF Express",
-                                       tracking_number="SF77")
+            handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM,
+                                       tracking_number="YT77")
     assert [t for t, channel in customer_notices(ordo) if channel == "sms"] == [
         "confirmed", "shipped", "out_for_delivery", "delivered"]
     with ordo.reading() as uow:
         out = uow.session.scalars(select(OutboxMessage).where(
             OutboxMessage.key == f"notice:out_for_delivery:{number}-1:email")).one()
-        assert out.payload["body"] == f"您的订单 {number}（运单号 SF77）正在派送，请保持电话畅通。"
+        assert out.payload["body"] == f"您的订单 {number}（运单号 YT77）正在派送，请保持电话畅通。"
 
 
 def test_customs_cleared_notice_is_queued_when_the_clearance_leg_is_recorded(ordo):
@@ -443,8 +443,8 @@ def test_a_shipment_reaches_each_subscriber_that_wants_it_signed_and_fresh(datab
         with ordo.transaction() as uow:
             handlers.advance_shipments(uow, number=number, trigger=trigger, actor=SYSTEM)
     with ordo.transaction() as uow:
-        handlers.advance_shipments(uow, number=number, trigger=ShipmentTrigger.SHIP, actor=SYSTEM, carrier="SF Express",
-                                   tracking_number="SF9")
+        handlers.advance_shipments(uow, number=number, trigger=ShipmentTrigger.SHIP, actor=SYSTEM,
+                                   tracking_number="YT9")
     with ordo.reading() as uow:
         hooks = [(m.key, m.payload["to"]) for m in uow.session.scalars(
             select(OutboxMessage).where(OutboxMessage.audience == "webhook").order_by(OutboxMessage.id))]
@@ -454,8 +454,8 @@ def test_a_shipment_reaches_each_subscriber_that_wants_it_signed_and_fresh(datab
     result = deliver_due(ordo, {"webhook": channels["webhook"], "email": FakeChannel(), "sms": FakeChannel()})
     assert len(result.sent) == 6 and result.retried == []  # confirmed and shipped by e-mail and SMS, 2 hooks
     got = sorted((r["path"], r["key"], r["body"]["data"]["params"]["tracking"]) for r in Receiver.received)
-    assert got == [("/hooks/crm", f"notice:shipped:{number}-1:webhook:crm", "SF9"),
-                   ("/hooks/erp", f"notice:shipped:{number}-1:webhook:erp", "SF9")]
+    assert got == [("/hooks/crm", f"notice:shipped:{number}-1:webhook:crm", "YT9"),
+                   ("/hooks/erp", f"notice:shipped:{number}-1:webhook:erp", "YT9")]
     assert Receiver.refused == []
 
 

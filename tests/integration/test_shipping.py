@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from ordo.auth.model import Actor
 from ordo.bootstrap import Ordo
 from ordo.catalog.tables import Sku
 from ordo.entrypoints.api.app import create_app
-from ordo.entrypoints.cli import common, main, shipping
+from ordo.entrypoints.cli import common, main, orders, shipping
 from ordo.entrypoints.worker.runner import run_round
 from ordo.fulfillment.states import ShipmentTrigger
 from ordo.fulfillment.tables import Shipment
@@ -27,12 +28,11 @@ from ordo.inventory.queries import verify
 from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
 from ordo.notify.tables import OutboxMessage
 from ordo.order import handlers as order_handlers
-from ordo.settings import Settings
 from ordo.shipping import handlers, queries
-from ordo.shipping.tables import FollowupTask, Parcel, TrackingEvent
+from ordo.shipping.tables import FollowupTask, Parcel, ShippingRecord, TrackingEvent
 from ordo.sla.handlers import scan as sla_scan
 from tests.conftest import T0
-from tests.factories import order_payload, scan_before, seed, user_token
+from tests.factories import load_file, order_payload, scan_before, user_token, with_carriers
 
 WALK_TO_CHECKED = ("pick", "finish-pick", "check")
 BOX = {"weight_g": 800, "length_mm": 200, "width_mm": 150, "height_mm": 100}
@@ -45,9 +45,7 @@ def fake() -> FakeCarrier:
 
 @pytest.fixture
 def app(database, clock, fake) -> Ordo:
-    database.empty()
-    ordo = Ordo(Settings(database_url=database.url), clock=clock, engine=database.engine, carriers={"yto": fake})
-    seed(ordo)
+    ordo = with_carriers(database, clock, {"yto": fake})
     with ordo.transaction() as uow:  # a bulky appliance outside the furniture template, stocked in Beijing only
         s = uow.session
         s.add(Sku(code="FRIDGE-009", barcode="6900000000099", name="Fridge", category="appliances", traits=["bulky"],
@@ -119,7 +117,7 @@ def handed_over(client, *lines: tuple[str, int], logger: str | None = None) -> s
 
 def use_app(monkeypatch, app: Ordo) -> None:
     """`ordo …` commands against the test's database."""
-    for module in (common, shipping):
+    for module in (common, orders, shipping):
         monkeypatch.setattr(module, "ordo", lambda: app)
 
 
@@ -616,7 +614,7 @@ def test_pulled_carrier_events_move_the_shipment_once_each_via_the_cli_and_the_w
     pulled = CliRunner().invoke(main.app, ["tracking", "pull"], env={"ORDO_LOCALE": "en"})
 
     assert pulled.exit_code == 0, pulled.output
-    assert pulled.output.strip() == '{"stored": 1, "duplicates": 0, "failed": []}'
+    assert pulled.output.strip() == '{"stored": 1, "duplicates": 0, "failed": [], "busy": []}'
     assert status_of(client, number) == ("shipped", "shipped", ["in_transit"])
     fake.events["FAKE000001"] = [
         CarrierEvent("FAKE000001", "delivered", T0 + timedelta(hours=22), note="front desk"),  # out of order
@@ -631,7 +629,7 @@ def test_pulled_carrier_events_move_the_shipment_once_each_via_the_cli_and_the_w
         ("in_transit", "上海", None, "carrier"), ("out_for_delivery", None, None, "carrier"),
         ("delivered", None, "front desk", "carrier")]
     assert CliRunner().invoke(main.app, ["tracking", "pull"]).output.strip() == (
-        '{"stored": 0, "duplicates": 0, "failed": []}')  # delivered: the carrier is no longer asked
+        '{"stored": 0, "duplicates": 0, "failed": [], "busy": []}')  # delivered: the carrier is no longer asked
     assert count(app, TrackingEvent) == 3
 
 
@@ -654,3 +652,187 @@ def test_a_pulled_event_the_state_refuses_leaves_that_shipment_as_it_was_and_the
     fake.fail_with = "YTO API down"
     assert pull() == handlers.PullOutcome(stored=0, duplicates=0, failed=[f"{bad}-1", f"{good}-1"])
     assert count(app, TrackingEvent) == 1
+
+
+# --- ship keeps the booking made at hand-over ------------------------------------------------------------
+
+
+def booking_refused(number: str, fields: str, *, carrier: str = "yto", tracking: str = "FAKE000001") -> str:
+    return (f"Shipment {number}-1 was booked at hand-over with carrier {carrier}, service domestic_express, tracking "
+            f"number {tracking}; the request names another {fields}. Ship with the booking, or set override_booking "
+            "with a reason.")
+
+
+def events_named(app: Ordo, name: str) -> list[tuple[str, str | None, dict]]:
+    with app.reading() as uow:
+        return [(e.actor, e.reason, e.data) for e in uow.session.scalars(
+            select(Event).where(Event.name == name).order_by(Event.id))]
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [({"carrier": "zto"}, "carrier"), ({"carrier": "ZTO Express", "tracking_number": "75000111"},
+                                       "carrier, tracking_number"),
+     ({"service": "domestic_freight"}, "service"), ({"tracking_number": "YT999"}, "tracking_number")],
+    ids=["carrier", "carrier-and-number", "service", "number"],
+)
+def test_ship_naming_other_carrier_values_than_the_booking_is_refused_and_changes_nothing(client, app, database,
+                                                                                         body, fields):
+    # Given a parcel booked with YTO (the integrated fake) at hand-over.
+    number = handed_over(client, ("TEA-001", 1))
+    assert events_named(app, "shipment.booked") == [("root", None, {
+        "shipment": f"{number}-1", "carrier": "yto", "service": "domestic_express", "tracking_number": "FAKE000001"})]
+    before = database.row_counts()
+
+    # When the ship request names another carrier, service or number.
+    refused = client.post(f"/api/v1/orders/{number}/ship", json=body)
+
+    # Then it is refused naming the booking, and nothing is written.
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (refused.json()["code"], refused.json()["detail"]) == ("conflict", booking_refused(number, fields))
+    assert database.row_counts() == before
+    assert status_of(client, number) == ("in_fulfillment", "not_shipped", ["handed_over"])
+
+
+def test_ship_naming_the_booked_carrier_by_another_spelling_keeps_the_booking(client, app):
+    number = handed_over(client, ("TEA-001", 1))
+
+    same = {"carrier": "YTO Express", "service": "domestic_express", "tracking_number": "FAKE000001"}
+    shipped = client.post(f"/api/v1/orders/{number}/ship", json=same)
+
+    assert shipped.status_code == 200, shipped.text
+    s = shipped.json()["shipments"][0]
+    assert (s["status"], s["carrier"], s["tracking_number"]) == ("in_transit", "yto", "FAKE000001")
+    assert events_named(app, "shipment.booking_overridden") == []
+
+
+def test_an_override_with_a_reason_replaces_the_booking_and_records_old_new_and_why(client, app, database):
+    number = handed_over(client, ("TEA-001", 1))
+    other = {"carrier": "顺丰", "tracking_number": "SF5566778899", "override_booking": True}
+    before = database.row_counts()
+
+    no_reason = client.post(f"/api/v1/orders/{number}/ship", json=other)
+    blank = client.post(f"/api/v1/orders/{number}/ship", json={**other, "reason": "  "})
+
+    for refused in (no_reason, blank):
+        assert refused.status_code == 422
+        assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [("reason", "required")]
+    assert database.row_counts() == before
+
+    overridden = client.post(f"/api/v1/orders/{number}/ship",
+                             json={**other, "reason": "YTO cannot reach the address; SF collected it"})
+
+    assert overridden.status_code == 200, overridden.text
+    s = overridden.json()["shipments"][0]
+    assert (s["status"], s["carrier"], s["tracking_number"]) == ("in_transit", "sf", "SF5566778899")
+    assert events_named(app, "shipment.booking_overridden") == [(
+        "root", "YTO cannot reach the address; SF collected it", {
+            "shipment": f"{number}-1", "fields": ["carrier", "tracking_number"],
+            "from": {"carrier": "yto", "service": "domestic_express", "tracking_number": "FAKE000001"},
+            "to": {"carrier": "sf", "service": "domestic_express", "tracking_number": "SF5566778899"}})]
+    assert [data for _, _, data in events_named(app, "shipment.ship")] == [
+        {"shipment": f"{number}-1", "carrier": "sf", "tracking_number": "SF5566778899"}]
+    assert client.get(f"/api/v1/shipments/{number}-1/shipping").json()["carrier"] == "sf"
+
+
+def test_a_number_a_manual_carrier_made_up_is_replaced_without_an_override_but_not_its_carrier(client, app):
+    # Given a phone booked with SF, a carrier without an integration: the number was made up.
+    number = handed_over(client, ("PHONE-006", 1))
+    assert status_of(client, number)[2] == ["handed_over"]
+    made_up = f"SF{number}1"
+
+    other_carrier = client.post(f"/api/v1/orders/{number}/ship", json={"carrier": "zto", "tracking_number": "75123"})
+    real_number = client.post(f"/api/v1/orders/{number}/ship", json={"tracking_number": "SF1122334455"})
+
+    assert other_carrier.status_code == 409
+    assert other_carrier.json()["detail"] == booking_refused(number, "carrier", carrier="sf", tracking=made_up)
+    assert real_number.status_code == 200, real_number.text
+    s = real_number.json()["shipments"][0]
+    assert (s["status"], s["carrier"], s["tracking_number"]) == ("in_transit", "sf", "SF1122334455")
+    assert events_named(app, "shipment.booking_overridden") == []
+
+
+def test_a_tracking_number_identifies_one_parcel(client, app, database):
+    # Given an order split over two warehouses (-1 YTO, the fake; -2 Deppon, manual), both handed over.
+    number = handed_over(client, ("TEA-001", 1), ("FRIDGE-009", 1))
+    before = database.row_counts()
+
+    both = client.post(f"/api/v1/orders/{number}/ship", json={"tracking_number": "DPK000111"})
+    taken = client.post(f"/api/v1/orders/{number}/ship", json={"shipment": f"{number}-2",
+                                                                "tracking_number": "FAKE000001"})
+
+    assert both.status_code == 422
+    assert both.json()["errors"] == [{"field": "shipment", "code": "tracking_number_shipments", "message": (
+        "shipment: the order has 2 shipments to ship; a tracking number identifies one parcel, so name the shipment "
+        "it belongs to.")}]
+    assert taken.status_code == 422
+    assert taken.json()["errors"] == [{"field": "shipment", "code": "tracking_number_taken", "message": (
+        f'shipment: tracking number "FAKE000001" already belongs to shipment {number}-1; a tracking number '
+        "identifies one parcel.")}]
+    assert database.row_counts() == before
+    one = client.post(f"/api/v1/orders/{number}/ship", json={"shipment": f"{number}-2", "tracking_number": "DPK000111"})
+    assert one.status_code == 200, one.text
+    assert status_of(client, number) == ("in_fulfillment", "partially_shipped", ["handed_over", "in_transit"])
+
+
+def test_a_typed_number_another_parcel_has_is_refused_at_hand_over(client, app):
+    first = checked(client, ("PHONE-006", 1))  # sf: manual, the number typed at hand-over
+    second = checked(client, ("PHONE-006", 1))
+    for number in (first, second):
+        pack(client, f"{number}-1")
+    assert client.post(f"/api/v1/orders/{first}/hand-over", json={"tracking_number": "SF777"}).status_code == 200
+
+    again = client.post(f"/api/v1/orders/{second}/hand-over", json={"tracking_number": "SF777"})
+
+    assert again.status_code == 422
+    assert [(e["field"], e["code"]) for e in again.json()["errors"]] == [("shipment", "tracking_number_taken")]
+    assert status_of(client, second)[2] == ["packed"]
+
+
+def test_cli_ship_refuses_a_booking_conflict_with_1_and_a_missing_reason_with_2(client, app, monkeypatch):
+    number = handed_over(client, ("TEA-001", 1))
+    use_app(monkeypatch, app)
+
+    def ship(*args: str) -> Any:
+        return CliRunner().invoke(main.app, ["orders", "act", number, "ship", *args], env={"ORDO_LOCALE": "en"})
+
+    conflict = ship("--carrier", "zto")
+    no_reason = ship("--carrier", "zto", "--override-booking")
+    assert (conflict.exit_code, no_reason.exit_code) == (1, 2)
+    assert " ".join(conflict.output.split()) == f"error: {booking_refused(number, 'carrier')}"
+    assert " ".join(no_reason.output.split()) == "error: The request has invalid fields. reason is required."
+    assert status_of(client, number)[2] == ["handed_over"]
+
+    done = ship("--carrier", "zto", "--tracking-number", "75000111", "--override-booking", "--reason", "YTO is late")
+
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == f"{number}: ship → shipped"
+    assert [(reason, data["to"]) for _, reason, data in events_named(app, "shipment.booking_overridden")] == [
+        ("YTO is late", {"carrier": "zto", "service": "domestic_express", "tracking_number": "75000111"})]
+
+
+def test_the_upgrade_records_the_service_and_the_made_up_numbers_of_earlier_bookings(client, app, database):
+    """What migration 0018 fills in for bookings made before it: the order's service type, and which
+    numbers a manual carrier made up (its prefix and the shipment number) rather than had typed."""
+    integrated = handed_over(client, ("TEA-001", 1))  # yto, the fake: FAKE000001
+    made_up = handed_over(client, ("PHONE-006", 1))  # sf, manual: SF<number>1
+    typed = checked(client, ("PHONE-006", 1))
+    pack(client, f"{typed}-1")
+    assert client.post(f"/api/v1/orders/{typed}/hand-over", json={"tracking_number": "SF777"}).status_code == 200
+    with app.transaction() as uow:  # as they were before the revision
+        for rec in uow.session.scalars(select(ShippingRecord)):
+            rec.booked_service, rec.booked_placeholder = None, False
+    migration = load_file(Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0018_booking_kept.py",
+                          "migration_0018")
+
+    with database.engine.begin() as conn:
+        migration.backfill(conn)
+
+    with app.reading() as uow:
+        rows = uow.session.execute(
+            select(Shipment.number, ShippingRecord.booked_service, ShippingRecord.booked_placeholder)
+            .join(ShippingRecord, ShippingRecord.shipment_id == Shipment.id).order_by(Shipment.id)).all()
+    assert [tuple(r) for r in rows] == [(f"{integrated}-1", "domestic_express", False),
+                                        (f"{made_up}-1", "domestic_express", True),
+                                        (f"{typed}-1", "domestic_express", False)]

@@ -73,7 +73,7 @@ def test_clocks_start_and_stop_with_the_order_and_its_shipment(ordo, clock):
     step(ordo, number, ShipmentTrigger.PACK)
     step(ordo, number, ShipmentTrigger.HAND_OVER)
     clock.advance(timedelta(minutes=20))
-    step(ordo, number, ShipmentTrigger.SHIP, carrier="SF", tracking_number="SF1")
+    step(ordo, number, ShipmentTrigger.SHIP, tracking_number="YT1")
     after = clocks(ordo)
     assert after["picking"] == ("stopped", T0 + timedelta(hours=5), 5 * 3600, False)
     assert after["check_after_pick"] == ("stopped", T0 + timedelta(hours=6, minutes=30), 600, True)

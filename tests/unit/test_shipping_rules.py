@@ -1,13 +1,18 @@
-"""Carrier choice, volumetric weight and packing instructions (pure, policy defaults)."""
+"""Carrier choice, volumetric weight, packing instructions and the booking a ship request must keep
+(pure, policy defaults)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ordo.policy import CarrierRule, Policy
+from ordo.policy import CarrierRule, Policy, ShippingPolicy
 from ordo.shipping.rules import (
+    Booking,
     CarrierChoice,
+    CarrierValues,
     ParcelFacts,
+    booking_conflicts,
+    carrier_code,
     chargeable_weight_g,
     choose_carrier,
     packing_plan,
@@ -89,3 +94,46 @@ def test_packing_instructions_by_trait():
     assert plan.instructions == ("cushioning", '"fragile" label', "insulated box", "temperature logger")
     assert plan.temperature_logger is True
     assert packing_plan(["electronics"], POLICY.packing_rules).instructions == ()
+
+
+@pytest.mark.parametrize(
+    ("spelling", "code"),
+    [("sf", "sf"), ("SF", "sf"), ("SF Express", "sf"), ("sf-express", "sf"), ("S.F. Express", "sf"), ("顺丰", "sf"),
+     ("sf_cold", "sf_cold"), ("SF Cold Chain", "sf_cold"), ("YTO Express", "yto"), ("圆通", "yto"),
+     ("local last mile", "local_last_mile"), ("OnTrac", None), ("", None)],
+)
+def test_a_carrier_is_found_by_its_code_name_or_alias(spelling, code):
+    assert carrier_code(spelling, POLICY.carriers) == code
+
+
+BOOKED = Booking(CarrierValues("yto", "domestic_express", "YT100"))
+
+
+@pytest.mark.parametrize(
+    ("booked", "asked", "conflicts"),
+    [
+        (BOOKED, CarrierValues(None, None, None), ()),
+        (BOOKED, CarrierValues("YTO Economy", "domestic_express", "YT100"), ()),
+        (BOOKED, CarrierValues("圆通", None, None), ()),
+        (BOOKED, CarrierValues("zto", None, None), ("carrier",)),
+        (BOOKED, CarrierValues(None, "domestic_freight", None), ("service",)),
+        (BOOKED, CarrierValues(None, None, "YT200"), ("tracking_number",)),
+        (BOOKED, CarrierValues("OnTrac", "domestic_freight", "OT-1"), ("carrier", "service", "tracking_number")),
+        # A number a manual carrier made up gives way to the real one, not to another carrier.
+        (Booking(BOOKED.values, placeholder=True), CarrierValues("yto", None, "YT200"), ()),
+        (Booking(BOOKED.values, placeholder=True), CarrierValues("zto", None, "75200"), ("carrier",)),
+        # A stand-in carrier gives way to whichever the last mile names.
+        (Booking(CarrierValues("local_last_mile", "overseas_warehouse", "LOCALLASTMILE1")),
+         CarrierValues("OnTrac", "ground", "OT-77"), ()),
+    ],
+    ids=["nothing-named", "same-by-name", "same-by-alias", "other-carrier", "other-service", "other-number",
+         "all-other", "placeholder-number", "placeholder-other-carrier", "stand-in"],
+)
+def test_a_ship_request_conflicts_with_the_booking_only_where_it_names_other_values(booked, asked, conflicts):
+    assert booking_conflicts(booked, asked, POLICY) == conflicts
+
+
+def test_stand_in_carriers_are_policy():
+    policy = ShippingPolicy(stand_in_carriers=("yto",))
+    assert booking_conflicts(BOOKED, CarrierValues("zto", None, "75200"), policy) == ()
+    assert booking_conflicts(BOOKED, CarrierValues("zto", None, None), POLICY) == ("carrier",)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from ordo.adapters.carriers.base import Booking, BookingRequest, CarrierError, F
 from ordo.fulfillment.states import ShipmentTrigger
 from ordo.kernel.errors import IllegalTransition, ValidationFailed
 from ordo.kernel.i18n import translate
-from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, trigger_for
+from ordo.shipping.tracking import Adjusted, StepTime, TrackingKind, TrackingRow, parse_csv, step_time, trigger_for
 
 
 def test_event_kinds_map_to_shipment_triggers_through_the_table():
@@ -22,6 +22,27 @@ def test_event_kinds_map_to_shipment_triggers_through_the_table():
     with pytest.raises(IllegalTransition) as illegal:
         trigger_for(TrackingKind.DELIVERED, "packed")
     assert illegal.value.allowed == ["cancel", "hand_over"]
+
+
+RECEIVED = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+MIN = timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("scanned", "last_step", "expected"),
+    [
+        (RECEIVED - 90 * MIN, RECEIVED - 120 * MIN, StepTime(RECEIVED - 90 * MIN)),  # the scan's own time
+        (None, RECEIVED - 120 * MIN, StepTime(RECEIVED)),  # a scan without a time: its receipt's
+        (RECEIVED + 15 * MIN, None, StepTime(RECEIVED)),  # a little ahead: cut back, not marked
+        (RECEIVED + 16 * MIN, None, StepTime(RECEIVED, Adjusted.FUTURE)),
+        (RECEIVED - 90 * MIN, RECEIVED - 60 * MIN, StepTime(RECEIVED - 60 * MIN, Adjusted.OUT_OF_ORDER)),
+        (RECEIVED - 60 * MIN, RECEIVED - 60 * MIN, StepTime(RECEIVED - 60 * MIN)),  # the same time is in order
+        (RECEIVED + 60 * MIN, RECEIVED, StepTime(RECEIVED, Adjusted.FUTURE)),
+    ],
+    ids=["scanned", "no-time", "within-tolerance", "future", "out-of-order", "same-time", "future-after-last"],
+)
+def test_a_scan_s_step_takes_the_scan_s_time_within_the_receipt_and_the_last_step(scanned, last_step, expected):
+    assert step_time(scanned, RECEIVED, last_step_at=last_step, tolerance=15 * MIN) == expected
 
 
 def test_csv_import_reads_rows():
@@ -59,7 +80,7 @@ REQUEST = BookingRequest("20260315001-1", "domestic_express", 1200, 1, "CN", "20
 
 def test_manual_carrier_generates_or_takes_the_number():
     manual = ManualCarrier()
-    assert manual.book(REQUEST) == Booking("manual", "MAN202603150011")
+    assert manual.book(REQUEST) == Booking("manual", "MAN202603150011", placeholder=True)  # made up
     assert manual.book(REQUEST, tracking_number="YT123") == Booking("manual", "YT123")
     assert manual.tracking("YT123") == [] and manual.cancel("YT123") is False
 

@@ -512,7 +512,9 @@ class Script:
             self.record_leg(1 * h, 1 * d, Leg.LAST_MILE, LegAction.HAND_OVER, self.logistics(), S.SHIPPED,
                             carrier=carrier, tracking_number=tracking)
         else:
-            self.add(30 * m, 4 * h, A.SHIP, self.logistics(), S.SHIPPED, carrier=carrier, tracking_number=tracking)
+            # The carrier booked at hand-over (the policy's choice) takes it; its real number replaces
+            # the one the manual carrier made up.
+            self.add(30 * m, 4 * h, A.SHIP, self.logistics(), S.SHIPPED, tracking_number=tracking)
             if legs:
                 self.cross_border(legs)
             if Leg.LAST_MILE not in legs:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import ColumnElement, func, insert, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -90,9 +90,25 @@ def lock_stock(session: Session, sku_ids: Iterable[int]) -> list[tuple[int, int]
     follows (warehouse id, then SKU id); returns their (warehouse id, SKU id). Nothing to do on
     SQLite, whose writers run one at a time."""
     ids = sorted(set(sku_ids))
-    if not ids or session.get_bind().dialect.name != "postgresql":
+    return _lock_in_order(session, Stock.sku_id.in_(ids)) if ids else []
+
+
+def lock_reserved_stock(session: Session, shipment_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """Lock the stock rows the open reservations of these shipments are held on — the rows shipping
+    (or intercepting) them changes — in the global order, before a command that may move several of
+    them changes any."""
+    ids = sorted(set(shipment_ids))
+    if not ids:
         return []
-    return [(w, s) for w, s in session.execute(select(Stock.warehouse_id, Stock.sku_id).where(Stock.sku_id.in_(ids))
+    reserved = select(Reservation.warehouse_id, Reservation.sku_id).where(
+        Reservation.shipment_id.in_(ids), Reservation.status == ReservationStatus.OPEN)
+    return _lock_in_order(session, tuple_(Stock.warehouse_id, Stock.sku_id).in_(reserved))
+
+
+def _lock_in_order(session: Session, rows: ColumnElement[bool]) -> list[tuple[int, int]]:
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    return [(w, s) for w, s in session.execute(select(Stock.warehouse_id, Stock.sku_id).where(rows)
                                                .order_by(Stock.warehouse_id, Stock.sku_id).with_for_update())]
 
 

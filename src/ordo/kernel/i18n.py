@@ -515,6 +515,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Carrier {carrier} could not intercept shipment {shipment}: {detail}. Nothing was changed.",
         "zh-CN": "承运商 {carrier} 无法拦截发货单 {shipment}：{detail}。未做任何更改。",
     },
+    "booking_conflict": {
+        "en": "Shipment {shipment} was booked at hand-over with carrier {carrier}, service {service}, tracking "
+              "number {tracking_number}; the request names another {fields}. Ship with the booking, or set "
+              "override_booking with a reason.",
+        "zh-CN": "发货单 {shipment} 交接时已向承运商 {carrier} 下单（服务 {service}，运单号 {tracking_number}）；"
+                 "请求中的{fields}与之不同。请按已下的单发运，或设置 override_booking 并说明原因。",
+    },
+    "tracking_number_taken": {
+        "en": '{path}: tracking number "{value}" already belongs to shipment {other}; a tracking number '
+              "identifies one parcel.",
+        "zh-CN": "{path}：运单号“{value}”已属于发货单 {other}；一个运单号只对应一个包裹。",
+    },
+    "tracking_number_shipments": {
+        "en": "{path}: the order has {count} shipments to {action}; a tracking number identifies one parcel, "
+              "so name the shipment it belongs to.",
+        "zh-CN": "{path}：该订单有 {count} 个发货单待{action}；一个运单号只对应一个包裹，请指明所属发货单。",
+    },
     "tracking_not_allowed": {
         "en": 'Shipment {shipment} is {state}; the tracking event "{event}" is not allowed.',
         "zh-CN": "发货单 {shipment} 当前状态为 {state}，不接受物流事件“{event}”。",

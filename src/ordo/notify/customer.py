@@ -70,6 +70,8 @@ def notify(session: Session, policy: Policy, order: Order, template: str, event:
             subject_of = shipment.number
     if event is not None and event.data:
         params |= {k: v for k, v in event.data.items() if k in ("carrier", "tracking", "amount")}
+    if "carrier" in params:
+        params["carrier"] = policy.shipping.carrier_name(params["carrier"])  # type: ignore[arg-type]
     language = language_of(order, policy)
     text = render(template, language, params)
     # (channel, address, key suffix, subscriber)

@@ -57,14 +57,14 @@ def track(session: Session, policy: Policy, *, number: str, phone_last4: str, la
         params: dict[str, object] = {"order": order.number, "amount": order.total, "currency": order.currency}
         shipment = by_id.get(e.entity_id) if e.entity == "shipment" else None
         if shipment is not None:
-            params |= {"carrier": shipment.carrier, "tracking": shipment.tracking_number}
+            params |= {"carrier": policy.shipping.carrier_name(shipment.carrier), "tracking": shipment.tracking_number}
         if kind in _EXTRA_TEXT:
             texts = _EXTRA_TEXT[kind]
             text = texts.get(language, texts["en"]).format(order=order.number)
         else:
             text = render(kind, language, params).body
         timeline.append(TimelineEntry(at=e.created_at, event=kind, text=text))
-    carriers = [s.carrier for s in shipments if s.carrier]
+    carriers = [policy.shipping.carrier_name(s.carrier) for s in shipments if s.carrier]
     return TrackRead(
         number=order.number, status=order.status, carrier=carriers[0] if carriers else None,
         tracking_numbers=[s.tracking_number for s in shipments if s.tracking_number], timeline=timeline,

@@ -50,7 +50,8 @@ class OrderAction(StrEnum):
 
 
 class ActionIn(In):
-    reason: str | None = Field(default=None, max_length=1000, description="Why (reject, cancel)")
+    reason: str | None = Field(default=None, max_length=1000,
+                               description="Why (reject, cancel, close; ship with override_booking)")
     note: str | None = Field(default=None, max_length=1000)
     hold_reason: HoldReason | None = Field(default=None, description="For hold and release")
     shipment: str | None = Field(default=None, max_length=32, description="Only this shipment (default: all)")
@@ -60,6 +61,11 @@ class ActionIn(In):
     tracking_number: str | None = Field(
         default=None, max_length=64,
         description="For ship (default: the booked number); for hand-over with a manual carrier, the number typed",
+    )
+    service: str | None = Field(default=None, max_length=64, description="For ship (default: the booked service)")
+    override_booking: bool = Field(
+        default=False,
+        description="For ship: carrier, service and tracking number other than the booking's replace it (needs reason)",
     )
     reference: str | None = Field(default=None, max_length=128, description="Payment reference, for pay")
     line_no: int | None = Field(default=None, ge=1, le=10_000, description="For substitute: the order line")
@@ -137,7 +143,9 @@ def available(*, status: str, payment_status: str, shipment_statuses: list[str],
 
 def perform(uow: UnitOfWork, *, number: str, action: OrderAction, body: ActionIn, actor: Actor) -> Order:
     actor.require(PERMISSIONS[action])
-    missing = [name for name in REQUIRED.get(action, ()) if not getattr(body, name)]
+    overrides = action == OrderAction.SHIP and body.override_booking
+    required = (*REQUIRED.get(action, ()), *(("reason",) if overrides else ()))
+    missing = [name for name in required if not getattr(body, name)]
     if missing:
         raise ValidationFailed(Problem(name, "required", {"path": name}) for name in missing)
     if action in _SHIPMENT_STEPS:
@@ -149,6 +157,8 @@ def perform(uow: UnitOfWork, *, number: str, action: OrderAction, body: ActionIn
             shipment=body.shipment,
             carrier=body.carrier,
             tracking_number=body.tracking_number,
+            service=body.service,
+            override_reason=body.reason if overrides else None,
             note=body.note,
         )
     simple: dict[OrderAction, Callable[[], Order]] = {

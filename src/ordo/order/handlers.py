@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
@@ -53,6 +54,7 @@ from ordo.order.tables import Order, OrderLine
 from ordo.review import screening
 from ordo.review.tables import ReviewFinding
 from ordo.shipping import steps as shipping_steps  # registers the pack and hand-over guards
+from ordo.shipping.rules import CarrierValues
 
 # --- intake -----------------------------------------------------------------------------------
 
@@ -444,13 +446,23 @@ def advance_shipments(
     shipment: str | None = None,
     carrier: str | None = None,
     tracking_number: str | None = None,
+    service: str | None = None,
+    override_reason: str | None = None,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> Order:
     """Move the order's shipments (or the one named) one step; the order follows its shipments.
-    ``data`` is added to each step's event (e.g. whether the carrier confirmed an interception)."""
+    ``data`` is added to each step's event (e.g. whether the carrier confirmed an interception).
+    ``at``: when the step happened, if not now (a carrier's scan, ``shipping.tracking.step_time``):
+    the events, and so the SLA clocks they start and stop, take that time; the ledger keeps now.
+    ``ship`` keeps the booking made at hand-over (``shipping.steps.keep_booking``): other carrier,
+    service or tracking number values replace it only with an ``override_reason``."""
     actor.require(SHIPMENT_PERMISSIONS[trigger])
+    if override_reason is not None:
+        actor.require(Permission.SHIPMENT_CARRIER)
     session, now = uow.session, uow.clock.now()
+    at = at or now
     order = load_order(session, number, actor, for_update=True)
     targets = [
         s
@@ -461,6 +473,9 @@ def advance_shipments(
     ]
     if not targets:
         raise IllegalTransition("order", order.status, f"shipment {trigger}", ORDER.allowed(order.status))
+    if tracking_number and len(targets) > 1:
+        raise ValidationFailed([Problem("shipment", "tracking_number_shipments",
+                                        {"path": "shipment", "count": len(targets), "action": str(trigger)})])
     if trigger == ShipmentTrigger.SHIP:
         # Without a carrier and number in the request, the booking made at hand-over is used.
         missing = [
@@ -473,21 +488,22 @@ def advance_shipments(
     for s in targets:
         step_data: dict[str, Any] = dict(data or {})
         if trigger == ShipmentTrigger.SHIP:
-            s.carrier, s.tracking_number = carrier or s.carrier, tracking_number or s.tracking_number
-            step_data |= {"carrier": s.carrier, "tracking_number": s.tracking_number}
+            asked = CarrierValues(carrier or None, service or None, tracking_number or None)
+            kept = shipping_steps.keep_booking(uow, s, asked, override_reason=override_reason, actor=actor.name)
+            step_data |= {"carrier": kept.carrier, "tracking_number": kept.tracking_number}
             inventory.consume_shipment(session, shipment_id=s.id, actor=actor.name, at=now, reference=s.number)
         elif trigger == ShipmentTrigger.INTERCEPT:
             # Stopped before the tracking upload, the goods are with the carrier all the same: the
             # reservation is consumed (off the shelf), never left open. They come back as a return.
             inventory.consume_shipment(session, shipment_id=s.id, actor=actor.name, at=now, reference=s.number)
-        shipments.fire(session, s, trigger, actor=actor.name, at=now, reason=note, data=step_data)
+        shipments.fire(session, s, trigger, actor=actor.name, at=at, reason=note, data=step_data)
         if trigger == ShipmentTrigger.PACK:
             shipping_steps.after_pack(uow, s, actor=actor.name)
         elif trigger == ShipmentTrigger.HAND_OVER:
             shipping_steps.after_hand_over(uow, s, actor=actor.name, tracking_number=tracking_number)
         elif trigger == ShipmentTrigger.SHIP:
-            shipping_steps.after_ship(uow, s)
-    _follow_shipments(uow, order, actor=actor.name)
+            shipping_steps.after_ship(uow, s, at=at)
+    _follow_shipments(uow, order, actor=actor.name, at=at)
     return order
 
 
@@ -497,12 +513,12 @@ def _warehouse_in_scope(session: Session, shipment: Shipment, actor: Actor) -> b
     return session.scalar(select(Warehouse.code).where(Warehouse.id == shipment.warehouse_id)) in actor.warehouses
 
 
-def _follow_shipments(uow: UnitOfWork, order: Order, *, actor: str) -> None:
+def _follow_shipments(uow: UnitOfWork, order: Order, *, actor: str, at: datetime | None = None) -> None:
     statuses = [s.status for s in _shipments(uow.session, order)]
     if order.status == OrderStatus.ALLOCATED and any(s != ShipmentStatus.ALLOCATED for s in statuses):
-        transition(uow, order, OrderTrigger.START_FULFILLMENT, actor=actor)
+        transition(uow, order, OrderTrigger.START_FULFILLMENT, actor=actor, at=at)
     progress = rollup(statuses)
     if order.status == OrderStatus.IN_FULFILLMENT and progress in (Rollup.SHIPPED, Rollup.DELIVERED):
-        transition(uow, order, OrderTrigger.SHIP, actor=actor)
+        transition(uow, order, OrderTrigger.SHIP, actor=actor, at=at)
     if order.status == OrderStatus.SHIPPED and progress == Rollup.DELIVERED:
-        transition(uow, order, OrderTrigger.DELIVER, actor=actor)
+        transition(uow, order, OrderTrigger.DELIVER, actor=actor, at=at)

@@ -74,13 +74,16 @@ def transition(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
     event: str | None = None,
+    at: datetime | None = None,
 ) -> None:
+    """Move the order and record it; ``at``: when it happened, if not now (the carrier's scan that
+    shipped or delivered its last parcel)."""
     before = order.status
     order.status = ORDER.fire(before, trigger)
     order.updated_at = uow.clock.now()
     record(
         uow.session,
-        at=order.updated_at,
+        at=at or order.updated_at,
         actor=actor,
         entity="order",
         entity_id=order.id,

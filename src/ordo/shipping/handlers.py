@@ -9,23 +9,26 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ordo.adapters.carriers.base import CarrierError
 from ordo.audit.log import record
+from ordo.audit.tables import Event
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
 from ordo.fulfillment.states import MOVING, SHIPMENT, ShipmentStatus, ShipmentTrigger
 from ordo.fulfillment.tables import Shipment
+from ordo.inventory import handlers as inventory
 from ordo.kernel.errors import Conflict, IllegalTransition, NotFound, OrdoError, Problem, ValidationFailed
 from ordo.order import handlers as orders
-from ordo.order.lifecycle import load_order
+from ordo.order.lifecycle import load_order, lock_orders_not_busy
 from ordo.order.tables import Order
 from ordo.shipping import steps
+from ordo.shipping.rules import carrier_code
 from ordo.shipping.steps import ParcelIn
 from ordo.shipping.tables import FollowupTask, TrackingEvent
-from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, trigger_for
+from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, step_time, trigger_for
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +84,8 @@ def override_carrier(uow: UnitOfWork, *, number: str, carrier: str, reason: str,
     actor.require(Permission.SHIPMENT_CARRIER)
     session, now = uow.session, uow.clock.now()
     known = uow.policy.shipping.carriers
-    if carrier not in known:
+    code = carrier_code(carrier, known)  # its code, name or an alias
+    if code is None:
         raise ValidationFailed([Problem("carrier", "carrier_unknown",
                                         {"path": "carrier", "value": carrier, "allowed": ", ".join(sorted(known))})])
     shipment, _ = load_shipment(session, number, actor, for_update=True)
@@ -89,14 +93,14 @@ def override_carrier(uow: UnitOfWork, *, number: str, carrier: str, reason: str,
         raise Conflict("carrier_change_not_allowed", shipment=number, state=shipment.status)
     rec = steps.shipping_record(session, shipment)
     before = shipment.carrier
-    shipment.carrier = carrier
+    shipment.carrier = code
     rec.carrier_rule, rec.carrier_reason, rec.carrier_overridden = "override", reason, True
     chargeable = steps.reweigh(session, shipment, uow.policy)
     shipment.updated_at = now
     record(
         session, at=now, actor=actor.name, entity="shipment", entity_id=shipment.id, order_id=shipment.order_id,
         name="shipment.carrier_overridden", reason=reason,
-        data={"shipment": number, "from": before, "carrier": carrier, "chargeable_weight_g": chargeable},
+        data={"shipment": number, "from": before, "carrier": code, "chargeable_weight_g": chargeable},
     )
     return shipment
 
@@ -170,11 +174,13 @@ def _take(
     uow: UnitOfWork, shipment: Shipment, order: Order, row: TrackingRow, *, actor: Actor, source: str,
     row_index: int | None = None,
 ) -> bool:
-    """Store one event and move the shipment; False when it was stored before."""
+    """Store one event and move the shipment, at the scan's time (``tracking.step_time``); False
+    when it was stored before."""
     session, now = uow.session, uow.clock.now()
+    scanned_at = row.at or now
     seen = session.scalar(
         select(TrackingEvent.id).where(TrackingEvent.shipment_id == shipment.id, TrackingEvent.kind == row.kind,
-                                       TrackingEvent.at == row.at)
+                                       TrackingEvent.at == scanned_at)
     )
     if seen is not None:
         return False
@@ -185,33 +191,41 @@ def _take(
         if row_index is None:
             raise Conflict("tracking_not_allowed", **params) from None
         raise Conflict("tracking_row_not_allowed", row=row_index, **params) from None
+    step = step_time(row.at, now, last_step_at=_last_step_at(session, shipment) if trigger is not None else None,
+                     tolerance=uow.policy.shipping.scan_future_tolerance)
+    adjusted = {"scanned_at": scanned_at.isoformat(), "adjusted": str(step.adjusted)} if step.adjusted else {}
     session.add(TrackingEvent(shipment_id=shipment.id, tracking_number=shipment.tracking_number or row.tracking_number,
-                              kind=row.kind, at=row.at, location=row.location, note=row.note, source=source,
-                              received_at=now))
+                              kind=row.kind, at=scanned_at, location=row.location, note=row.note, source=source,
+                              received_at=now, adjusted=step.adjusted))
     if trigger is not None:
         orders.advance_shipments(uow, number=order.number, trigger=trigger, actor=actor, shipment=shipment.number,
-                                 note=row.note)
+                                 note=row.note, data=adjusted, at=step.at)
     rec = steps.shipping_record(session, shipment)
-    # A parcel cannot have moved later than Ordo hears of it: a carrier clock running ahead is cut back.
-    moved_at = min(row.at, now)
-    if rec.last_movement_at is None or moved_at > rec.last_movement_at:
-        rec.last_movement_at = moved_at
+    if rec.last_movement_at is None or step.at > rec.last_movement_at:
+        rec.last_movement_at = step.at
         if trigger is None:
             # A scan that changes no state is still a movement: an event at the scan's time, which
             # the no-movement clock listens to (stopped and started again) and which ends a stall.
-            record(session, at=moved_at, actor=actor.name, entity="shipment", entity_id=shipment.id,
+            record(session, at=step.at, actor=actor.name, entity="shipment", entity_id=shipment.id,
                    order_id=order.id, name="shipment.moved",
-                   data={"shipment": shipment.number, "location": row.location})
+                   data={"shipment": shipment.number, "location": row.location, **adjusted})
     if row.kind == TrackingKind.REFUSED:
         _open_followup(uow, order, shipment, kind="refusal_contact", actor=actor.name)
     session.flush()
     return True
 
 
+def _last_step_at(session: Session, shipment: Shipment) -> datetime | None:
+    """When the shipment's latest step happened (its events that name a state)."""
+    return session.scalar(select(func.max(Event.created_at)).where(
+        Event.entity == "shipment", Event.entity_id == shipment.id, Event.to_state.is_not(None)))
+
+
 def track(
-    uow: UnitOfWork, *, number: str, kind: TrackingKind, at: datetime, location: str | None, note: str | None,
-    actor: Actor,
+    uow: UnitOfWork, *, number: str, kind: TrackingKind, at: datetime | None, location: str | None,
+    note: str | None, actor: Actor,
 ) -> TrackingOutcome:
+    """One carrier event typed or posted; ``at``: when it was scanned (None: now)."""
     actor.require(Permission.SHIPMENT_DELIVER)
     shipment, order = load_shipment(uow.session, number, actor, for_update=True)
     row = TrackingRow(shipment.tracking_number or "", kind, at, location, note)
@@ -253,6 +267,7 @@ class PullOutcome:
     stored: int
     duplicates: int
     failed: list[str] = field(default_factory=list)  # shipments whose carrier or events were refused
+    busy: list[str] = field(default_factory=list)  # orders a command held: their events wait for the next pull
 
 
 # States in which a carrier still reports on a parcel.
@@ -263,7 +278,14 @@ def pull_tracking(uow: UnitOfWork, *, batch: int = 500) -> PullOutcome:
     """Ask each moving shipment's carrier adapter for its events and take the new ones in, in time
     order, exactly as the tracking API does (stored once: a pulled event seen before is a
     duplicate). One shipment's trouble — the carrier unreachable, an event its state does not
-    allow — leaves that shipment as it was (savepoint) and is reported; the others go on."""
+    allow — leaves that shipment as it was (savepoint) and is reported; the others go on.
+
+    Locks follow the global order (docs/architecture.md): the carriers are asked first, while
+    nothing is locked; then the orders with new events are taken in id order without waiting
+    (``lock_orders_not_busy``) — one an order command holds is reported ``busy`` and pulled again
+    next time, so the pull never waits for a command that may wait for it; then the stock rows
+    the handed-over shipments among them may consume, in (warehouse, SKU) order; only then are
+    the events taken in."""
     session = uow.session
     actor = Actor.system()
     rows = session.scalars(
@@ -271,33 +293,54 @@ def pull_tracking(uow: UnitOfWork, *, batch: int = 500) -> PullOutcome:
                                Shipment.carrier.is_not(None))
         .order_by(Shipment.id).limit(batch)
     ).all()
-    stored = duplicates = 0
-    failed: list[str] = []
-    for shipment in rows:
-        number, tracking_number = shipment.number, str(shipment.tracking_number)
-        try:
-            events = uow.carriers.get(str(shipment.carrier)).tracking(tracking_number)
-        except CarrierError as exc:
-            log.warning("tracking pull: carrier %s for %s: %s", shipment.carrier, number, exc)
-            failed.append(number)
-            continue
-        if not events:
+    fresh, duplicates, failed = _ask_carriers(uow, list(rows))
+    locked = lock_orders_not_busy(session, {s.order_id for s in fresh})
+    inventory.lock_reserved_stock(session, [s.id for s in fresh
+                                            if s.order_id in locked and s.status == ShipmentStatus.HANDED_OVER])
+    stored = 0
+    for shipment, events in fresh.items():
+        if shipment.order_id not in locked:
             continue
         try:
             with session.begin_nested():
-                locked, order = load_shipment(session, number, actor, for_update=True)
-                new = 0
-                for e in sorted(events, key=lambda e: e.at):
-                    row = TrackingRow(tracking_number, TrackingKind(e.kind), e.at, e.location, e.note)
-                    if _take(uow, locked, order, row, actor=actor, source="carrier"):
-                        new += 1
-        except (OrdoError, ValueError) as exc:  # ValueError: an event kind Ordo does not know
-            log.warning("tracking pull: %s refused: %s", number, exc)
-            failed.append(number)
+                current, order = load_shipment(session, shipment.number, actor, for_update=True)
+                new = sum(_take(uow, current, order, row, actor=actor, source="carrier") for row in events)
+        except OrdoError as exc:
+            log.warning("tracking pull: %s refused: %s", shipment.number, exc)
+            failed.append(shipment.number)
             continue
         stored += new
         duplicates += len(events) - new
-    return PullOutcome(stored, duplicates, failed)
+    busy = sorted({s.order_id for s in fresh} - set(locked))
+    numbers = list(session.scalars(select(Order.number).where(Order.id.in_(busy)).order_by(Order.id))) if busy else []
+    position = {s.number: i for i, s in enumerate(rows)}
+    return PullOutcome(stored, duplicates, sorted(failed, key=position.__getitem__), numbers)
+
+
+def _ask_carriers(uow: UnitOfWork, shipments: list[Shipment]) -> tuple[dict[Shipment, list[TrackingRow]], int,
+                                                                         list[str]]:
+    """Each shipment's events from its carrier's adapter that are not stored yet, in time order;
+    how many were; the shipments whose carrier failed or sent an event kind Ordo does not know."""
+    stored = {(shipment_id, kind, at) for shipment_id, kind, at in uow.session.execute(
+        select(TrackingEvent.shipment_id, TrackingEvent.kind, TrackingEvent.at)
+        .where(TrackingEvent.shipment_id.in_([s.id for s in shipments])))} if shipments else set()
+    fresh: dict[Shipment, list[TrackingRow]] = {}
+    duplicates, failed = 0, []
+    for shipment in shipments:
+        tracking_number = str(shipment.tracking_number)
+        try:
+            events = uow.carriers.get(str(shipment.carrier)).tracking(tracking_number)
+            rows = [TrackingRow(tracking_number, TrackingKind(e.kind), e.at, e.location, e.note)
+                    for e in sorted(events, key=lambda e: e.at)]
+        except (CarrierError, ValueError) as exc:  # ValueError: an event kind Ordo does not know
+            log.warning("tracking pull: carrier %s for %s: %s", shipment.carrier, shipment.number, exc)
+            failed.append(shipment.number)
+            continue
+        new = [r for r in rows if (shipment.id, str(r.kind), r.at) not in stored]
+        duplicates += len(rows) - len(new)
+        if new:
+            fresh[shipment] = new
+    return fresh, duplicates, failed
 
 
 # --- follow-up tasks ------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ class TrackingEventView:
     location: str | None
     note: str | None
     source: str
+    adjusted: str | None
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class ShippingView:
     carrier_rule: str | None
     carrier_reason: str | None
     carrier_overridden: bool
+    service: str | None  # the carrier's service booked at hand-over
     tracking_number: str | None
     temperature_logger_id: str | None
     confirmed: tuple[str, ...]
@@ -152,14 +154,15 @@ def shipping(session: Session, shipment_number: str) -> ShippingView:
     rec = session.get(ShippingRecord, shipment.id)
     parcels = _parcels(session, shipment)
     events = tuple(
-        TrackingEventView(e.kind, e.at, e.location, e.note, e.source)
+        TrackingEventView(e.kind, e.at, e.location, e.note, e.source, e.adjusted)
         for e in session.scalars(select(TrackingEvent).where(TrackingEvent.shipment_id == shipment.id)
                                  .order_by(TrackingEvent.at, TrackingEvent.id))
     )
     return ShippingView(
         shipment=shipment.number, order=order.number, status=shipment.status, carrier=shipment.carrier,
         carrier_rule=rec.carrier_rule if rec else None, carrier_reason=rec.carrier_reason if rec else None,
-        carrier_overridden=bool(rec and rec.carrier_overridden), tracking_number=shipment.tracking_number,
+        carrier_overridden=bool(rec and rec.carrier_overridden), service=rec.booked_service if rec else None,
+        tracking_number=shipment.tracking_number,
         temperature_logger_id=rec.temperature_logger_id if rec else None,
         confirmed=tuple(rec.confirmed) if rec else (), parcels=parcels, chargeable_weight_g=_chargeable(parcels),
         last_movement_at=rec.last_movement_at if rec else None,
@@ -182,7 +185,7 @@ def label_view(session: Session, shipment_number: str) -> LabelView:
     """Everything the 100×150 mm shipping label prints."""
     shipment, order = _shipment(session, shipment_number)
     warehouse = session.get_one(Warehouse, shipment.warehouse_id)
-    carrier = _policy(session).shipping.carriers.get(shipment.carrier or "")
+    rec = session.get(ShippingRecord, shipment.id)
     parcels = _parcels(session, shipment)
     lines = tuple(
         part for part in (
@@ -192,8 +195,10 @@ def label_view(session: Session, shipment_number: str) -> LabelView:
     )
     return LabelView(
         shipment=shipment.number, order=order.number, carrier_code=shipment.carrier,
-        carrier_name=carrier.name if carrier else shipment.carrier, tracking_number=shipment.tracking_number,
-        service_type=order.service_type, sender_name=warehouse.name,
+        carrier_name=_policy(session).shipping.carrier_name(shipment.carrier),
+        tracking_number=shipment.tracking_number,
+        service_type=rec.booked_service if rec and rec.booked_service else order.service_type,
+        sender_name=warehouse.name,
         sender_address=" ".join(p for p in (warehouse.region, warehouse.country) if p),
         recipient_name=order.customer_name, recipient_phone=order.phone, recipient_address_lines=lines,
         recipient_country=order.country, recipient_postcode=order.postcode, parcels=len(parcels),

@@ -1,12 +1,14 @@
-"""Carrier choice and parcel weights: pure functions over plain values."""
+"""Carrier choice, parcel weights and the booking a ship request must keep: pure functions over
+plain values."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ordo.policy import PackingRule, ShippingPolicy
+from ordo.policy import Carrier, PackingRule, ShippingPolicy
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,59 @@ def packing_plan(traits: Iterable[str], rules: Iterable[PackingRule]) -> Packing
             instructions += [i for i in rule.instructions if i not in instructions]
             logger |= rule.needs_temperature_logger
     return PackingPlan(tuple(instructions), logger)
+
+
+# --- the booking made at hand-over ---------------------------------------------------------------
+
+_SPELLING_NOISE = re.compile(r"[\s._\-]+")
+
+
+def _spelling(value: str) -> str:
+    return _SPELLING_NOISE.sub("", value).casefold()
+
+
+def carrier_code(value: str, carriers: Mapping[str, Carrier]) -> str | None:
+    """The code of the carrier that ``value`` names by its code, name or one of its aliases (case,
+    spaces, dots, hyphens and underscores aside); None for a carrier the policy does not know."""
+    wanted = _spelling(value)
+    for code, carrier in carriers.items():
+        if wanted in {_spelling(code), _spelling(carrier.name), *(_spelling(a) for a in carrier.aliases)}:
+            return code
+    return None
+
+
+@dataclass(frozen=True)
+class CarrierValues:
+    """Carrier (its code when the policy knows it), service and tracking number of a parcel."""
+
+    carrier: str | None
+    service: str | None
+    tracking_number: str | None
+
+
+@dataclass(frozen=True)
+class Booking:
+    """What hand-over booked. ``placeholder``: a manual carrier made the number up (none was typed)."""
+
+    values: CarrierValues
+    placeholder: bool = False
+
+
+BOOKING_FIELDS = ("carrier", "service", "tracking_number")
+
+
+def booking_conflicts(booked: Booking, asked: CarrierValues, policy: ShippingPolicy) -> tuple[str, ...]:
+    """The fields of a ship request that contradict the booking (in ``BOOKING_FIELDS`` order). A
+    field not given keeps the booking; the carrier is compared by its code. Not conflicts: anything
+    asked of a carrier that only stands in (``policy.stand_in_carriers``) and a number replacing
+    one a manual carrier made up."""
+    if booked.values.carrier in policy.stand_in_carriers:
+        return ()
+    carrier = asked.carrier and (carrier_code(asked.carrier, policy.carriers) or asked.carrier)
+    differs = {
+        "carrier": carrier is not None and carrier != booked.values.carrier,
+        "service": asked.service is not None and asked.service != booked.values.service,
+        "tracking_number": asked.tracking_number is not None and not booked.placeholder
+        and asked.tracking_number != booked.values.tracking_number,
+    }
+    return tuple(name for name in BOOKING_FIELDS if differs[name])

@@ -36,7 +36,7 @@ class InterceptIn(In):
 
 class TrackingIn(In):
     kind: TrackingKind
-    at: AwareDatetime
+    at: AwareDatetime | None = Field(default=None, description="When the carrier scanned it (default: when received)")
     location: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=1000)
 
@@ -68,6 +68,7 @@ class TrackingEventRead(BaseModel):
     location: str | None
     note: str | None
     source: str
+    adjusted: str | None = Field(description="Why its step took another time than the scan's: future, out_of_order")
 
 
 class ShippingRead(BaseModel):
@@ -78,6 +79,7 @@ class ShippingRead(BaseModel):
     carrier_rule: str | None
     carrier_reason: str | None
     carrier_overridden: bool
+    service: str | None = Field(description="The carrier's service booked at hand-over")
     tracking_number: str | None
     temperature_logger_id: str | None
     confirmed: list[str]

@@ -1,6 +1,7 @@
 """What the shipping package adds to the shipment steps, whichever path moves the shipment (the
-shipping API, the order actions, tracking): the guards of ``pack`` and ``hand_over`` and the work
-done right after ``pack`` (carrier choice), ``hand_over`` (booking) and ``ship`` (first movement).
+shipping API, the order actions, tracking): the guards of ``pack`` and ``hand_over``, the work
+done right after ``pack`` (carrier choice), ``hand_over`` (booking) and ``ship`` (first movement),
+and the booking a ``ship`` request must keep (``keep_booking``).
 
 ``order.handlers`` imports this module, so the guards are registered whenever shipments can move.
 It must not import ``order.handlers`` back.
@@ -9,7 +10,7 @@ It must not import ``order.handlers`` back.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -22,13 +23,17 @@ from ordo.catalog.tables import Sku
 from ordo.fulfillment.handlers import guard
 from ordo.fulfillment.states import ShipmentTrigger
 from ordo.fulfillment.tables import Shipment, ShipmentLine
-from ordo.kernel.errors import Conflict
+from ordo.kernel.errors import Conflict, Problem, ValidationFailed
 from ordo.order.tables import Order
 from ordo.policy import Policy
 from ordo.shipping.rules import (
+    Booking,
     CarrierChoice,
+    CarrierValues,
     PackingPlan,
     ParcelFacts,
+    booking_conflicts,
+    carrier_code,
     chargeable_weight_g,
     choose_carrier,
     packing_plan,
@@ -166,11 +171,14 @@ def after_pack(uow: UnitOfWork, shipment: Shipment, *, actor: str) -> None:
 
 def after_hand_over(uow: UnitOfWork, shipment: Shipment, *, actor: str, tracking_number: str | None) -> None:
     """Book with the carrier (the shipment number is the idempotency key, and a shipment booked once
-    is not booked again) and keep the tracking number it gives (or the one typed, for manual carriers)."""
+    is not booked again) and keep the tracking number it gives (or the one typed, for manual carriers)
+    and the service it was booked with."""
     session, now = uow.session, uow.clock.now()
     rec = shipping_record(session, shipment)
     if rec.booked_carrier == shipment.carrier and shipment.tracking_number:
         return
+    if tracking_number:
+        refuse_taken_number(session, shipment, tracking_number)
     order = session.get_one(Order, shipment.order_id)
     adapter = uow.carriers.get(str(shipment.carrier))
     parcels = parcels_of(session, shipment.id)
@@ -183,15 +191,60 @@ def after_hand_over(uow: UnitOfWork, shipment: Shipment, *, actor: str, tracking
     else:
         booking = adapter.book(request)
     shipment.tracking_number = booking.tracking_number
-    rec.booked_carrier, rec.booked_at = booking.carrier, now
+    rec.booked_carrier, rec.booked_service, rec.booked_at = booking.carrier, booking.service or order.service_type, now
+    rec.booked_placeholder = booking.placeholder
     record(
         session, at=now, actor=actor, entity="shipment", entity_id=shipment.id, order_id=shipment.order_id,
         name="shipment.booked",
-        data={"shipment": shipment.number, "carrier": booking.carrier, "tracking_number": booking.tracking_number},
+        data={"shipment": shipment.number, "carrier": booking.carrier, "service": rec.booked_service,
+              "tracking_number": booking.tracking_number},
     )
 
 
-def after_ship(uow: UnitOfWork, shipment: Shipment) -> None:
-    """The parcel left: its last movement is now (the no-movement clock starts with the ship event)."""
+def refuse_taken_number(session: Session, shipment: Shipment, tracking_number: str) -> None:
+    """A tracking number identifies one parcel: one another shipment has already is refused (422)."""
+    other = session.scalar(select(Shipment.number).where(Shipment.tracking_number == tracking_number,
+                                                         Shipment.id != shipment.id).limit(1))
+    if other is not None:
+        raise ValidationFailed([Problem("shipment", "tracking_number_taken",
+                                        {"path": "shipment", "value": tracking_number, "other": other})])
+
+
+def keep_booking(uow: UnitOfWork, shipment: Shipment, asked: CarrierValues, *, override_reason: str | None,
+                 actor: str) -> CarrierValues:
+    """The carrier values a ``ship`` request leaves on the shipment (what it does not name stays as
+    booked). One that names other values than the booking is refused (409 naming the booking) unless
+    it overrides the booking with a reason: then they replace it and ``shipment.booking_overridden``
+    records both and the reason. A number a manual carrier made up and a stand-in carrier's booking
+    are replaced without an override. The carrier is kept by its code when the policy knows it."""
+    session, policy = uow.session, uow.policy.shipping
+    rec = shipping_record(session, shipment)
+    booked = CarrierValues(shipment.carrier, rec.booked_service, shipment.tracking_number)
+    conflicts = booking_conflicts(Booking(booked, rec.booked_placeholder), asked, policy)
+    if conflicts and override_reason is None:
+        raise Conflict("booking_conflict", shipment=shipment.number, carrier=booked.carrier,
+                       service=booked.service or "-", tracking_number=booked.tracking_number,
+                       fields=", ".join(conflicts))
+    carrier = asked.carrier and (carrier_code(asked.carrier, policy.carriers) or asked.carrier)
+    kept = CarrierValues(carrier or booked.carrier, asked.service or booked.service,
+                         asked.tracking_number or booked.tracking_number)
+    if kept == booked:
+        return kept
+    if kept.tracking_number != booked.tracking_number:
+        refuse_taken_number(session, shipment, str(kept.tracking_number))
+    if conflicts:
+        record(session, at=uow.clock.now(), actor=actor, entity="shipment", entity_id=shipment.id,
+               order_id=shipment.order_id, name="shipment.booking_overridden", reason=override_reason,
+               data={"shipment": shipment.number, "fields": list(conflicts), "from": asdict(booked),
+                     "to": asdict(kept)})
+    shipment.carrier, shipment.tracking_number = kept.carrier, kept.tracking_number
+    rec.booked_carrier, rec.booked_service = kept.carrier, kept.service
+    rec.booked_placeholder = rec.booked_placeholder and kept.tracking_number == booked.tracking_number
+    return kept
+
+
+def after_ship(uow: UnitOfWork, shipment: Shipment, *, at: datetime) -> None:
+    """The parcel left at ``at`` (now, or the carrier's scan): its last movement (the no-movement
+    clock starts with the ship event)."""
     rec = shipping_record(uow.session, shipment)
-    rec.last_movement_at = uow.clock.now()
+    rec.last_movement_at = at

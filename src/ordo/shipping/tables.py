@@ -42,7 +42,12 @@ class ShippingRecord(Base):
     carrier_rule: Mapped[str | None] = mapped_column(String(64))
     carrier_reason: Mapped[str | None] = mapped_column(String(300))
     carrier_overridden: Mapped[bool] = mapped_column(default=False)
+    # The booking in force: made at hand-over, replaced at ship only where it stood in (a made-up
+    # number, a stand-in carrier) or by an override with a reason (``steps.keep_booking``).
     booked_carrier: Mapped[str | None] = mapped_column(String(64))
+    booked_service: Mapped[str | None] = mapped_column(String(64))
+    # The tracking number was made up by a manual carrier (none typed): the real one may replace it.
+    booked_placeholder: Mapped[bool] = mapped_column(default=False)
     booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The latest carrier scan (or the ship step): shown, and a scan no later than it is no
     # movement. Whether the parcel is stalled is its no-movement clock's (``shipping.stalls``).
@@ -50,7 +55,9 @@ class ShippingRecord(Base):
 
 
 class TrackingEvent(Base):
-    """One carrier event as received; the same (shipment, kind, time) is stored once."""
+    """One carrier event as received (``at``: the scan's own time, else its receipt's); the same
+    (shipment, kind, time) is stored once. ``adjusted``: why its step was recorded at another time
+    (``tracking.Adjusted``: future, out_of_order)."""
 
     __tablename__ = "tracking_events"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +69,7 @@ class TrackingEvent(Base):
     note: Mapped[str | None] = mapped_column(String(1000))
     source: Mapped[str] = mapped_column(String(16))  # api | csv | carrier
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    adjusted: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (UniqueConstraint("shipment_id", "kind", "at"),)
 

@@ -1,13 +1,14 @@
-"""Tracking events: what each kind of carrier event does to a shipment, and reading a bulk CSV
-import with every problem named by row and column. Pure. (A parcel that stopped moving is the
-breach of its ``tracking_stalled`` clock: ``shipping.stalls``.)"""
+"""Tracking events: what each kind of carrier event does to a shipment, the time the step a scan
+makes is recorded at, and reading a bulk CSV import with every problem named by row and column.
+Pure. (A parcel that stopped moving is the breach of its ``tracking_stalled`` clock:
+``shipping.stalls``.)"""
 
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ordo.fulfillment.states import SHIPMENT, ShipmentTrigger
@@ -51,9 +52,38 @@ def trigger_for(kind: TrackingKind, status: str) -> ShipmentTrigger | None:
 class TrackingRow:
     tracking_number: str
     kind: TrackingKind
-    at: datetime
+    at: datetime | None  # the scan's own time; None: the scan has none (the receipt's is taken)
     location: str | None
     note: str | None
+
+
+class Adjusted(StrEnum):
+    """Why a scan's step is not recorded at the scan's own time."""
+
+    FUTURE = "future"  # the scan is dated after its receipt (beyond the tolerance): taken at the receipt
+    OUT_OF_ORDER = "out_of_order"  # older than the shipment's last step: taken at that step's time
+
+
+@dataclass(frozen=True)
+class StepTime:
+    at: datetime
+    adjusted: Adjusted | None = None
+
+
+def step_time(scanned_at: datetime | None, received_at: datetime, *, last_step_at: datetime | None,
+              tolerance: timedelta) -> StepTime:
+    """When the step (or movement) a carrier scan makes happened: at the scan's own time (its
+    receipt's when the scan has none), so that SLA clocks count from when the parcel moved, not from
+    when Ordo heard of it. Never after the receipt: a parcel cannot have moved later than Ordo hears
+    of it, and a scan dated more than ``tolerance`` ahead is marked ``future``. Never before the
+    shipment's ``last_step_at`` (None for a plain movement): a scan reported late is applied at that
+    step's time, marked ``out_of_order``, so the shipment's steps never go back in time."""
+    at = scanned_at or received_at
+    adjusted = Adjusted.FUTURE if at - received_at > tolerance else None
+    at = min(at, received_at)
+    if last_step_at is not None and at < last_step_at:
+        at, adjusted = last_step_at, Adjusted.OUT_OF_ORDER
+    return StepTime(at, adjusted)
 
 
 COLUMNS = ("tracking_number", "event", "at", "location", "note")

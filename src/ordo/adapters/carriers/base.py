@@ -23,6 +23,8 @@ class BookingRequest:
 class Booking:
     carrier: str
     tracking_number: str
+    service: str | None = None  # the carrier's service booked; None: the request's service type
+    placeholder: bool = False  # a number made up for a carrier without an integration (none typed)
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,10 @@ class ManualCarrier:
         self.code, self.prefix = code, prefix
 
     def book(self, request: BookingRequest, tracking_number: str | None = None) -> Booking:
-        number = tracking_number or f"{self.prefix}{request.shipment.replace('-', '')}"
-        return Booking(carrier=self.code, tracking_number=number)
+        if tracking_number:
+            return Booking(carrier=self.code, tracking_number=tracking_number)
+        return Booking(carrier=self.code, tracking_number=f"{self.prefix}{request.shipment.replace('-', '')}",
+                       placeholder=True)
 
     def tracking(self, tracking_number: str) -> list[CarrierEvent]:
         return []

@@ -126,12 +126,16 @@ def show(number: str, as_user: AsUser = None) -> None:
 def act(
     number: str,
     action: OrderAction,
-    reason: Annotated[str | None, typer.Option(help="Why (reject, cancel)")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (reject, cancel, close; ship --override-booking)")] = None,
     note: str | None = None,
     hold_reason: Annotated[HoldReason | None, typer.Option(help="For hold and release")] = None,
     shipment: Annotated[str | None, typer.Option(help="Only this shipment")] = None,
     carrier: str | None = None,
     tracking_number: str | None = None,
+    service: Annotated[str | None, typer.Option(help="For ship (default: the booked service)")] = None,
+    override_booking: Annotated[bool, typer.Option(
+        "--override-booking", help="For ship: these values replace the hand-over booking (needs --reason)",
+    )] = False,
     reference: str | None = None,
     line_no: Annotated[int | None, typer.Option(help="For substitute: the order line")] = None,
     sku: Annotated[str | None, typer.Option(help="For substitute: the SKU taking its place")] = None,
@@ -142,7 +146,8 @@ def act(
     actor = acting_user(as_user)
     given = {
         "reason": reason, "note": note, "hold_reason": hold_reason, "shipment": shipment, "carrier": carrier,
-        "tracking_number": tracking_number, "reference": reference, "line_no": line_no, "sku": sku,
+        "tracking_number": tracking_number, "service": service, "override_booking": override_booking or None,
+        "reference": reference, "line_no": line_no, "sku": sku,
     }
     with reported(), ordo().transaction() as uow:
         body = parse(ActionIn, {k: v for k, v in given.items() if v is not None})

@@ -36,10 +36,12 @@ def import_file(file: Path, as_user: AsUser = None) -> None:
 
 @tracking.command("pull")
 def pull(batch: Annotated[int, typer.Option(min=1, help="At most this many shipments")] = 500) -> None:
-    """Ask the carriers' adapters for new tracking events of moving shipments and take them in (idempotent)."""
+    """Ask the carriers' adapters for new tracking events of moving shipments and take them in (idempotent);
+    orders a command holds are left ("busy") for the next pull."""
     with reported(), ordo().transaction() as uow:
         outcome = handlers.pull_tracking(uow, batch=batch)
-    console.print(json.dumps({"stored": outcome.stored, "duplicates": outcome.duplicates, "failed": outcome.failed}))
+    console.print(json.dumps({"stored": outcome.stored, "duplicates": outcome.duplicates, "failed": outcome.failed,
+                              "busy": outcome.busy}))
 
 
 @tracking.command("intercept")
