@@ -6,6 +6,8 @@ first (``load_order(..., for_update=True)``) and then writes its children.
   for the ship steps, records ``order.delayed``: the event's foreign key to ``orders`` takes a KEY
   SHARE lock on the order row, which waits for a command's FOR UPDATE — while the command (a hold
   pausing the ship clock, a cancel or a ship closing it) waits for the clock row the scan holds.
+  The stalled-parcel breach did the same with ``shipment.stalled`` (found later: a carrier scan
+  on the order stops that clock).
 - The silent-customer scan took the waiting contact (conditional UPDATE) and then locked the order
   FOR UPDATE — while an answer, holding the order, waits to mark that contact answered.
 
@@ -24,11 +26,12 @@ import pytest
 from sqlalchemy import text
 
 from ordo.auth.model import Actor
-from ordo.order.handlers import intake
+from ordo.fulfillment.states import ShipmentTrigger
+from ordo.order.handlers import advance_shipments, intake
 from ordo.order.model import OrderSubmission
 from ordo.review import handlers as review
 from ordo.sla.handlers import scan
-from tests.factories import order_payload, seed, side_by_side
+from tests.factories import handed_over, order_payload, seed, side_by_side
 
 SYSTEM = Actor.system()
 COD = {"method": "cash_on_delivery", "status": "unpaid", "amount_paid": "0"}
@@ -141,3 +144,44 @@ def test_the_silent_customer_scan_beside_an_answer_does_not_deadlock(ordo, datab
             (silent_id, "awaiting_customer")]
     with ordo.transaction() as uow:
         assert review.scan_silent(uow) == []
+
+
+def test_the_breach_scan_telling_a_stalled_parcel_beside_a_command_on_its_order_does_not_deadlock(
+        ordo, database, clock):
+    """The stalled-parcel breach records ``shipment.stalled`` (its domain tells logistics), whose
+    foreign key to ``orders`` waited for the order row while the scan held the clock — and a
+    command on the order (a carrier scan stopping that clock) waited for the clock."""
+    if database.kind != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: no row locks to take in the wrong order")
+    seed(ordo)
+    # Given two shipped parcels with no movement for 25 hours; a command holds the first one's order.
+    stalled = {}
+    for external_id in ("STALL-1", "STALL-2"):
+        number = handed_over(ordo, external_id)
+        with ordo.transaction() as uow:
+            advance_shipments(uow, number=number, trigger=ShipmentTrigger.SHIP, actor=SYSTEM)
+        with database.engine.connect() as conn:
+            stalled[number] = conn.execute(text(
+                "SELECT c.order_id, c.id FROM sla_clocks c JOIN orders o ON o.id = c.order_id "
+                "WHERE o.number = :n AND c.step = 'tracking_stalled' AND c.status = 'open'"), {"n": number}).one()
+    (busy_id, busy_clock), (free_id, free_clock) = stalled.values()
+    clock.advance(timedelta(hours=25))
+    results = {}
+
+    def run_scan() -> None:
+        with ordo.transaction() as uow:
+            results["scan"] = scan(uow)
+
+    # When the scan runs while the command holds the order and then stops its parcel's clock.
+    failures = beside_a_command(
+        database, order_id=busy_id, run_scan=run_scan, params={"at": clock.now(), "c": busy_clock},
+        command_writes="UPDATE sla_clocks SET status = 'stopped', stopped_at = :at WHERE id = :c")
+
+    # Then neither waits for the other: the busy order's parcel is left for the next round.
+    assert failures == []
+    assert [c for c in results["scan"].breached if c in (busy_clock, free_clock)] == [free_clock]
+    with database.engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT id, status FROM sla_clocks WHERE step = 'tracking_stalled'")).all()) == {
+            busy_clock: "stopped", free_clock: "breached"}
+        assert conn.execute(text("SELECT order_id FROM events WHERE name = 'shipment.stalled'")).scalars().all() == [
+            free_id]

@@ -229,15 +229,19 @@ def scan(uow: UnitOfWork, *, batch: int | None = None) -> ScanResult:
     index = rule_index(policy)
     tells = {row.id: row.order_id for row in due
              if row.order_id is not None and row.step in policy.sla.tell_customer_on_breach}
+    # Clocks whose breach records an event of the order: telling the customer (order.delayed) or
+    # the rule's breach event (a stalled parcel's shipment.stalled).
+    recording = {row.id: row.order_id for row in due
+                 if row.order_id is not None and (row.id in tells or row.step in index.breach_events)}
     told_orders: dict[int, Order] = {}
-    if tells:
-        # Telling the customer records order.delayed, whose foreign key locks the order row — after
-        # the clock, the other way round from an order command (the order, then its clocks): the
-        # orders are taken now, without waiting, and a clock whose order is busy waits for the next
-        # round. The one query also puts them in the session, held here: the identity map keeps
-        # objects only while someone refers to them, and the notices below look them up by id.
-        told_orders = lock_orders_not_busy(session, set(tells.values()))
-        due = [row for row in due if row.id not in tells or row.order_id in told_orders]
+    if recording:
+        # An event's foreign key locks the order row — after the clock, the other way round from an
+        # order command (the order, then its clocks): the orders are taken now, without waiting, and
+        # a clock whose order is busy waits for the next round. The one query also puts them in the
+        # session, held here: the identity map keeps objects only while someone refers to them, and
+        # the notices below look them up by id.
+        told_orders = lock_orders_not_busy(session, set(recording.values()))
+        due = [row for row in due if row.id not in recording or row.order_id in told_orders]
     if due:
         won = set(
             session.scalars(
