@@ -542,6 +542,19 @@ def test_shop_scoped_user_cannot_create_orders_for_other_shops(client, ordo, dat
     assert ok.json()["shop"] == "tmall"
 
 
+def test_a_warehouse_scoped_clerk_creating_an_order_allocated_elsewhere_is_told_its_number(client, ordo, database):
+    # Customer service scoped to Beijing; the tea is in Shanghai only, so the order is allocated there.
+    lin = bearer(user_token(ordo, "lin", ["customer_service"], warehouses=["WH-BJ"]))
+    r = client.post("/api/v1/orders", json=order_payload(external_id="WH-SCOPE-1"), headers=lin)
+    assert r.status_code == 201, r.text
+    assert (r.json()["number"], r.json()["status"]) == ("20260315001", "allocated")
+    assert [s["warehouse"] for s in r.json()["shipments"]] == ["WH-SH"]
+    assert database.row_counts()["orders"] == 1
+    # Afterwards it is outside the clerk's scope like any order without a shipment in Beijing.
+    assert_problem(client.get("/api/v1/orders/20260315001", headers=lin), 404, "not_found",
+                   "order 20260315001 not found.")
+
+
 def test_warehouse_scoped_user_sees_only_orders_with_its_shipments(client, ordo, database, admin, orders):
     wang = bearer(user_token(ordo, "wang", ["warehouse"], warehouses=["WH-BJ"]))
     sh, bj = orders["web-sh"], orders["web-bj"]

@@ -16,9 +16,9 @@ from ordo.channel.tables import Shop
 from ordo.fulfillment.states import SHIPMENT, rollup
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory.tables import Warehouse
-from ordo.kernel.errors import NotFound, Problem, ValidationFailed
+from ordo.kernel.errors import Problem, ValidationFailed
 from ordo.order.actions import available
-from ordo.order.lifecycle import in_scope, load_order
+from ordo.order.lifecycle import load_order
 from ordo.order.rules import normalise_phone
 from ordo.order.schemas import (
     AddressRead,
@@ -63,12 +63,11 @@ def _shop_code(session: Session, order: Order) -> str:
 
 
 def _visible(session: Session, number: str, actor: Actor, order: Order | None) -> Order:
-    """The order if the actor may see it: ``order`` when a command of this session has it already."""
-    if order is None:
-        return load_order(session, number, actor)
-    if not in_scope(session, order, actor):
-        raise NotFound("order", number)
-    return order
+    """The order if the actor may see it; ``order``: the one a command of this session has just
+    created for the actor or acted on for it (the command checked the actor's scope), which is its
+    answer even where the actor's warehouses would not show it — a warehouse-scoped clerk creating an
+    order allocated elsewhere is told its number, not "not found" (nor is the intake undone)."""
+    return load_order(session, number, actor) if order is None else order
 
 
 def order_summary(session: Session, number: str, actor: Actor, *, order: Order | None = None) -> OrderSummary:
