@@ -269,7 +269,7 @@ def auto_progress(uow: UnitOfWork, order: Order, *, fresh: bool = False) -> None
     if order.status == OrderStatus.CONFIRMED and policy.auto_allocate:
         allocate_order(uow, order, actor=SYSTEM, fresh=fresh)
     elif order.status == OrderStatus.BACKORDERED and policy.auto_allocate:
-        # Back from a hold: a restock that came meanwhile passed it by.
+        # Back from a hold (a restock meanwhile passed it by), or just paid (now higher in the queue).
         backorders.try_again(uow, order, actor=SYSTEM)
 
 
