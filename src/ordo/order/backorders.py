@@ -192,5 +192,5 @@ def try_again(uow: UnitOfWork, order: Order, *, actor: str) -> None:
     # SKU's queue where it has none yet (``join_queues``).
     needs = needs_of(order)
     held = inventory.lock_stock(uow.session, needs)
-    join_queues(uow.session, rowless(sorted(needs), held))
+    join_queues(uow.session, rowless(needs, held))
     allocate_order(uow, order, actor=actor, claims=claims_ahead(uow, order))

@@ -95,6 +95,11 @@ def carrier_code(value: str, carriers: Mapping[str, Carrier]) -> str | None:
     return None
 
 
+def carrier_named(value: str | None, carriers: Mapping[str, Carrier]) -> str | None:
+    """The code of the carrier ``value`` names where the policy knows it, else ``value`` as given."""
+    return value and (carrier_code(value, carriers) or value)
+
+
 @dataclass(frozen=True)
 class CarrierValues:
     """Carrier (its code when the policy knows it), service and tracking number of a parcel."""
@@ -122,7 +127,7 @@ def booking_conflicts(booked: Booking, asked: CarrierValues, policy: ShippingPol
     one a manual carrier made up."""
     if booked.values.carrier in policy.stand_in_carriers:
         return ()
-    carrier = asked.carrier and (carrier_code(asked.carrier, policy.carriers) or asked.carrier)
+    carrier = carrier_named(asked.carrier, policy.carriers)
     differs = {
         "carrier": carrier is not None and carrier != booked.values.carrier,
         "service": asked.service is not None and asked.service != booked.values.service,

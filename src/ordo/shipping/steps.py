@@ -33,7 +33,7 @@ from ordo.shipping.rules import (
     PackingPlan,
     ParcelFacts,
     booking_conflicts,
-    carrier_code,
+    carrier_named,
     chargeable_weight_g,
     choose_carrier,
     packing_plan,
@@ -225,9 +225,8 @@ def keep_booking(uow: UnitOfWork, shipment: Shipment, asked: CarrierValues, *, o
         raise Conflict("booking_conflict", shipment=shipment.number, carrier=booked.carrier,
                        service=booked.service or "-", tracking_number=booked.tracking_number,
                        fields=", ".join(conflicts))
-    carrier = asked.carrier and (carrier_code(asked.carrier, policy.carriers) or asked.carrier)
-    kept = CarrierValues(carrier or booked.carrier, asked.service or booked.service,
-                         asked.tracking_number or booked.tracking_number)
+    kept = CarrierValues(carrier_named(asked.carrier, policy.carriers) or booked.carrier,
+                         asked.service or booked.service, asked.tracking_number or booked.tracking_number)
     if kept == booked:
         return kept
     if kept.tracking_number != booked.tracking_number:
