@@ -170,11 +170,15 @@ def bench_ordo(url: str, orders: int, procs: int) -> Result:
 
 
 def _raw_worker(url: str, worker: int, count: int, barrier: Any, out: Any) -> None:
-    """The same writes as an accepted order, in bare SQL: counter, order row, two lines, two
-    conditional stock updates with their reservation and ledger rows, one event."""
+    """Every row an accepted order writes, in bare SQL and as few statements as the rows allow:
+    counter, customer, the order row (in its final status), its two lines, three risk keys, two
+    conditional stock updates, two ledger rows, the shipment with its two lines and two
+    reservations, four events, one notice and four SLA clocks (three stopped, one running) — what
+    ``Ordo`` writes for the same order, without deciding anything."""
     engine = make_engine(url)
     latencies: list[float] = []
     barrier.wait()
+    t = "2099-01-01"
     with engine.connect() as conn:
         ids = dict(conn.execute(text("SELECT code, id FROM skus")).all())
         warehouse = conn.execute(text("SELECT id FROM warehouses")).scalar_one()
@@ -190,9 +194,10 @@ def _raw_worker(url: str, worker: int, count: int, barrier: Any, out: Any) -> No
                     "RETURNING last_serial")).scalar_one()
                 customer = conn.execute(text(
                     "INSERT INTO customers (name, phone, vip_level, created_at) VALUES ('x', :p, 0, :t) "
-                    "ON CONFLICT DO NOTHING RETURNING id"), {"p": p["customer"]["phone"], "t": "2099-01-01"}
+                    "ON CONFLICT DO NOTHING RETURNING id"), {"p": p["customer"]["phone"], "t": t}
                 ).scalar() or conn.execute(text("SELECT id FROM customers WHERE phone = :p"),
                                            {"p": p["customer"]["phone"]}).scalar_one()
+                number = f"2099{worker:04d}{serial}"
                 order_id = conn.execute(text(
                     "INSERT INTO orders (number, shop_id, channel, external_id, customer_id, customer_name, phone, "
                     "vip_level, country, province, city, district, street, remote_area, currency, goods_total, "
@@ -201,25 +206,58 @@ def _raw_worker(url: str, worker: int, count: int, barrier: Any, out: Any) -> No
                     "(:n, :shop, 'api', :e, :c, 'x', :p, 0, 'CN', 'a', 'b', 'c', 'd', false, 'CNY', '20', '0', '0', "
                     "'20', 'alipay', 'paid', '20', 'domestic_express', 'normal', 'allocated', 'h', '{}', 1, "
                     ":t, :t, :t) RETURNING id"),
-                    {"n": f"2099{worker:04d}{serial}", "shop": shop, "e": p["external_id"], "c": customer,
-                     "p": p["customer"]["phone"], "t": "2099-01-01"}).scalar_one()
-                for no, line in enumerate(p["lines"], 1):
-                    sku = ids[line["sku"]]
-                    conn.execute(text(
-                        "INSERT INTO order_lines (order_id, line_no, sku_id, sku_code, name, quantity, unit_price, "
-                        "amount) VALUES (:o, :no, :s, :code, 'x', 1, '10', '10')"),
-                        {"o": order_id, "no": no, "s": sku, "code": line["sku"]})
+                    {"n": number, "shop": shop, "e": p["external_id"], "c": customer,
+                     "p": p["customer"]["phone"], "t": t}).scalar_one()
+                skus = [(no, ids[line["sku"]], line["sku"]) for no, line in enumerate(p["lines"], 1)]
+                lines = dict(conn.execute(text(
+                    "INSERT INTO order_lines (order_id, line_no, sku_id, sku_code, name, quantity, unit_price, "
+                    "amount) VALUES (:o, 1, :s1, :c1, 'x', 1, '10', '10'), (:o, 2, :s2, :c2, 'x', 1, '10', '10') "
+                    "RETURNING line_no, id"),
+                    {"o": order_id, "s1": skus[0][1], "c1": skus[0][2], "s2": skus[1][1], "c2": skus[1][2]}).all())
+                conn.execute(text(
+                    "INSERT INTO risk_keys (kind, digest, order_id, at) VALUES ('phone', :d1, :o, :t), "
+                    "('address', :d2, :o, :t), ('account', :d3, :o, :t)"),
+                    {"o": order_id, "t": t, "d1": f"p{worker}-{i}", "d2": f"a{worker}-{i}", "d3": f"c{worker}-{i}"})
+                for _, sku, _ in skus:
                     updated = conn.execute(text(
                         "UPDATE stock SET reserved = reserved + 1 WHERE warehouse_id = :w AND sku_id = :s "
                         "AND on_hand - reserved >= 1"), {"w": warehouse, "s": sku}).rowcount
                     assert updated == 1
-                    conn.execute(text(
-                        "INSERT INTO stock_movements (warehouse_id, sku_id, kind, delta_on_hand, delta_reserved, "
-                        "actor, created_at) VALUES (:w, :s, 'reservation', 0, 1, 'raw', :t)"),
-                        {"w": warehouse, "s": sku, "t": "2099-01-01"})
+                two = {"w": warehouse, "s1": skus[0][1], "s2": skus[1][1], "t": t, "o": order_id}
                 conn.execute(text(
-                    "INSERT INTO events (order_id, entity, entity_id, name, actor, data, created_at) "
-                    "VALUES (:o, 'order', :o, 'order.created', 'raw', '{}', :t)"), {"o": order_id, "t": "2099-01-01"})
+                    "INSERT INTO stock_movements (warehouse_id, sku_id, kind, delta_on_hand, delta_reserved, "
+                    "actor, created_at) VALUES (:w, :s1, 'reservation', 0, 1, 'raw', :t), "
+                    "(:w, :s2, 'reservation', 0, 1, 'raw', :t)"), two)
+                shipment = conn.execute(text(
+                    "INSERT INTO shipments (number, order_id, warehouse_id, status, version, created_at, updated_at) "
+                    "VALUES (:n, :o, :w, 'allocated', 1, :t, :t) RETURNING id"),
+                    {"n": f"{number}-1", "o": order_id, "w": warehouse, "t": t}).scalar_one()
+                conn.execute(text(
+                    "INSERT INTO shipment_lines (shipment_id, order_line_id, sku_id, quantity) "
+                    "VALUES (:sh, :l1, :s1, 1), (:sh, :l2, :s2, 1)"),
+                    {"sh": shipment, "l1": lines[1], "l2": lines[2], "s1": skus[0][1], "s2": skus[1][1]})
+                conn.execute(text(
+                    "INSERT INTO reservations (order_id, shipment_id, warehouse_id, sku_id, quantity, status, "
+                    "created_at) VALUES (:o, :sh, :w, :s1, 1, 'open', :t), (:o, :sh, :w, :s2, 1, 'open', :t)"),
+                    {**two, "sh": shipment})
+                conn.execute(text(
+                    "INSERT INTO events (order_id, entity, entity_id, name, actor, data, created_at) VALUES "
+                    "(:o, 'order', :o, 'order.created', 'raw', '{}', :t), "
+                    "(:o, 'order', :o, 'order.confirm', 'raw', '{}', :t), "
+                    "(:o, 'shipment', :sh, 'shipment.created', 'raw', '{}', :t), "
+                    "(:o, 'order', :o, 'order.allocate', 'raw', '{}', :t)"), {"o": order_id, "sh": shipment, "t": t})
+                conn.execute(text(
+                    "INSERT INTO outbox (topic, key, order_id, audience, payload, status, attempts, available_at, "
+                    "created_at) VALUES ('customer.confirmed', :k, :o, 'customer', '{}', 'pending', 0, :t, :t)"),
+                    {"k": f"customer.confirmed:{number}", "o": order_id, "t": t})
+                conn.execute(text(
+                    "INSERT INTO sla_clocks (step, department, entity, entity_id, order_id, status, calendar, "
+                    "limit_seconds, started_at, deadline, paused_seconds, stopped_at, elapsed_seconds, on_time) VALUES "
+                    "('auto_review', 'review', 'order', :o, :o, 'stopped', 'natural', 60, :t, :t, 0, :t, 0, true), "
+                    "('first_review', 'review', 'order', :o, :o, 'stopped', 'natural', 60, :t, :t, 0, :t, 0, true), "
+                    "('manual_review', 'review', 'order', :o, :o, 'stopped', 'natural', 60, :t, :t, 0, :t, 0, true), "
+                    "('ship_normal', 'warehouse', 'order', :o, :o, 'open', 'natural', 60, :t, :t, 0, NULL, NULL, "
+                    "NULL)"), {"o": order_id, "t": t})
             latencies.append(time.perf_counter() - started)
     engine.dispose()
     out.put((latencies, {}))

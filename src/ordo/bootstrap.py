@@ -3,12 +3,15 @@ import time; the engine is created on first use."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ordo.adapters.carriers.base import CarrierAdapter, ManualCarrier
@@ -17,6 +20,12 @@ from ordo.adapters.db.reference import ReferenceCache, attach
 from ordo.kernel.clock import Clock, SystemClock
 from ordo.policy import Policy
 from ordo.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# SQLSTATEs of a transaction the database broke off so that others could go on: nothing of it was
+# kept, and the same command run again from the start may well succeed.
+BROKEN_OFF = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 
 
 @dataclass
@@ -28,6 +37,11 @@ class UnitOfWork:
     clock: Clock
     carriers: Carriers = field(default_factory=lambda: Carriers({}))
 
+    @property
+    def called_out(self) -> bool:
+        """Whether this unit of work asked a carrier for anything (which a rollback cannot take back)."""
+        return self.carriers.used
+
 
 class Carriers:
     """Carrier codes → adapters. A carrier without an integration is a ManualCarrier (numbers typed
@@ -35,8 +49,16 @@ class Carriers:
 
     def __init__(self, adapters: Mapping[str, CarrierAdapter]) -> None:
         self._adapters = dict(adapters)
+        self.used = False
+
+    def watched(self) -> Carriers:
+        """The same adapters, for one unit of work: ``used`` tells whether it took any."""
+        view = Carriers({})
+        view._adapters = self._adapters
+        return view
 
     def get(self, code: str) -> CarrierAdapter:
+        self.used = True
         if code not in self._adapters:
             self._adapters[code] = ManualCarrier(code, prefix=code.upper().replace("_", ""))
         return self._adapters[code]
@@ -111,7 +133,30 @@ class Ordo:
     def transaction(self) -> Iterator[UnitOfWork]:
         """One command, one transaction: committed when the block ends, rolled back on error."""
         with self._sessions() as session, session.begin():
-            yield UnitOfWork(session=session, policy=self.policy, clock=self.clock, carriers=self.carriers)
+            yield UnitOfWork(session=session, policy=self.policy, clock=self.clock, carriers=self.carriers.watched())
+
+    def run(self, command: Callable[..., T], /, *, also: type[Exception] | None = None, **params: object) -> T:
+        """``command(uow, **params)`` in its own transaction (``transaction``), run again from the start when the
+        database broke the transaction off to let others go on (a deadlock's victim, a serialization
+        conflict: nothing of that try was kept), at most ``settings.transaction_attempts`` times in
+        all. Not if the try asked a carrier for anything: a booking or a cancellation cannot be
+        taken back, so that error is the answer. ``also``: an error worth one more try too (the
+        unique key a concurrent twin took first, which the next try finds). The command must leave
+        nothing outside the database before it returns: a try may be thrown away."""
+        attempts = self.settings.transaction_attempts
+        for attempt in range(1, attempts + 1):
+            uow: UnitOfWork | None = None
+            try:
+                with self.transaction() as uow:
+                    return command(uow, **params)
+            except DBAPIError as error:
+                state = getattr(error.orig, "sqlstate", None)
+                again = state in BROKEN_OFF or (also is not None and isinstance(error, also))
+                if not again or attempt == attempts or (uow is not None and uow.called_out):
+                    raise
+                log.warning("transaction broken off (%s); try %d of %d", state or type(error).__name__,
+                            attempt + 1, attempts)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def reading(self) -> Iterator[UnitOfWork]:

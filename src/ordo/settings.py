@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # have Chinese glyphs. Empty: WenQuanYi Micro Hei from the paperang-p2-fonts-cjk package.
     pdf_font: Path | None = None
     pdf_font_index: int = 0
+    # How many times in all a command is run when the database breaks its transaction off to resolve
+    # a deadlock or a serialization conflict (PostgreSQL SQLSTATE 40P01 / 40001; ``Ordo.run``).
+    transaction_attempts: int = Field(default=3, ge=1)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

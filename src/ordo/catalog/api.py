@@ -40,18 +40,15 @@ def get_sku(code: str, uow: Reading, actor: CurrentActor) -> SkuRead:
     responses={409: {"description": "The code is taken"}, 422: _WRITE[422]},
 )
 def create_sku(body: SkuCreate, ordo: OrdoApp, actor: CurrentActor) -> SkuRead:
-    with ordo.transaction() as uow:
-        return handlers.create_sku(uow, data=body, actor=actor)
+    return ordo.run(handlers.create_sku, data=body, actor=actor)
 
 
 @router.patch("/skus/{code}", response_model=SkuRead, responses=_WRITE)
 def update_sku(code: str, body: SkuUpdate, ordo: OrdoApp, actor: CurrentActor) -> SkuRead:
-    with ordo.transaction() as uow:
-        return handlers.update_sku(uow, code=code, changes=body, actor=actor)
+    return ordo.run(handlers.update_sku, code=code, changes=body, actor=actor)
 
 
 @router.delete("/skus/{code}", response_model=SkuRead, responses={404: _WRITE[404]})
 def delete_sku(code: str, ordo: OrdoApp, actor: CurrentActor) -> SkuRead:
     """Deactivate: orders keep referring to it; new orders cannot use it."""
-    with ordo.transaction() as uow:
-        return handlers.deactivate_sku(uow, code=code, actor=actor)
+    return ordo.run(handlers.deactivate_sku, code=code, actor=actor)

@@ -39,18 +39,15 @@ def get_shop(code: str, uow: Reading, actor: CurrentActor) -> ShopRead:
     responses={409: {"description": "The code is taken"}, 422: _WRITE[422]},
 )
 def create_shop(body: ShopCreate, ordo: OrdoApp, actor: CurrentActor) -> ShopRead:
-    with ordo.transaction() as uow:
-        return handlers.create_shop(uow, data=body, actor=actor)
+    return ordo.run(handlers.create_shop, data=body, actor=actor)
 
 
 @router.patch("/shops/{code}", response_model=ShopRead, responses=_WRITE)
 def update_shop(code: str, body: ShopUpdate, ordo: OrdoApp, actor: CurrentActor) -> ShopRead:
-    with ordo.transaction() as uow:
-        return handlers.update_shop(uow, code=code, changes=body, actor=actor)
+    return ordo.run(handlers.update_shop, code=code, changes=body, actor=actor)
 
 
 @router.delete("/shops/{code}", response_model=ShopRead, responses={404: _WRITE[404]})
 def delete_shop(code: str, ordo: OrdoApp, actor: CurrentActor) -> ShopRead:
     """Deactivate: its orders keep referring to it; intake no longer accepts orders for it."""
-    with ordo.transaction() as uow:
-        return handlers.deactivate_shop(uow, code=code, actor=actor)
+    return ordo.run(handlers.deactivate_shop, code=code, actor=actor)

@@ -45,11 +45,9 @@ def get_customer(customer_id: int, uow: Reading, actor: CurrentActor) -> Custome
     responses={409: _WRITE[409], 422: _WRITE[422]},
 )
 def create_customer(body: CustomerCreate, ordo: OrdoApp, actor: CurrentActor) -> CustomerRead:
-    with ordo.transaction() as uow:
-        return handlers.create_customer(uow, data=body, actor=actor)
+    return ordo.run(handlers.create_customer, data=body, actor=actor)
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerRead, responses=_WRITE)
 def update_customer(customer_id: int, body: CustomerUpdate, ordo: OrdoApp, actor: CurrentActor) -> CustomerRead:
-    with ordo.transaction() as uow:
-        return handlers.update_customer(uow, customer_id=customer_id, changes=body, actor=actor)
+    return ordo.run(handlers.update_customer, customer_id=customer_id, changes=body, actor=actor)

@@ -34,16 +34,14 @@ def get_layout(code: str, uow: Reading, actor: CurrentActor) -> LayoutRead:
             responses={404: {"description": "No such warehouse"},
                        422: {"description": "Invalid fields, or bins in use would fall outside"}})
 def set_layout(code: str, body: LayoutIn, ordo: OrdoApp, actor: CurrentActor) -> LayoutRead:
-    with ordo.transaction() as uow:
-        return floor.set_layout(uow, code=code, body=body, actor=actor)
+    return ordo.run(floor.set_layout, code=code, body=body, actor=actor)
 
 
 @router.post("/pick-lists", response_model=list[PickListRead], status_code=status.HTTP_201_CREATED,
              responses={409: {"description": "A SKU to pick has no bin in the layout"}})
 def release(body: PickReleaseIn, ordo: OrdoApp, actor: CurrentActor) -> list[PickListRead]:
     """Release a wave: the warehouse's allocated shipments on no list yet, grouped into pick lists."""
-    with ordo.transaction() as uow:
-        return picking.release_pick_lists(uow, body=body, actor=actor)
+    return ordo.run(picking.release_pick_lists, body=body, actor=actor)
 
 
 @router.get("/pick-lists", response_model=PickListPage)
@@ -63,16 +61,14 @@ def get_pick_list(number: str, uow: Reading, actor: CurrentActor) -> PickListRea
 @router.post("/pick-lists/{number}/claim", response_model=PickListRead,
              responses={409: {"description": "Someone else has the list"}})
 def claim(number: str, ordo: OrdoApp, actor: CurrentActor) -> PickListRead:
-    with ordo.transaction() as uow:
-        return picking.claim_pick_list(uow, number=number, actor=actor)
+    return ordo.run(picking.claim_pick_list, number=number, actor=actor)
 
 
 @router.post("/shipments/{number}/scans", response_model=ScanRead, status_code=status.HTTP_201_CREATED,
              responses={409: {"description": "Refused (wrong SKU, too many, unknown barcode — stored as refused), "
                                              "or the shipment is not at this stage"}})
 def scan(number: str, body: ScanIn, ordo: OrdoApp, actor: CurrentActor) -> ScanRead:
-    with ordo.transaction() as uow:
-        outcome = scanning.record_scan(uow, shipment=number, body=body, actor=actor)
+    outcome = ordo.run(scanning.record_scan, shipment=number, body=body, actor=actor)
     return outcome.raise_if_refused()
 
 

@@ -61,21 +61,18 @@ def get_warehouse(code: str, uow: Reading, actor: CurrentActor) -> WarehouseRead
     responses={409: {"description": "The code is taken"}, 422: _WRITE[422]},
 )
 def create_warehouse(body: WarehouseCreate, ordo: OrdoApp, actor: CurrentActor) -> WarehouseRead:
-    with ordo.transaction() as uow:
-        return handlers.create_warehouse(uow, data=body, actor=actor)
+    return ordo.run(handlers.create_warehouse, data=body, actor=actor)
 
 
 @router.patch("/warehouses/{code}", response_model=WarehouseRead, responses=_WRITE)
 def update_warehouse(code: str, body: WarehouseUpdate, ordo: OrdoApp, actor: CurrentActor) -> WarehouseRead:
-    with ordo.transaction() as uow:
-        return handlers.update_warehouse(uow, code=code, changes=body, actor=actor)
+    return ordo.run(handlers.update_warehouse, code=code, changes=body, actor=actor)
 
 
 @router.delete("/warehouses/{code}", response_model=WarehouseRead, responses={404: _WRITE[404], 409: _WRITE[409]})
 def delete_warehouse(code: str, ordo: OrdoApp, actor: CurrentActor) -> WarehouseRead:
     """Deactivate; refused while orders hold stock reserved in it."""
-    with ordo.transaction() as uow:
-        return handlers.deactivate_warehouse(uow, code=code, actor=actor)
+    return ordo.run(handlers.deactivate_warehouse, code=code, actor=actor)
 
 
 @router.post(
@@ -84,22 +81,19 @@ def delete_warehouse(code: str, ordo: OrdoApp, actor: CurrentActor) -> Warehouse
 )
 def receive_stock(body: StockReceiptIn, ordo: OrdoApp, actor: CurrentActor) -> StockLevel:
     """Goods in: the quantity is added to on hand; the answer is the stock level after it."""
-    with ordo.transaction() as uow:
-        return handlers.receive_stock(uow, receipt=body, actor=actor)
+    return ordo.run(handlers.receive_stock, receipt=body, actor=actor)
 
 
 @router.post("/stock/adjustments", response_model=StockLevel, status_code=status.HTTP_201_CREATED)
 def adjust_stock(body: StockAdjustmentIn, ordo: OrdoApp, actor: CurrentActor) -> StockLevel:
     """Correct on hand with a reason (count, damage, find); refused below what orders have reserved."""
-    with ordo.transaction() as uow:
-        return handlers.adjust_stock(uow, adjustment=body, actor=actor)
+    return ordo.run(handlers.adjust_stock, adjustment=body, actor=actor)
 
 
 @router.post("/stock/transfers", response_model=StockTransferOut, status_code=status.HTTP_201_CREATED)
 def transfer_stock(body: StockTransferIn, ordo: OrdoApp, actor: CurrentActor) -> StockTransferOut:
     """Move available units between warehouses; both levels after the move are returned."""
-    with ordo.transaction() as uow:
-        return handlers.transfer_stock(uow, transfer=body, actor=actor)
+    return ordo.run(handlers.transfer_stock, transfer=body, actor=actor)
 
 
 @router.get("/stock", response_model=StockList, responses={404: {"description": "No such SKU or warehouse"}})
@@ -116,8 +110,7 @@ def stock_levels(
 @router.put("/stock/bins", response_model=StockLevel)
 def set_bin(body: StockBinIn, ordo: OrdoApp, actor: CurrentActor) -> StockLevel:
     """Set (or clear) the bin location of a SKU in a warehouse."""
-    with ordo.transaction() as uow:
-        return handlers.set_bin(uow, body=body, actor=actor)
+    return ordo.run(handlers.set_bin, body=body, actor=actor)
 
 
 @router.get("/stock/ledger", response_model=list[LedgerRead])

@@ -110,8 +110,7 @@ def report(uow: UnitOfWork, *, claimed: Claimed, error: str | None) -> str:
 
 def deliver_due(ordo: Ordo, channels: Mapping[str, Channel], *, limit: int | None = None) -> RunResult:
     """One round: claim, send each outside a transaction, record each outcome."""
-    with ordo.transaction() as uow:
-        batch = claim(uow, limit=limit)
+    batch = ordo.run(claim, limit=limit)
     result = RunResult()
     for item in batch:
         channel = channels.get(item.message.channel)
@@ -127,7 +126,6 @@ def deliver_due(ordo: Ordo, channels: Mapping[str, Channel], *, limit: int | Non
                 # A bug or an unexpected error in a channel must not abort the round and leave the
                 # rest of the batch in "sending": it counts as a failed attempt (backoff, dead letter).
                 error = f"{type(exc).__name__}: {exc}"
-        with ordo.transaction() as uow:
-            status = report(uow, claimed=item, error=error)
+        status = ordo.run(report, claimed=item, error=error)
         {Status.SENT: result.sent, Status.DEAD: result.dead}.get(status, result.retried).append(item.id)
     return result

@@ -101,7 +101,8 @@ def act_on_order(
     body: ActionIn | None = None,
 ) -> Response:
     # The answer is read in the action's own transaction, after its writes: what the commit keeps.
-    with ordo.transaction() as uow:
+    def command(uow: UnitOfWork) -> tuple[OrderAnswer, dict[str, str]]:
         order = perform(uow, number=number, action=action, body=body or ActionIn(), actor=actor)
-        answer, headers = _answer(uow, number, actor, locale, minimal, order)
-    return _sent(answer, headers, status.HTTP_200_OK)
+        return _answer(uow, number, actor, locale, minimal, order)
+
+    return _sent(*ordo.run(command), status.HTTP_200_OK)

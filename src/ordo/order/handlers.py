@@ -128,15 +128,11 @@ def intake_with(ordo: Ordo, *, submission: OrderSubmission, actor: Actor,
     order's writes (what the commit keeps); and whether the order is new. If a concurrent twin
     inserted the same (shop, external id) first, the unique key fails this transaction; the retry
     then finds the twin and answers as for a repeated submission."""
-    for attempt in range(2):
-        try:
-            with ordo.transaction() as uow:
-                order, created = submit_order(uow, submission=submission, actor=actor)
-                return answer(uow, order), created
-        except IntegrityError:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    def command(uow: UnitOfWork) -> tuple[T, bool]:
+        order, created = submit_order(uow, submission=submission, actor=actor)
+        return answer(uow, order), created
+
+    return ordo.run(command, also=IntegrityError)
 
 
 def _customer(session: Session, draft: OrderDraft, uow: UnitOfWork) -> tuple[int, int]:

@@ -63,15 +63,13 @@ def order_review(number: str, ordo: OrdoApp, actor: CurrentActor, locale: Locale
 
 @router.post("/orders/{number}/claim", response_model=ReviewRead, responses=CONFLICT)
 def claim(number: str, ordo: OrdoApp, actor: CurrentActor, locale: Locale) -> ReviewRead:
-    with ordo.transaction() as uow:
-        handlers.claim(uow, number=number, actor=actor)
+    ordo.run(handlers.claim, number=number, actor=actor)
     return _review(ordo, number, actor, locale)
 
 
 @router.post("/orders/{number}/unclaim", response_model=ReviewRead, responses=CONFLICT)
 def unclaim(number: str, ordo: OrdoApp, actor: CurrentActor, locale: Locale) -> ReviewRead:
-    with ordo.transaction() as uow:
-        handlers.unclaim(uow, number=number, actor=actor)
+    ordo.run(handlers.unclaim, number=number, actor=actor)
     return _review(ordo, number, actor, locale)
 
 
@@ -79,31 +77,27 @@ def unclaim(number: str, ordo: OrdoApp, actor: CurrentActor, locale: Locale) -> 
 def approve(
     number: str, ordo: OrdoApp, actor: CurrentActor, locale: Locale, body: DecisionIn | None = None
 ) -> ReviewRead:
-    with ordo.transaction() as uow:
-        handlers.approve(uow, number=number, actor=actor, note=(body or DecisionIn()).note)
+    ordo.run(handlers.approve, number=number, actor=actor, note=(body or DecisionIn()).note)
     return _review(ordo, number, actor, locale)
 
 
 @router.post("/orders/{number}/reject", response_model=ReviewRead, responses=CONFLICT)
 def reject(number: str, body: RejectIn, ordo: OrdoApp, actor: CurrentActor, locale: Locale) -> ReviewRead:
-    with ordo.transaction() as uow:
-        handlers.reject(uow, number=number, actor=actor, reason=body.reason, blacklist=body.blacklist)
+    ordo.run(handlers.reject, number=number, actor=actor, reason=body.reason, blacklist=body.blacklist)
     return _review(ordo, number, actor, locale)
 
 
 @router.post("/orders/{number}/contacts", response_model=ReviewRead, status_code=status.HTTP_201_CREATED,
              responses=CONFLICT)
 def contact(number: str, body: ContactIn, ordo: OrdoApp, actor: CurrentActor, locale: Locale) -> ReviewRead:
-    with ordo.transaction() as uow:
-        handlers.contact(uow, number=number, actor=actor, channel=body.channel, note=body.note, at=body.at,
-                         hold=body.hold)
+    ordo.run(handlers.contact, number=number, actor=actor, channel=body.channel, note=body.note, at=body.at,
+             hold=body.hold)
     return _review(ordo, number, actor, locale)
 
 
 @router.post("/orders/{number}/answer", response_model=ReviewRead, responses=CONFLICT)
 def answer(number: str, ordo: OrdoApp, actor: CurrentActor, locale: Locale, body: AnswerIn | None = None) -> ReviewRead:
-    with ordo.transaction() as uow:
-        handlers.answer(uow, number=number, actor=actor, note=(body or AnswerIn()).note)
+    ordo.run(handlers.answer, number=number, actor=actor, note=(body or AnswerIn()).note)
     return _review(ordo, number, actor, locale)
 
 
@@ -120,8 +114,7 @@ def scan(ordo: OrdoApp, actor: CurrentActor) -> ScanResult:
     from ordo.auth.model import Permission
 
     actor.require(Permission.ORDER_REVIEW)
-    with ordo.transaction() as uow:
-        return ScanResult(held=handlers.scan_silent(uow))
+    return ordo.run(lambda uow: ScanResult(held=handlers.scan_silent(uow)))
 
 
 @router.get("/rules", response_model=RuleSetRead)
@@ -136,9 +129,8 @@ def rule_versions(uow: Reading, actor: CurrentActor) -> list[RuleVersionRead]:
 
 @router.patch("/rules/{code}", response_model=RuleSetRead, responses={404: {"description": "No such rule"}})
 def change_rule(code: str, body: RulePatch, ordo: OrdoApp, actor: CurrentActor) -> RuleSetRead:
-    with ordo.transaction() as uow:
-        handlers.update_rule(uow, code=code, actor=actor, enabled=body.enabled, score=body.score,
-                             params=body.params, note=body.note)
+    ordo.run(handlers.update_rule, code=code, actor=actor, enabled=body.enabled, score=body.score,
+             params=body.params, note=body.note)
     with ordo.reading() as uow:
         return queries.rules(uow, actor)
 
@@ -150,16 +142,12 @@ def list_blacklist(uow: Reading, actor: CurrentActor, include_removed: bool = Fa
 
 @router.post("/blacklist", response_model=BlacklistRead, status_code=status.HTTP_201_CREATED)
 def add_blacklist(body: BlacklistIn, ordo: OrdoApp, actor: CurrentActor) -> BlacklistRead:
-    with ordo.transaction() as uow:
-        entry = handlers.add_to_blacklist(
-            uow, kind=body.kind, value=body.value, reason=body.reason, actor=actor,
-            address=body.address.model_dump() if body.address else None,
-        )
-        return BlacklistRead.model_validate(entry, from_attributes=True)
+    entry = ordo.run(handlers.add_to_blacklist, kind=body.kind, value=body.value, reason=body.reason, actor=actor,
+                     address=body.address.model_dump() if body.address else None)
+    return BlacklistRead.model_validate(entry, from_attributes=True)
 
 
 @router.delete("/blacklist/{entry_id}", response_model=BlacklistRead, responses={404: {"description": "No such entry"}})
 def remove_blacklist(entry_id: int, ordo: OrdoApp, actor: CurrentActor) -> BlacklistRead:
-    with ordo.transaction() as uow:
-        entry = handlers.remove_from_blacklist(uow, entry_id=entry_id, actor=actor)
-        return BlacklistRead.model_validate(entry, from_attributes=True)
+    entry = ordo.run(handlers.remove_from_blacklist, entry_id=entry_id, actor=actor)
+    return BlacklistRead.model_validate(entry, from_attributes=True)

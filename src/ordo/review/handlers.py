@@ -271,12 +271,11 @@ def batch(
     results: list[BatchResult] = []
     for number in dict.fromkeys(numbers):
         try:
-            with ordo.transaction() as uow:
-                if action == "approve":
-                    order = approve(uow, number=number, actor=actor, note=note)
-                else:
-                    order = reject(uow, number=number, actor=actor, reason=str(reason))
-                results.append(BatchResult(number=number, ok=True, status=order.status))
+            if action == "approve":
+                order = ordo.run(approve, number=number, actor=actor, note=note)
+            else:
+                order = ordo.run(reject, number=number, actor=actor, reason=str(reason))
+            results.append(BatchResult(number=number, ok=True, status=order.status))
         except OrdoError as exc:
             results.append(BatchResult(number=number, ok=False, code=exc.code,
                                        detail=translate(exc.key, language, exc.params)))

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body
 
 from ordo.auth.model import Permission
+from ordo.bootstrap import UnitOfWork
 from ordo.entrypoints.api.deps import CurrentActor, OrdoApp, Reading
 from ordo.fulfillment.states import rollup
 from ordo.shipping import handlers, queries, steps
@@ -51,20 +52,16 @@ def get_packing(number: str, uow: Reading, actor: CurrentActor) -> PackingRead:
 @router.post("/shipments/{number}/pack", response_model=ShippingRead,
              responses={409: {"description": "An instruction unconfirmed, no parcel, or no logger for perishables"}})
 def pack(number: str, body: PackIn, ordo: OrdoApp, actor: CurrentActor) -> ShippingRead:
-    with ordo.transaction() as uow:
-        handlers.pack(
-            uow, number=number, confirmed=body.confirmed,
-            parcels=[steps.ParcelIn(**p.model_dump()) for p in body.parcels],
-            temperature_logger_id=body.temperature_logger_id, actor=actor,
-        )
+    ordo.run(handlers.pack, number=number, confirmed=body.confirmed,
+             parcels=[steps.ParcelIn(**p.model_dump()) for p in body.parcels],
+             temperature_logger_id=body.temperature_logger_id, actor=actor)
     return _read(ordo, number, actor)
 
 
 @router.post("/shipments/{number}/carrier", response_model=ShippingRead)
 def override_carrier(number: str, body: CarrierIn, ordo: OrdoApp, actor: CurrentActor) -> ShippingRead:
     """Logistics replaces the chosen carrier, with a reason (before hand-over)."""
-    with ordo.transaction() as uow:
-        handlers.override_carrier(uow, number=number, carrier=body.carrier, reason=body.reason, actor=actor)
+    ordo.run(handlers.override_carrier, number=number, carrier=body.carrier, reason=body.reason, actor=actor)
     return _read(ordo, number, actor)
 
 
@@ -72,7 +69,7 @@ def override_carrier(number: str, body: CarrierIn, ordo: OrdoApp, actor: Current
              responses={409: {"description": "Not with the carrier (or delivered already), or the carrier refused"}})
 def intercept(number: str, body: InterceptIn, ordo: OrdoApp, actor: CurrentActor) -> InterceptRead:
     """Logistics stops a parcel already with the carrier; ``carrier_confirmed`` false means call the carrier."""
-    with ordo.transaction() as uow:
+    def command(uow: UnitOfWork) -> InterceptRead:
         done = handlers.intercept(uow, number=number, reason=body.reason, actor=actor)
         s, o = done.shipment, done.order
         return InterceptRead(
@@ -81,13 +78,14 @@ def intercept(number: str, body: InterceptIn, ordo: OrdoApp, actor: CurrentActor
             shipping_progress=rollup(handlers.statuses_of(uow.session, o)),
         )
 
+    return ordo.run(command)
+
 
 @router.post("/shipments/{number}/tracking", response_model=TrackingResult,
              responses={409: {"description": "The shipment's state does not allow this event"}})
 def track(number: str, body: TrackingIn, ordo: OrdoApp, actor: CurrentActor) -> TrackingResult:
-    with ordo.transaction() as uow:
-        outcome = handlers.track(uow, number=number, kind=body.kind, at=body.at, location=body.location,
-                                 note=body.note, actor=actor)
+    outcome = ordo.run(handlers.track, number=number, kind=body.kind, at=body.at, location=body.location,
+                       note=body.note, actor=actor)
     return TrackingResult(stored=outcome.stored, duplicates=outcome.duplicates)
 
 
@@ -98,8 +96,7 @@ def import_tracking(
     body: Annotated[str, Body(media_type="text/csv", description="tracking_number,event,at[,location,note]")],
     ordo: OrdoApp, actor: CurrentActor,
 ) -> TrackingResult:
-    with ordo.transaction() as uow:
-        outcome = handlers.import_csv(uow, text=body, actor=actor)
+    outcome = ordo.run(handlers.import_csv, text=body, actor=actor)
     return TrackingResult(stored=outcome.stored, duplicates=outcome.duplicates)
 
 
@@ -112,8 +109,7 @@ def list_followups(uow: Reading, actor: CurrentActor,
 
 @router.post("/followups/{task_id}/done", response_model=FollowupRead)
 def finish_followup(task_id: int, body: FollowupDoneIn, ordo: OrdoApp, actor: CurrentActor) -> FollowupRead:
-    with ordo.transaction() as uow:
-        handlers.finish_followup(uow, task_id=task_id, note=body.note, actor=actor)
+    ordo.run(handlers.finish_followup, task_id=task_id, note=body.note, actor=actor)
     with ordo.reading() as uow:
         (found,) = queries.followups(uow.session, actor, status=None, task_id=task_id)
     return FollowupRead.model_validate(asdict(found))

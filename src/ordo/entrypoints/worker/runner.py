@@ -57,14 +57,10 @@ class Round:
 
 
 def run_round(ordo: Ordo, channels: Mapping[str, Channel]) -> Round:
-    with ordo.transaction() as uow:  # before the SLA scan: a pulled movement restarts the no-movement clock
-        pulled = pull_tracking(uow)
-    with ordo.transaction() as uow:
-        result = scan(uow)
-    with ordo.transaction() as uow:
-        progress_check(uow)
-    with ordo.transaction() as uow:
-        held = scan_silent(uow)
+    pulled = ordo.run(pull_tracking)  # before the SLA scan: a pulled movement restarts the no-movement clock
+    result = ordo.run(scan)
+    ordo.run(progress_check)
+    held = ordo.run(scan_silent)
     delivered = deliver_due(ordo, channels)
     return Round(len(result.breached), len(delivered.sent), len(delivered.retried), len(delivered.dead), len(held),
                  pulled.stored)

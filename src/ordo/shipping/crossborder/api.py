@@ -28,7 +28,6 @@ def get_legs(number: str, uow: Reading, actor: CurrentActor) -> ShipmentLegsRead
     },
 )
 def post_leg(number: str, leg: str, body: LegActionIn, ordo: OrdoApp, actor: CurrentActor) -> ShipmentLegsRead:
-    with ordo.transaction() as uow:
-        record_leg(uow, shipment=number, leg=leg, body=body, actor=actor)
+    ordo.run(record_leg, shipment=number, leg=leg, body=body, actor=actor)
     with ordo.reading() as uow:
         return queries.shipment_legs(uow.session, uow.policy, number, actor)
