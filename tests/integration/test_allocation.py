@@ -556,7 +556,7 @@ def test_the_apology_coupon_amount_is_policy(database, clock):
 
 
 def test_a_reservation_in_one_warehouse_is_all_or_nothing_across_its_skus(ordo):
-    """try_reserve takes SKUs in id order; when a later one has too little, the earlier ones are
+    """try_reserve updates every SKU's row at once; when one has too little, what the others took is
     given back in the same transaction: no stock changed, no ledger row, and the transaction goes on."""
     seed(ordo)
     assert (levels(ordo, "TEA-001")["WH-SH"], levels(ordo, "MUG-002")["WH-SH"]) == ((100, 0), (100, 0))
@@ -564,7 +564,7 @@ def test_a_reservation_in_one_warehouse_is_all_or_nothing_across_its_skus(ordo):
         s = uow.session
         wh = s.scalars(select(Warehouse.id).where(Warehouse.code == "WH-SH")).one()
         tea_id, mug_id = (s.scalars(select(Sku.id).where(Sku.code == c)).one() for c in ("TEA-001", "MUG-002"))
-        assert tea_id < mug_id  # the tea is taken first, then the mugs are short
+        assert tea_id < mug_id  # the tea can be taken, the mugs are short
         refused = inventory_handlers.try_reserve(s, warehouse_id=wh, needs={tea_id: 7, mug_id: 101}, actor="test",
                                                  at=uow.clock.now(), reference="T-1")
         granted = inventory_handlers.try_reserve(s, warehouse_id=wh, needs={tea_id: 3, mug_id: 100}, actor="test",

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, literal, select, tuple_, update
+from sqlalchemy import ColumnElement, case, func, insert, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -155,33 +155,36 @@ def _movement(
 def try_reserve(
     session: Session, *, warehouse_id: int, needs: Mapping[int, int], actor: str, at: datetime, reference: str
 ) -> bool:
-    """Reserve every SKU of ``needs`` in one warehouse, or nothing. Each SKU is a conditional update,
-    in SKU order (the global lock order); if one has too little, the ones already taken are given
-    back by the same transaction (their rows are ours until it ends) — no savepoint needed."""
-    taken: list[int] = []
-    for sku_id in sorted(needs):
-        if _add_reserved(session, warehouse_id, sku_id, needs[sku_id], conditional=True) != 1:
-            for done in taken:
-                _add_reserved(session, warehouse_id, done, -needs[done], conditional=False)
-            return False
-        taken.append(sku_id)
-    # The ledger rows of every SKU reserved, in one statement.
+    """Reserve every SKU of ``needs`` in one warehouse, or nothing: one conditional update of all
+    their rows (each keeps ``on_hand - reserved >= q``), then their ledger rows in one statement. If
+    a row has too little, what the others took is given back by the same transaction. The caller
+    holds the rows already, taken in the global order (``available(lock=True)``): one statement
+    updating several rows takes their locks in no order of its own."""
+    quantity = case(dict(needs), value=Stock.sku_id)
+    taken = set(session.scalars(
+        update(Stock)
+        .where(Stock.warehouse_id == warehouse_id, Stock.sku_id.in_(sorted(needs)),
+               Stock.on_hand - Stock.reserved >= quantity)
+        .values(reserved=Stock.reserved + quantity)
+        .returning(Stock.sku_id)
+        .execution_options(synchronize_session=False)
+    ))
+    if len(taken) != len(needs):
+        for sku_id in sorted(taken):
+            _add_reserved(session, warehouse_id, sku_id, -needs[sku_id])
+        return False
     session.execute(insert(StockMovement), [
         {"warehouse_id": warehouse_id, "sku_id": sku_id, "kind": MovementKind.RESERVATION, "delta_on_hand": 0,
          "delta_reserved": needs[sku_id], "reference": reference, "reason": None, "actor": actor,
          "created_at": at}
-        for sku_id in taken
+        for sku_id in sorted(needs)
     ])
     return True
 
 
-def _add_reserved(session: Session, warehouse_id: int, sku_id: int, quantity: int, *, conditional: bool) -> int:
-    statement = update(Stock).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id)
-    if conditional:
-        statement = statement.where(Stock.on_hand - Stock.reserved >= quantity)
-    result = session.execute(statement.values(reserved=Stock.reserved + quantity)
-                             .execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)
+def _add_reserved(session: Session, warehouse_id: int, sku_id: int, quantity: int) -> None:
+    session.execute(update(Stock).where(Stock.warehouse_id == warehouse_id, Stock.sku_id == sku_id)
+                    .values(reserved=Stock.reserved + quantity).execution_options(synchronize_session=False))
 
 
 def _close_reservations(

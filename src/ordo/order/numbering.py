@@ -48,6 +48,6 @@ def next_number(session: Session, business_date: str, *, gapless: bool = True) -
     if gapless or dialect != "postgresql":
         serial = session.execute(statement).scalar_one()
     else:
-        with side_engine(bind.engine).begin() as connection:
+        with side_engine(bind.engine).connect() as connection:  # autocommit: committed as it runs
             serial = connection.execute(statement).scalar_one()
     return format_number(business_date, serial)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 try:
     import fcntl
@@ -26,19 +28,43 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     # Batched INSERTs in pages of a fixed size: psycopg caches the parsing of a statement's text, so
     # equal pages are parsed once; pages of a thousand rows cost more to parse than to run.
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         insertmanyvalues_page_size=INSERT_PAGE_ROWS)
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+                           insertmanyvalues_page_size=INSERT_PAGE_ROWS)
+    _ping_when_idle(engine)
+    return engine
 
 
 INSERT_PAGE_ROWS = 100
+# A pooled PostgreSQL connection that has sat unused for longer than this is tried with one round
+# trip before it is handed out, and replaced if the server has dropped it (restarted, or a firewall
+# timed it out). One given back moments ago is handed out as it is: checking every checkout
+# (``pool_pre_ping``) cost each command a round trip — two for an intake, with its serial.
+PING_AFTER_IDLE_S = 5.0
+_IDLE_SINCE = "ordo.idle_since"
+
+
+def _ping_when_idle(engine: Engine, after: float = PING_AFTER_IDLE_S) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < after:
+            return  # just connected, or in use moments ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"pooled connection gone while idle: {exc}") from exc  # the pool reconnects
 
 _SIDE: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 _SIDE_LOCK = threading.Lock()
 
 
 def side_engine(engine: Engine) -> Engine:
-    """A small pool beside ``engine`` for short transactions that must commit on their own while a
-    command's transaction is open (order serials on PostgreSQL). A pool of its own, so that a command
+    """A small pool beside ``engine`` for single statements that must commit on their own while a
+    command's transaction is open (order serials on PostgreSQL), in autocommit. A pool of its own, so that a command
     holding a connection of the main pool never waits for a second one of that pool (with every
     connection held by such commands, they would all wait). Its commits do not wait for the disk
     (``synchronous_commit = off``, set once per connection): what they write is only worth keeping
@@ -47,8 +73,10 @@ def side_engine(engine: Engine) -> Engine:
     with _SIDE_LOCK:
         side = _SIDE.get(engine)
         if side is None:
-            side = _SIDE[engine] = create_engine(engine.url, pool_size=1, max_overflow=3, pool_pre_ping=True,
+            # Autocommit: each statement is its own transaction, without a BEGIN and a COMMIT round trip.
+            side = _SIDE[engine] = create_engine(engine.url, pool_size=1, max_overflow=3, isolation_level="AUTOCOMMIT",
                                                  connect_args={"options": "-c synchronous_commit=off"})
+            _ping_when_idle(side)
             event.listen(engine, "engine_disposed", lambda _engine: side.dispose())
         return side
 
