@@ -430,9 +430,10 @@ def test_cancelling_a_backordered_order_is_the_cancel_choice_and_frees_its_place
     assert [status_of(client, o["number"]) for o in (ahead, behind)] == ["backordered", "backordered"]
     r = client.post(f"/api/v1/orders/{ahead['number']}/cancel", json={"reason": "customer will not wait"})
     assert (r.status_code, r.json()["status"]) == (200, "cancelled")
-    assert levels(ordo, "TEA-001")["WH-SH"] == (100, 90)  # nothing was reserved for it
-    receive_tea(client, 1)  # the next goods go to the order that was behind it
+    # Nothing was reserved for it; its place goes to the order behind it, which the 10 left serve now
+    # (before, it waited for the next receipt with them in sight).
     assert status_of(client, behind["number"]) == "allocated"
+    assert levels(ordo, "TEA-001")["WH-SH"] == (100, 100)
 
 
 def test_a_substitute_waits_behind_earlier_orders_and_must_suit_the_service_type(ordo):
@@ -634,3 +635,24 @@ def test_a_restock_locks_only_the_orders_waiting_for_its_goods_and_counts_the_cl
     assert levels(ordo, "MUG-002") == {"WH-SH": (130, 130)}
     with ordo.reading() as uow:
         assert verify(uow.session) == []
+
+
+@pytest.mark.parametrize(("action", "body"), [
+    ("cancel", {"reason": "customer changed mind"}),
+    ("hold", {"hold_reason": "awaiting_customer"}),
+    ("substitute", {"line_no": 1, "sku": "MUG-002"}),
+])
+def test_an_order_that_stops_waiting_lets_the_ones_behind_it_have_the_free_stock(ordo, action, body):
+    """Found by the crash soak's checker (``backorder.servable``): an order that waited behind
+    another's claim stayed backordered when that one was cancelled, held or given another SKU,
+    with the stock in sight, until the next receipt. It is served at once now."""
+    client = client_for(ordo)
+    ahead = tea(client, "AHEAD", 150)["number"]  # WH-SH has 100: waits
+    behind = tea(client, "BEHIND", 60)["number"]  # 60 of the 100 free, but the first order claims them
+    assert [status_of(client, n) for n in (ahead, behind)] == ["backordered", "backordered"]
+
+    r = client.post(f"/api/v1/orders/{ahead}/{action}", json=body)
+
+    assert r.status_code == 200, r.text
+    assert status_of(client, behind) == "allocated"
+    assert levels(ordo, "TEA-001")["WH-SH"] == (100, 60)

@@ -3,7 +3,7 @@ while waiting (wait, substitute a SKU, cancel)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -121,6 +121,15 @@ def serve_backorders(uow: UnitOfWork, candidates: list[Order]) -> list[str]:
     return served
 
 
+def left_queue(uow: UnitOfWork, sku_ids: Iterable[int]) -> list[str]:
+    """An order stopped waiting for these goods (cancelled, closed, put on hold, or its SKU
+    substituted): its claim on them is gone, so the orders that waited behind it are served from
+    the stock free now, as a restock would serve them. (Before, they waited for the next receipt
+    with the stock in sight.) The caller holds that order already, out of the queue's id order: a
+    deadlock this may meet is the database's to break and ``Ordo.run``'s to run again."""
+    return hold_backorders(uow, sorted(set(sku_ids)))()
+
+
 def claims_ahead(uow: UnitOfWork, order: Order) -> Claims:
     """What the backordered orders ahead of this one (priority order) need of its goods."""
     skus = {line.sku_id for line in order.lines}
@@ -175,11 +184,13 @@ def substitute(uow: UnitOfWork, *, number: str, actor: Actor, line_no: int, sku:
     if problems:
         raise ValidationFailed(problems)
     assert line is not None and replacement is not None
-    before = line.sku_code
+    before, old_sku = line.sku_code, line.sku_id
     line.sku_id, line.sku_code, line.name = replacement.id, replacement.code, replacement.name
     lifecycle.note(uow, order, "order.substitute", actor=actor.name, reason=note,
                    data={"line": line_no, "from": before, "to": replacement.code})
     uow.session.flush()
+    if old_sku not in {x.sku_id for x in order.lines}:
+        left_queue(uow, [old_sku])
     try_again(uow, order, actor=actor.name)
     return order
 

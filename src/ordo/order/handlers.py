@@ -36,7 +36,7 @@ from ordo.inventory.tables import Warehouse
 from ordo.kernel.clock import business_date
 from ordo.kernel.errors import Conflict, Forbidden, IdempotencyConflict, IllegalTransition, Problem, ValidationFailed
 from ordo.order import backorders, lifecycle
-from ordo.order.allocation import allocate_order
+from ordo.order.allocation import allocate_order, needs_of
 from ordo.order.lifecycle import SYSTEM, load_order, release_holds, transition
 from ordo.order.model import OrderDraft, OrderSubmission
 from ordo.order.numbering import next_number
@@ -338,8 +338,11 @@ def hold(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, note
     order = load_order(uow.session, number, actor, for_update=True)
     if not (order.status == OrderStatus.ON_HOLD or ORDER.can(order.status, OrderTrigger.HOLD)):
         raise IllegalTransition("order", order.status, OrderTrigger.HOLD, ORDER.allowed(order.status))
+    waiting = order.status == OrderStatus.BACKORDERED
     if not lifecycle.place_hold(uow, order, reason, actor=actor.name, comment=note):
         raise Conflict("hold_exists", number=number, reason=reason.value)
+    if waiting:
+        backorders.left_queue(uow, needs_of(order))
     return order
 
 
@@ -370,6 +373,7 @@ def cancel(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
     for shipment in live:
         if shipment.status not in BEFORE_HANDOVER:
             raise Conflict("cancel_after_handover", number=number, shipment=shipment.number)
+    waiting = order.status == OrderStatus.BACKORDERED
     released = sorted({line.sku_id for s in live for line in s.lines})
     # The released units serve waiting orders (locked before the stock rows, served afterwards).
     with inventory.restocking(uow, released):
@@ -380,6 +384,8 @@ def cancel(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
             )
         release_holds(order, at=now, actor=actor.name)
         transition(uow, order, OrderTrigger.CANCEL, actor=actor.name, reason=reason)
+    if waiting:
+        backorders.left_queue(uow, needs_of(order))
     inventory.check_reorder(uow.session, uow.policy.inventory, released, now)
     order.status_before_hold = None
     screening.record_cancellation(uow, order)
@@ -393,8 +399,11 @@ def close(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
     order = load_order(uow.session, number, actor, for_update=True)
     if order.payment_status != PaymentStatus.UNPAID:
         raise Conflict("close_paid", number=number, payment=order.payment_status)
+    waiting = order.status == OrderStatus.BACKORDERED
     transition(uow, order, OrderTrigger.CLOSE, actor=actor.name, reason=reason)
     release_holds(order, at=uow.clock.now(), actor=actor.name)
+    if waiting:
+        backorders.left_queue(uow, needs_of(order))
     order.status_before_hold = None
     screening.close_case(uow, order, status="cancelled", by=actor.name, note=reason)
     return order
