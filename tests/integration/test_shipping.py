@@ -633,6 +633,66 @@ def test_pulled_carrier_events_move_the_shipment_once_each_via_the_cli_and_the_w
     assert count(app, TrackingEvent) == 3
 
 
+def test_a_pulled_step_staff_recorded_already_is_kept_as_history_not_refused_every_round(client, app, fake):
+    """Staff recorded "out for delivery" with the order action; the carrier then reported it too.
+    The pull refused that event (the state does not allow the step again) and listed the shipment
+    as failed on every round; the event is now kept in the parcel's history, with no second step."""
+    number = handed_over(client, ("TEA-001", 1))
+    for action in ("ship", "out-for-delivery"):
+        assert client.post(f"/api/v1/orders/{number}/{action}", json={}).status_code == 200
+    fake.events["FAKE000001"] = [CarrierEvent("FAKE000001", "in_transit", T0 + timedelta(hours=1)),
+                                 CarrierEvent("FAKE000001", "out_for_delivery", T0 + timedelta(hours=2))]
+    steps_before = count(app, Event)
+
+    def pull() -> handlers.PullOutcome:
+        with app.transaction() as uow:
+            return handlers.pull_tracking(uow)
+
+    assert pull() == handlers.PullOutcome(stored=2, duplicates=0)
+    assert pull() == handlers.PullOutcome(stored=0, duplicates=2)
+    assert status_of(client, number) == ("shipped", "shipped", ["out_for_delivery"])
+    with app.reading() as uow:
+        names = list(uow.session.scalars(select(Event.name).order_by(Event.id).offset(steps_before)))
+    assert names == []  # no second step (nor a movement: the clock stands at T0, the scans are cut back to it)
+    fake.events["FAKE000001"].append(CarrierEvent("FAKE000001", "delivered", T0 + timedelta(hours=3)))
+    assert pull() == handlers.PullOutcome(stored=1, duplicates=2)
+    assert status_of(client, number) == ("delivered", "delivered", ["delivered"])
+    assert count(app, TrackingEvent) == 3
+
+
+def test_successive_pulls_go_round_every_moving_shipment_however_many_there_are(client, app, fake, monkeypatch):
+    """A pull reads at most ``batch`` shipments. It read the lowest ids every time, so with more
+    parcels moving than that, the later ones were never asked about again while the first stayed
+    on the road; a pull now goes on after the last one the previous pull read."""
+    numbers = [handed_over(client, ("TEA-001", 1)) for _ in range(3)]
+    for i in (1, 2, 3):
+        fake.events[f"FAKE00000{i}"] = [CarrierEvent(f"FAKE00000{i}", "in_transit", T0 + timedelta(hours=i))]
+    with app.reading() as uow:
+        second = uow.session.scalar(select(Shipment.id).where(Shipment.number == f"{numbers[1]}-1"))
+
+    def pull(after: int) -> handlers.PullOutcome:
+        with app.transaction() as uow:
+            return handlers.pull_tracking(uow, batch=2, after=after)
+
+    first = pull(0)
+    assert first == handlers.PullOutcome(stored=2, duplicates=0, resume_after=second)
+    assert [status_of(client, n)[2] for n in numbers] == [["in_transit"], ["in_transit"], ["handed_over"]]
+    assert pull(first.resume_after) == handlers.PullOutcome(stored=1, duplicates=0, resume_after=0)
+    assert [status_of(client, n)[2] for n in numbers] == [["in_transit"]] * 3
+    assert pull(0) == handlers.PullOutcome(stored=0, duplicates=2, resume_after=second)  # round again
+
+    # The worker carries the place from round to round; the CLI goes round them all, a batch per transaction.
+    for i in (1, 2, 3):
+        fake.events[f"FAKE00000{i}"].append(CarrierEvent(f"FAKE00000{i}", "out_for_delivery", T0 + timedelta(hours=9)))
+    assert run_round(app, {}, pull_after=second).pulled == 1
+    assert [status_of(client, n)[2] for n in numbers] == [["in_transit"], ["in_transit"], ["out_for_delivery"]]
+    use_app(monkeypatch, app)
+    pulled = CliRunner().invoke(main.app, ["tracking", "pull", "--batch", "1"])
+    assert pulled.exit_code == 0, pulled.output
+    assert pulled.output.strip() == '{"stored": 2, "duplicates": 4, "failed": [], "busy": []}'
+    assert [status_of(client, n)[2] for n in numbers] == [["out_for_delivery"]] * 3
+
+
 def test_a_pulled_event_the_state_refuses_leaves_that_shipment_as_it_was_and_the_others_go_on(client, app, fake):
     bad = handed_over(client, ("TEA-001", 1))
     good = handed_over(client, ("TEA-001", 1))

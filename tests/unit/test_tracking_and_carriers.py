@@ -10,7 +10,16 @@ from ordo.adapters.carriers.base import Booking, BookingRequest, CarrierError, F
 from ordo.fulfillment.states import ShipmentTrigger
 from ordo.kernel.errors import IllegalTransition, ValidationFailed
 from ordo.kernel.i18n import translate
-from ordo.shipping.tracking import Adjusted, StepTime, TrackingKind, TrackingRow, parse_csv, step_time, trigger_for
+from ordo.shipping.tracking import (
+    Adjusted,
+    StepTime,
+    TrackingKind,
+    TrackingRow,
+    parse_csv,
+    states_after,
+    step_time,
+    trigger_for,
+)
 
 
 def test_event_kinds_map_to_shipment_triggers_through_the_table():
@@ -104,3 +113,9 @@ def test_fake_carrier_confirms_or_not_an_interception_and_can_fail():
     with pytest.raises(CarrierError, match="carrier unreachable"):
         fake.cancel("FAKE000003")
     assert fake.cancelled == ["FAKE000001", "FAKE000002"]
+
+
+def test_the_states_an_event_kind_leads_to():
+    assert states_after(TrackingKind.CUSTOMS_CLEARED) == frozenset({"cleared"})
+    assert states_after(TrackingKind.OUT_FOR_DELIVERY) == frozenset({"out_for_delivery"})
+    assert states_after(TrackingKind.IN_TRANSIT) == frozenset()  # a movement, not a step

@@ -28,7 +28,7 @@ from ordo.shipping import steps
 from ordo.shipping.rules import carrier_code
 from ordo.shipping.steps import ParcelIn
 from ordo.shipping.tables import FollowupTask, TrackingEvent
-from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, step_time, trigger_for
+from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, states_after, step_time, trigger_for
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +187,14 @@ def _take(
     try:
         trigger = _trigger(row.kind, shipment.status)
     except IllegalTransition:
+        if source == "carrier" and _step_taken(session, shipment, row.kind):
+            # The carrier reports a step staff recorded already (an order action): kept in the
+            # parcel's history, no second step — refused, it would be pulled and refused every round.
+            session.add(TrackingEvent(shipment_id=shipment.id, tracking_number=shipment.tracking_number
+                                      or row.tracking_number, kind=row.kind, at=scanned_at, location=row.location,
+                                      note=row.note, source=source, received_at=now))
+            session.flush()
+            return True
         params = {"shipment": shipment.number, "state": shipment.status, "event": str(row.kind)}
         if row_index is None:
             raise Conflict("tracking_not_allowed", **params) from None
@@ -213,6 +221,15 @@ def _take(
         _open_followup(uow, order, shipment, kind="refusal_contact", actor=actor.name)
     session.flush()
     return True
+
+
+def _step_taken(session: Session, shipment: Shipment, kind: TrackingKind) -> bool:
+    """Whether the shipment has reached, at some point, the state this kind of event leads to."""
+    targets = sorted(states_after(kind))
+    if not targets:
+        return False
+    return shipment.status in targets or session.scalar(select(Event.id).where(
+        Event.entity == "shipment", Event.entity_id == shipment.id, Event.to_state.in_(targets)).limit(1)) is not None
 
 
 def _last_step_at(session: Session, shipment: Shipment) -> datetime | None:
@@ -268,17 +285,22 @@ class PullOutcome:
     duplicates: int
     failed: list[str] = field(default_factory=list)  # shipments whose carrier or events were refused
     busy: list[str] = field(default_factory=list)  # orders a command held: their events wait for the next pull
+    # Where the next pull goes on: the id of the last shipment asked about when the batch was full;
+    # 0 when this pull reached the last moving shipment (the next one starts from the first again).
+    resume_after: int = 0
 
 
 # States in which a carrier still reports on a parcel.
 _PULLED = (ShipmentStatus.HANDED_OVER, *MOVING)
 
 
-def pull_tracking(uow: UnitOfWork, *, batch: int = 500) -> PullOutcome:
-    """Ask each moving shipment's carrier adapter for its events and take the new ones in, in time
-    order, exactly as the tracking API does (stored once: a pulled event seen before is a
-    duplicate). One shipment's trouble — the carrier unreachable, an event its state does not
-    allow — leaves that shipment as it was (savepoint) and is reported; the others go on.
+def pull_tracking(uow: UnitOfWork, *, batch: int = 500, after: int = 0) -> PullOutcome:
+    """Ask the carrier adapters of at most ``batch`` moving shipments — in id order, those after the
+    id ``after`` (a previous pull's ``resume_after``, so that successive pulls go round every moving
+    shipment however many there are) — for their events and take the new ones in, in time order,
+    exactly as the tracking API does (stored once: a pulled event seen before is a duplicate). One
+    shipment's trouble — the carrier unreachable, an event its state does not allow — leaves that
+    shipment as it was (savepoint) and is reported; the others go on.
 
     Locks follow the global order (docs/architecture.md): the carriers are asked first, while
     nothing is locked; then the orders with new events are taken in id order without waiting
@@ -290,7 +312,7 @@ def pull_tracking(uow: UnitOfWork, *, batch: int = 500) -> PullOutcome:
     actor = Actor.system()
     rows = session.scalars(
         select(Shipment).where(Shipment.status.in_(list(_PULLED)), Shipment.tracking_number.is_not(None),
-                               Shipment.carrier.is_not(None))
+                               Shipment.carrier.is_not(None), Shipment.id > after)
         .order_by(Shipment.id).limit(batch)
     ).all()
     fresh, duplicates, failed = _ask_carriers(uow, list(rows))
@@ -314,7 +336,8 @@ def pull_tracking(uow: UnitOfWork, *, batch: int = 500) -> PullOutcome:
     busy = sorted({s.order_id for s in fresh} - set(locked))
     numbers = list(session.scalars(select(Order.number).where(Order.id.in_(busy)).order_by(Order.id))) if busy else []
     position = {s.number: i for i, s in enumerate(rows)}
-    return PullOutcome(stored, duplicates, sorted(failed, key=position.__getitem__), numbers)
+    return PullOutcome(stored, duplicates, sorted(failed, key=position.__getitem__), numbers,
+                       resume_after=rows[-1].id if len(rows) == batch else 0)
 
 
 def _ask_carriers(uow: UnitOfWork, shipments: list[Shipment]) -> tuple[dict[Shipment, list[TrackingRow]], int,

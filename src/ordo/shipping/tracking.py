@@ -48,6 +48,14 @@ def trigger_for(kind: TrackingKind, status: str) -> ShipmentTrigger | None:
     return trigger
 
 
+def states_after(kind: TrackingKind) -> frozenset[str]:
+    """The states an event of this kind moves a shipment into (none for a plain movement)."""
+    trigger = _TRIGGERS[kind]
+    if trigger is None:
+        return frozenset()
+    return frozenset(to for (_, fired), to in SHIPMENT.transitions.items() if fired == trigger)
+
+
 @dataclass(frozen=True)
 class TrackingRow:
     tracking_number: str

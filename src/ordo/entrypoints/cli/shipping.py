@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -35,13 +35,22 @@ def import_file(file: Path, as_user: AsUser = None) -> None:
 
 
 @tracking.command("pull")
-def pull(batch: Annotated[int, typer.Option(min=1, help="At most this many shipments")] = 500) -> None:
-    """Ask the carriers' adapters for new tracking events of moving shipments and take them in (idempotent);
-    orders a command holds are left ("busy") for the next pull."""
-    with reported(), ordo().transaction() as uow:
-        outcome = handlers.pull_tracking(uow, batch=batch)
-    console.print(json.dumps({"stored": outcome.stored, "duplicates": outcome.duplicates, "failed": outcome.failed,
-                              "busy": outcome.busy}))
+def pull(batch: Annotated[int, typer.Option(min=1, help="Shipments asked about per transaction")] = 500) -> None:
+    """Ask the carriers' adapters for new tracking events of every moving shipment and take them in
+    (idempotent), ``batch`` shipments per transaction; orders a command holds are left ("busy") for
+    the next pull."""
+    total: dict[str, Any] = {"stored": 0, "duplicates": 0, "failed": [], "busy": []}
+    after = 0
+    with reported():
+        app_ = ordo()
+        while True:
+            outcome = app_.run(handlers.pull_tracking, batch=batch, after=after)
+            for key in total:
+                total[key] += getattr(outcome, key)
+            if not outcome.resume_after:
+                break
+            after = outcome.resume_after
+    console.print(json.dumps(total))
 
 
 @tracking.command("intercept")

@@ -54,30 +54,34 @@ class Round:
     dead: int
     held: int = 0  # orders put on hold because the customer did not answer in time
     pulled: int = 0  # new tracking events taken from the carriers' adapters
+    pull_resume_after: int = 0  # where the next round's tracking pull goes on (``PullOutcome.resume_after``)
 
 
-def run_round(ordo: Ordo, channels: Mapping[str, Channel]) -> Round:
-    pulled = ordo.run(pull_tracking)  # before the SLA scan: a pulled movement restarts the no-movement clock
+def run_round(ordo: Ordo, channels: Mapping[str, Channel], *, pull_after: int = 0) -> Round:
+    # Before the SLA scan: a pulled movement restarts the no-movement clock.
+    pulled = ordo.run(pull_tracking, after=pull_after)
     result = ordo.run(scan)
     ordo.run(progress_check)
     held = ordo.run(scan_silent)
     delivered = deliver_due(ordo, channels)
     return Round(len(result.breached), len(delivered.sent), len(delivered.retried), len(delivered.dead), len(held),
-                 pulled.stored)
+                 pulled.stored, pulled.resume_after)
 
 
 def run(ordo: Ordo, channels: Mapping[str, Channel], *, interval: float, once: bool,
         report: Callable[[Round], None] = lambda r: None, stop: threading.Event | None = None) -> None:
     """Rounds until ``stop`` is set (never, for `ordo worker`); idle rounds wait ``interval``."""
     stop = stop or threading.Event()
+    pull_after = 0
     while not stop.is_set():
         try:
-            outcome = run_round(ordo, channels)
+            outcome = run_round(ordo, channels, pull_after=pull_after)
         except Exception:  # a broken round (database away) must not end the loop
             log.exception("worker round failed")
             stop.wait(interval)
             continue
         report(outcome)
+        pull_after = outcome.pull_resume_after
         if once:
             return
         if not (outcome.delivered or outcome.retried):
