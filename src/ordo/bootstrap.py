@@ -136,13 +136,14 @@ class Ordo:
             yield UnitOfWork(session=session, policy=self.policy, clock=self.clock, carriers=self.carriers.watched())
 
     def run(self, command: Callable[..., T], /, *, also: type[Exception] | None = None, **params: object) -> T:
-        """``command(uow, **params)`` in its own transaction (``transaction``), run again from the start when the
-        database broke the transaction off to let others go on (a deadlock's victim, a serialization
-        conflict: nothing of that try was kept), at most ``settings.transaction_attempts`` times in
-        all. Not if the try asked a carrier for anything: a booking or a cancellation cannot be
-        taken back, so that error is the answer. ``also``: an error worth one more try too (the
-        unique key a concurrent twin took first, which the next try finds). The command must leave
-        nothing outside the database before it returns: a try may be thrown away."""
+        """``command(uow, **params)`` in its own transaction (``transaction``), run again from the
+        start when the database broke the transaction off to let others go on (a deadlock's victim,
+        a serialization conflict: nothing of that try was kept), at most
+        ``settings.transaction_attempts`` times in all. Not if the try asked a carrier for
+        anything: a booking or a cancellation cannot be taken back, so that error is the answer.
+        ``also``: an error worth one more try too (the unique key a concurrent twin took first,
+        which the next try finds). The command must leave nothing outside the database before it
+        returns: a try may be thrown away."""
         attempts = self.settings.transaction_attempts
         for attempt in range(1, attempts + 1):
             uow: UnitOfWork | None = None

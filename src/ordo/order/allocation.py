@@ -165,10 +165,15 @@ def _backorder(uow: UnitOfWork, order: Order, *, actor: str, reason: str, data: 
             payload={"order": order.number, "reason": reason, **data, "choices": ["wait", "substitute", "cancel"]})
 
 
+# Made once: the first use of each column of a new alias builds its proxies, which cost every
+# intake (it reads the queue) about 0.7 ms.
+_QUEUED_LINE = aliased(OrderLine, name="queued_line")
+
+
 def backordered_needing(sku_ids: Iterable[int]) -> ColumnElement[bool]:
     """The order is backordered and has a line of one of these SKUs. Read from the backordered
     orders (few) with each one's own lines — not from every line ever sold of these SKUs."""
-    line = aliased(OrderLine)
+    line = _QUEUED_LINE
     return and_(Order.status == OrderStatus.BACKORDERED,
                 exists().where(line.order_id == Order.id, line.sku_id.in_(sorted(set(sku_ids)))))
 

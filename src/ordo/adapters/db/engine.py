@@ -64,9 +64,9 @@ _SIDE_LOCK = threading.Lock()
 
 def side_engine(engine: Engine) -> Engine:
     """A small pool beside ``engine`` for single statements that must commit on their own while a
-    command's transaction is open (order serials on PostgreSQL), in autocommit. A pool of its own, so that a command
-    holding a connection of the main pool never waits for a second one of that pool (with every
-    connection held by such commands, they would all wait). Its commits do not wait for the disk
+    command's transaction is open (order serials on PostgreSQL), in autocommit. A pool of its own,
+    so that a command holding a connection of the main pool never waits for a second one of that
+    pool (with every connection held by such commands, they would all wait). Its commits do not wait for the disk
     (``synchronous_commit = off``, set once per connection): what they write is only worth keeping
     if a later commit of the main pool, which does wait, keeps it too. PostgreSQL only; disposed
     with ``engine``."""
