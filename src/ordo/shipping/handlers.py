@@ -28,7 +28,7 @@ from ordo.shipping import steps
 from ordo.shipping.rules import carrier_code
 from ordo.shipping.steps import ParcelIn
 from ordo.shipping.tables import FollowupTask, TrackingEvent
-from ordo.shipping.tracking import TrackingKind, TrackingRow, parse_csv, states_after, step_time, trigger_for
+from ordo.shipping.tracking import Adjusted, TrackingKind, TrackingRow, parse_csv, states_after, step_time, trigger_for
 
 log = logging.getLogger(__name__)
 
@@ -190,9 +190,7 @@ def _take(
         if source == "carrier" and _step_taken(session, shipment, row.kind):
             # The carrier reports a step staff recorded already (an order action): kept in the
             # parcel's history, no second step — refused, it would be pulled and refused every round.
-            session.add(TrackingEvent(shipment_id=shipment.id, tracking_number=shipment.tracking_number
-                                      or row.tracking_number, kind=row.kind, at=scanned_at, location=row.location,
-                                      note=row.note, source=source, received_at=now))
+            _store(session, shipment, row, at=scanned_at, source=source, received_at=now)
             session.flush()
             return True
         params = {"shipment": shipment.number, "state": shipment.status, "event": str(row.kind)}
@@ -202,9 +200,7 @@ def _take(
     step = step_time(row.at, now, last_step_at=_last_step_at(session, shipment) if trigger is not None else None,
                      tolerance=uow.policy.shipping.scan_future_tolerance)
     adjusted = {"scanned_at": scanned_at.isoformat(), "adjusted": str(step.adjusted)} if step.adjusted else {}
-    session.add(TrackingEvent(shipment_id=shipment.id, tracking_number=shipment.tracking_number or row.tracking_number,
-                              kind=row.kind, at=scanned_at, location=row.location, note=row.note, source=source,
-                              received_at=now, adjusted=step.adjusted))
+    _store(session, shipment, row, at=scanned_at, source=source, received_at=now, adjusted=step.adjusted)
     if trigger is not None:
         orders.advance_shipments(uow, number=order.number, trigger=trigger, actor=actor, shipment=shipment.number,
                                  note=row.note, data=adjusted, at=step.at)
@@ -221,6 +217,13 @@ def _take(
         _open_followup(uow, order, shipment, kind="refusal_contact", actor=actor.name)
     session.flush()
     return True
+
+
+def _store(session: Session, shipment: Shipment, row: TrackingRow, *, at: datetime, source: str,
+           received_at: datetime, adjusted: Adjusted | None = None) -> None:
+    session.add(TrackingEvent(shipment_id=shipment.id, tracking_number=shipment.tracking_number or row.tracking_number,
+                              kind=row.kind, at=at, location=row.location, note=row.note, source=source,
+                              received_at=received_at, adjusted=adjusted))
 
 
 def _step_taken(session: Session, shipment: Shipment, kind: TrackingKind) -> bool:
