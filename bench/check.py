@@ -18,7 +18,7 @@ Checks:
 - backorders: none is left waiting that the free stock serves — in the queue's order, each is
   planned by Ordo's own planner against what is free once the orders ahead of it have their
   claims; one that plans complete was passed by whatever freed its goods (the policy is the
-  server's: ``--policy-file``);
+  server's: ``--policy-file``); and no note of goods freed (``backorder_wakeups``) is left unserved;
 - the outbox after the drain: nothing pending, sending or dead; every message marked sent reached
   its receiver (``--received``: a JSON object channel → list of keys received, one per delivery),
   and duplicate deliveries (at least once) are counted by key.
@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ordo.adapters.db.engine import make_engine
 from ordo.bootstrap import UnitOfWork
+from ordo.catalog.tables import Sku
 from ordo.fulfillment.states import BEFORE_HANDOVER, SHIPMENT, ShipmentStatus
 from ordo.fulfillment.tables import Shipment, ShipmentLine
 from ordo.inventory import handlers as inventory
@@ -52,7 +53,7 @@ from ordo.kernel.statemachine import StateMachine
 from ordo.notify.tables import OutboxMessage
 from ordo.order.allocation import PRIORITY, Claims, needs_of, plan_order
 from ordo.order.states import ORDER, PAYMENT, OrderStatus, PaymentTrigger, resume_trigger
-from ordo.order.tables import Order
+from ordo.order.tables import BackorderWakeup, Order
 from ordo.policy import Policy
 from ordo.settings import Settings
 
@@ -293,6 +294,10 @@ def check_backorders(session: Session, report: Report, policy: Policy) -> None:
         for sku_id, quantity in needs.items():
             claims[sku_id] = claims.get(sku_id, 0) + quantity
     report.counts["backordered"] = len(queue)
+    # A note is deleted by the serving of its goods; one left after the drain was never served.
+    notes = select(BackorderWakeup.id, Sku.code).join(Sku, Sku.id == BackorderWakeup.sku_id)
+    for note_id, code in session.execute(notes.order_by(BackorderWakeup.id)):
+        report.add("backorder.note_left", code, f"backorder note {note_id} of {code} never served")
 
 
 # --- the outbox and what the receivers got --------------------------------------------------------

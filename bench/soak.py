@@ -237,15 +237,16 @@ def _outstanding(url: str) -> int:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"))
-                       .scalar_one())
+            return int(conn.execute(text("SELECT (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')) "
+                                         "+ (SELECT count(*) FROM backorder_wakeups)")).scalar_one())
     finally:
         engine.dispose()
 
 
 def drain(url: str, worker: Service, timeout: float) -> float:
-    """The running worker delivers what is left; then it is stopped, and single rounds (`ordo worker
-    --once`) take whatever it still had in flight (after its lease) or queued in its last round."""
+    """The running worker delivers what is left (and serves the backorder notes a kill left); then it
+    is stopped, and single rounds (`ordo worker --once`) take whatever it still had in flight (after
+    its lease) or queued in its last round."""
     began = time.monotonic()
     deadline = began + timeout
     while _outstanding(url) and time.monotonic() < deadline:

@@ -296,11 +296,12 @@ PER_ORDER: dict[str, str | None] = {
     "risk_keys": None, "events": "s.order_id IS NOT NULL", "outbox": "s.order_id IS NOT NULL",
     "sla_clocks": "s.order_id IS NOT NULL",
 }
-# Reference data and rows that grow with time rather than orders: copied once, not counted.
+# Reference data and rows that grow with time rather than orders: copied once, not counted (backorder
+# notes live from a restock's commit to its serving: none at rest).
 REFERENCE = frozenset({
-    "alembic_version", "api_tokens", "blacklist_entries", "calendar_overrides", "order_number_counters",
-    "reference_generation", "reorder_alerts", "review_rule_sets", "shops", "skus", "stock", "users",
-    "warehouse_layouts", "warehouses",
+    "alembic_version", "api_tokens", "backorder_wakeups", "blacklist_entries", "calendar_overrides",
+    "order_number_counters", "reference_generation", "reorder_alerts", "review_rule_sets", "shops", "skus",
+    "stock", "users", "warehouse_layouts", "warehouses",
 })
 # Tables the migrations fill themselves: not copied.
 MIGRATED = frozenset({"alembic_version", "reference_generation"})

@@ -36,6 +36,14 @@ class UnitOfWork:
     policy: Policy
     clock: Clock
     carriers: Carriers = field(default_factory=lambda: Carriers({}))
+    follow_ups: list[Callable[[UnitOfWork], object]] = field(default_factory=list)
+
+    def after_commit(self, step: Callable[[UnitOfWork], object]) -> None:
+        """Run ``step(uow)`` in a transaction of its own once this one has committed (never if it
+        was rolled back). A step is a prompt start, not a promise: what must not be lost is
+        written in this transaction for a later run (the worker) to find, since the process may
+        die between the two."""
+        self.follow_ups.append(step)
 
     @property
     def called_out(self) -> bool:
@@ -73,7 +81,7 @@ def register_observers() -> None:
     from ordo.fulfillment.picking import follow_shipments as pick_lists_follow
     from ordo.inventory.handlers import on_restock
     from ordo.notify.customer import on_event as notify_customer
-    from ordo.order.backorders import hold_backorders
+    from ordo.order.backorders import wake_backorders
     from ordo.shipping.crossborder.handlers import register_guards
     from ordo.shipping.stalls import on_event as stalled_parcels
     from ordo.sla.handlers import on_event as sla_clocks
@@ -82,7 +90,7 @@ def register_observers() -> None:
     observe(notify_customer)
     observe(pick_lists_follow)
     observe(stalled_parcels)
-    on_restock(hold_backorders)
+    on_restock(wake_backorders)
     register_guards()
 
 
@@ -131,9 +139,17 @@ class Ordo:
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
-        """One command, one transaction: committed when the block ends, rolled back on error."""
+        """One command, one transaction: committed when the block ends, rolled back on error; then
+        the steps it left for after its commit (``UnitOfWork.after_commit``), each run like a
+        command (``run``). A step that fails is logged, not raised: the command is done."""
         with self._sessions() as session, session.begin():
-            yield UnitOfWork(session=session, policy=self.policy, clock=self.clock, carriers=self.carriers.watched())
+            uow = UnitOfWork(session=session, policy=self.policy, clock=self.clock, carriers=self.carriers.watched())
+            yield uow
+        for step in uow.follow_ups:
+            try:
+                self.run(step)
+            except Exception:
+                log.exception("a step after the commit failed: %r", step)
 
     def run(self, command: Callable[..., T], /, *, also: type[Exception] | None = None, **params: object) -> T:
         """``command(uow, **params)`` in its own transaction (``transaction``), run again from the

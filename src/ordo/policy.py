@@ -193,6 +193,9 @@ class InventoryPolicy(_Section):
     # A restock reads its backorder queue again once it holds the stock rows; an order backordered
     # meanwhile makes it start over (locking that order first), at most this many reads in all.
     restock_queue_reads: int = Field(3, ge=1)
+    # Goods that may serve waiting orders are noted by the command that freed them and served after
+    # its commit; the worker serves what was left, at most this many notes per transaction.
+    wakeups_per_serving: int = Field(200, ge=1)
 
 
 class QualityPolicy(_Section):

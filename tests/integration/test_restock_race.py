@@ -1,27 +1,31 @@
 """Regression: a restock could miss an order that was being backordered at the same moment.
 
-A receipt serves the backordered orders it finds (``order.backorders.hold_backorders`` locks the
-orders waiting for its SKU, then the stock changes, then they are served). An intake decides to
-backorder from the stock it read (``order.allocation.allocate_order``: the plan is short, nothing is
-reserved, so it touches no stock row). Nothing made the two meet:
+An intake decides to backorder from the stock it read (``order.allocation.allocate_order``: the plan
+is short, nothing is reserved). A restock looks for orders waiting for its goods. Nothing made the
+two meet:
 
     intake                                  receipt
     plans against 0 tea -> short
-                                            reads the queue of tea: empty (the intake is not committed)
+                                            looks for orders waiting for tea: none (the intake
+                                            is not committed)
                                             tea +5, commits, serves nobody
     commits the order as backordered
 
-(or the receipt reads its queue first and commits last: the same miss). The order then waited with
-the tea on the shelf until the next receipt of tea, possibly for ever. A substitute (the customer
-takes another SKU for a backordered line) had the same hole for its new SKU.
+(or the receipt looks first and commits last: the same miss). The order then waited with the tea on
+the shelf until the next receipt of tea, possibly for ever. A substitute (the customer takes another
+SKU for a backordered line) had the same hole for its new SKU.
 
-Fixed: the SKU's catalog row guards its backorder queue (``order.allocation.lock_queues``): a restock
-takes it exclusively before it reads the queue; a decision that leaves an order waiting for a SKU
-takes it shared and reads the stock after. Whichever comes second sees the other's work.
+Fixed: a restock locks its goods' stock rows — or, where they have none yet, their queue (the SKU's
+catalog row, ``order.allocation.lock_queues``) — before it changes the stock and looks for waiting
+orders (``order.backorders.wake_backorders``); a decision that leaves an order waiting holds the
+same rows, or the queue shared, and reads the stock once more under them. Whichever comes second
+sees the other's work: the intake allocates from the receipt's goods, or the receipt finds the
+order and notes its goods, served right after its commit (``serve_woken``).
 
 Each case pauses one side right after its read (the intake's or substitute's stock, the receipt's
-queue) until the other side has committed or waits for a lock, so the interleaving above is forced,
-not hoped for. SQLite runs one writer at a time, so the two cannot interleave there.
+look for waiting orders) until the other side has committed or waits for a lock, so the
+interleaving above is forced, not hoped for. SQLite runs one writer at a time, so the two cannot
+interleave there.
 """
 
 from __future__ import annotations
@@ -90,7 +94,7 @@ def race(database, monkeypatch, *, first: str, command: Callable[[], None], rece
         read = pause_after(monkeypatch, allocation, "plan_order", until=until(receipt_done))
         sides = {"command": command, "receipt": lambda: (read.wait(10), receipt())}
     else:
-        read = pause_after(monkeypatch, backorders, "waiting_for", until=until(command_done))
+        read = pause_after(monkeypatch, backorders, "anyone_waiting", until=until(command_done))
         sides = {"command": lambda: (read.wait(10), command()), "receipt": receipt}
 
     def signalled(body: Callable[[], None]) -> Callable[[], None]:
@@ -137,8 +141,9 @@ def test_an_intake_backordering_beside_a_receipt_of_its_goods_is_served(ordo, da
                     receipt_of_done=lambda done: receipt_of(ordo, "TEA-001", done))
 
     # Then the order is not left waiting beside the tea: it is allocated from the receipt's goods —
-    # by the intake, which reads the stock again once the receipt is committed; or by the receipt,
-    # which reads its queue again once it holds the stock and finds the order backordered meanwhile.
+    # by the intake, which reads the stock again under the locks it waited for; or, when the intake
+    # held tea's rows first and committed the order as backordered, by the receipt's serving right
+    # after its commit.
     assert failures == []
     number = placed["number"]
     assert rows(database, "SELECT status FROM orders WHERE number = :n", n=number) == [("allocated",)]
@@ -149,7 +154,7 @@ def test_an_intake_backordering_beside_a_receipt_of_its_goods_is_served(ordo, da
     assert rows(database, """
         SELECT w.code, sh.status FROM shipments sh JOIN warehouses w ON w.id = sh.warehouse_id""") == [
         ("WH-SH", "allocated")]
-    served_by_the_intake = first == "command reads the stock" and not KNOWN[known]
+    served_by_the_intake = first == "receipt reads the queue" or not KNOWN[known]
     assert rows(database, "SELECT name, actor FROM events WHERE entity = 'order' ORDER BY id") == [
         ("order.created", "system"), ("order.confirm", "system"),
         *([] if served_by_the_intake else [("order.backorder", "system")]), ("order.allocate", "system")]

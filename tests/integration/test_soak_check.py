@@ -244,6 +244,22 @@ def test_a_backorder_the_free_stock_serves_is_named_in_the_queues_order(shop, or
     ]
 
 
+def test_a_backorder_note_never_served_is_named(shop, ordo, database):
+    first = place(ordo, "CHK-7", **tea(150))
+    sql(database, "UPDATE outbox SET status = 'sent'")
+    assert run_check(database).violations == []
+    # A note a restock left whose serving never ran, nor the worker's (what a lost one would leave).
+    sql(database, "INSERT INTO backorder_wakeups (sku_id, created_at) "
+                  "SELECT id, CURRENT_TIMESTAMP FROM skus WHERE code = 'TEA-001'")
+    [note_id] = [row[0] for row in sql(database, "SELECT id FROM backorder_wakeups")]
+
+    report = run_check(database)
+
+    assert [(v.check, v.subject, v.detail) for v in report.violations] == [
+        ("backorder.note_left", "TEA-001", f"backorder note {note_id} of TEA-001 never served")]
+    assert sql(database, "SELECT status FROM orders WHERE number = :n", n=first) == [("backordered",)]
+
+
 def test_lost_renumbered_and_unacknowledged_orders_are_named(shop, database):
     acks = acknowledged(database)
     acks["CHK-9"] = "20260315999"  # a client was told, nothing was stored

@@ -23,10 +23,9 @@ from ordo.policy import InventoryPolicy
 # Anything that makes more stock available (receipts, returns, transfers in, positive adjustments,
 # released reservations) runs inside ``restocking``. The order package registers the backorder
 # service here (bootstrap), so inventory needs no import of orders. An observer is called BEFORE
-# the stock changes, with the SKUs that will grow: it locks the orders waiting for them and returns
-# the step to run once the stock has changed (serving them). Orders are therefore always locked
-# before stock rows — the order in which allocation takes them — so a receipt and an allocation, or
-# two receipts, never wait on each other in a cycle.
+# the stock changes, with the SKUs that will grow, and returns the step to run once the stock has
+# changed: the backorder service locks the goods' stock rows first (in the global order) and
+# afterwards notes the goods for their waiting orders to be served after the commit.
 RestockObserver = Callable[[Any, list[int]], Callable[[], object]]
 restock_observers: list[RestockObserver] = []
 
@@ -38,7 +37,7 @@ def on_restock(observer: RestockObserver) -> None:
 
 @contextmanager
 def restocking(uow: Any, sku_ids: Iterable[int]) -> Iterator[None]:
-    """Around a change that adds available stock: waiting orders locked first, served after."""
+    """Around a change that adds available stock: the observers before it, their steps after."""
     ids = sorted(set(sku_ids))
     after = [observer(uow, ids) for observer in restock_observers] if ids else []
     yield

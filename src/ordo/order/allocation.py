@@ -125,7 +125,10 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims 
     if order.status != OrderStatus.BACKORDERED:
         # The stock rows held since the top make a restock of these goods wait for this order and
         # then find it; goods with no stock row anywhere yet are guarded by their queue instead.
-        if not queued and join_queues(session, rowless(skus, stock)):
+        # A restock this waited for may have added a row that the read could not see (a first
+        # receipt in another warehouse, committed while this waited for the rows it read): the
+        # decision is taken once more, reading the stock again under the locks.
+        if not queued and (join_queues(session, rowless(skus, stock)) or _concurrent(session)):
             return allocate_order(uow, order, actor=actor, fresh=fresh, queued=True)
         _backorder(uow, order, actor=actor, reason=reason,
                    data={**data, "shortage": {_line_no(order, k): v for k, v in sorted(shortage.items())}})
@@ -176,6 +179,11 @@ def backordered_needing(sku_ids: Iterable[int]) -> ColumnElement[bool]:
     line = _QUEUED_LINE
     return and_(Order.status == OrderStatus.BACKORDERED,
                 exists().where(line.order_id == Order.id, line.sku_id.in_(sorted(set(sku_ids)))))
+
+
+def _concurrent(session: Session) -> bool:
+    """Whether writers run side by side (PostgreSQL; SQLite's run one at a time)."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def rowless(sku_ids: Iterable[int], stock: Iterable[tuple[int, int]]) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import selectinload
 
 from ordo.auth.model import Actor, Permission
@@ -27,8 +27,10 @@ from ordo.order.allocation import (
 )
 from ordo.order.lifecycle import SYSTEM, load_order
 from ordo.order.states import OrderStatus
-from ordo.order.tables import Order
+from ordo.order.tables import BackorderWakeup, Order
 from ordo.policy import Trait
+
+_WOKEN = "ordo.woken_skus"  # session.info: the goods this transaction noted, served after its commit
 
 
 def waiting_for(uow: UnitOfWork, sku_ids: list[int]) -> list[Order]:
@@ -49,19 +51,76 @@ def waiting_for(uow: UnitOfWork, sku_ids: list[int]) -> list[Order]:
                                     .execution_options(populate_existing=True)))
 
 
+def wake_backorders(uow: UnitOfWork, sku_ids: list[int]) -> Callable[[], None]:
+    """The restock observer (``inventory.handlers.restocking``). Before the stock changes it locks
+    the goods' stock rows in the global (warehouse, SKU) order, or their queues where they have no
+    row yet (``allocation.lock_queues``): an intake or substitute leaving an order waiting for
+    these goods decides under the same locks, so it either reads the new stock or is committed
+    before the step this returns looks for waiting orders. If any waits, the goods are noted
+    (``wake``) and their queue is served after the commit. The restock itself locks no order: it
+    does not wait while holding the queue, nor make other restocks wait for it."""
+    session = uow.session
+    locked = inventory.lock_stock(session, sku_ids)
+    lock_queues(session, rowless(sku_ids, locked))
+
+    def after() -> None:
+        if anyone_waiting(uow, sku_ids):
+            wake(uow, sku_ids)
+
+    return after
+
+
+def anyone_waiting(uow: UnitOfWork, sku_ids: list[int]) -> bool:
+    """Whether a backordered order needs any of these SKUs (as committed when this is read)."""
+    return uow.session.scalar(select(Order.id).where(backordered_needing(sku_ids)).limit(1)) is not None
+
+
+def wake(uow: UnitOfWork, sku_ids: Iterable[int]) -> None:
+    """Note that these goods may serve waiting orders: a row each, in the caller's transaction (so
+    a crash after the commit loses nothing: the worker serves it), and the queue served right after
+    the commit (``serve_woken``)."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return
+    now = uow.clock.now()
+    uow.session.execute(insert(BackorderWakeup), [{"sku_id": sku_id, "created_at": now} for sku_id in ids])
+    woken: set[int] | None = uow.session.info.get(_WOKEN)
+    if woken is None:
+        woken = uow.session.info[_WOKEN] = set()
+        uow.after_commit(lambda then: serve_woken(then, sku_ids=sorted(woken)))
+    woken.update(ids)
+
+
+def serve_woken(uow: UnitOfWork, *, sku_ids: list[int] | None = None) -> list[str]:
+    """Serve the queues of noted goods (these, or any noted), and delete the notes. A note another
+    transaction is serving is skipped (SKIP LOCKED): that one reads the stock committed before it
+    claimed the note, and a note written after it is left for the next serving. Returns the numbers
+    of the orders allocated."""
+    claim = select(BackorderWakeup.id, BackorderWakeup.sku_id).order_by(BackorderWakeup.id)
+    if sku_ids is not None:
+        claim = claim.where(BackorderWakeup.sku_id.in_(sku_ids))
+    notes = uow.session.execute(claim.limit(uow.policy.inventory.wakeups_per_serving)
+                                .with_for_update(skip_locked=True)).all()
+    if not notes:
+        return []
+    served = hold_backorders(uow, sorted({sku_id for _, sku_id in notes}))()
+    uow.session.execute(delete(BackorderWakeup).where(BackorderWakeup.id.in_([note_id for note_id, _ in notes])))
+    return served
+
+
 def hold_backorders(uow: UnitOfWork, sku_ids: list[int]) -> Callable[[], list[str]]:
-    """The restock observer (``inventory.handlers.restocking``): lock the orders the restock may
-    serve before the stock changes, serve them afterwards. Serving reserves for one order after
-    another, so the stock rows it may touch are locked here too, in the global (warehouse, SKU)
-    order, before the change: reserving them later order by order would take them out of that order
-    and deadlock with an intake of the same goods."""
+    """Lock the orders waiting for these goods and the stock rows serving them may touch; returns
+    the step that serves them (``serve_backorders``). Serving reserves for one order after another,
+    so the stock rows it may touch are locked here, in the global (warehouse, SKU) order, after the
+    orders and before any reservation: reserving them order by order would take them out of that
+    order and deadlock with an intake of the same goods."""
     session = uow.session
     if session.get_bind().dialect.name != "postgresql":  # one writer at a time: the queue stays as read
         candidates = waiting_for(uow, sku_ids)
         return lambda: serve_backorders(uow, candidates)
     # An intake (or substitute) leaving an order waiting for these goods holds their stock rows while
     # it decides, or their queues where they have no row (``allocation.join_queues``): once this
-    # restock holds both, every such order is committed — read the queue again; one that joined it
+    # serving holds both, every such order is committed — read the queue again; one that joined it
     # meanwhile is locked before the stock rows on a new start (the savepoint gives them back).
     for attempt in range(uow.policy.inventory.restock_queue_reads, 0, -1):
         read = session.begin_nested()
@@ -121,13 +180,11 @@ def serve_backorders(uow: UnitOfWork, candidates: list[Order]) -> list[str]:
     return served
 
 
-def left_queue(uow: UnitOfWork, sku_ids: Iterable[int]) -> list[str]:
+def left_queue(uow: UnitOfWork, sku_ids: Iterable[int]) -> None:
     """An order stopped waiting for these goods (cancelled, closed, put on hold, or its SKU
     substituted): its claim on them is gone, so the orders that waited behind it are served from
-    the stock free now, as a restock would serve them. (Before, they waited for the next receipt
-    with the stock in sight.) The caller holds that order already, out of the queue's id order: a
-    deadlock this may meet is the database's to break and ``Ordo.run``'s to run again."""
-    return hold_backorders(uow, sorted(set(sku_ids)))()
+    the stock free now, as a restock would serve them, after this command's commit (``wake``)."""
+    wake(uow, sku_ids)
 
 
 def claims_ahead(uow: UnitOfWork, order: Order) -> Claims:

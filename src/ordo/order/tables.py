@@ -106,3 +106,15 @@ class OrderNumberCounter(Base):
     __tablename__ = "order_number_counters"
     business_date: Mapped[str] = mapped_column(String(8), primary_key=True)
     last_serial: Mapped[int] = mapped_column(default=0)
+
+
+class BackorderWakeup(Base):
+    """Goods that may serve waiting orders now (a receipt, released reservations, an order that
+    stopped waiting), written in that command's transaction and deleted by the transaction that
+    served their queue (``order.backorders.serve_woken``): right after the commit, or by the
+    worker's next round if that did not happen."""
+
+    __tablename__ = "backorder_wakeups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,11 +12,13 @@ def worker(
     once: bool = typer.Option(False, "--once", help="One round, then exit"),
     interval: float = typer.Option(5.0, help="Seconds to wait when idle"),
 ) -> None:
-    """Deliver the outbox (e-mail, SMS, webhooks) and run the SLA scan and progress checks."""
+    """Deliver the outbox (e-mail, SMS, webhooks), run the SLA scan and progress checks, and serve
+    backorders a crash left unserved."""
     app = ordo()
 
     def report(r: Round) -> None:
-        if r.breached or r.delivered or r.retried or r.dead or once:
-            console.print(f"breached {r.breached}, delivered {r.delivered}, retrying {r.retried}, dead {r.dead}")
+        if r.breached or r.delivered or r.retried or r.dead or r.served or once:
+            console.print(f"breached {r.breached}, delivered {r.delivered}, retrying {r.retried}, dead {r.dead}, "
+                          f"backorders served {r.served}")
 
     run(app, build_channels(app), interval=interval, once=once, report=report)

@@ -1,6 +1,7 @@
-"""`ordo worker`: delivers the outbox and runs the tracking pull from the carriers' adapters, the SLA
-scan (whose no-movement breaches are the stalled parcels), the progress checks and the
-silent-customer scan of the review.
+"""`ordo worker`: serves the backorder queues a crash left unserved (``order.backorders.serve_woken``),
+delivers the outbox and runs the tracking pull from the carriers' adapters, the SLA scan (whose
+no-movement breaches are the stalled parcels), the progress checks and the silent-customer scan of
+the review.
 
 Every job is safe with several workers at once (conditional updates, SKIP LOCKED on PostgreSQL,
 alerts keyed once), so no leader election is needed for them.
@@ -21,6 +22,7 @@ from ordo.adapters.messaging.sms import FileSmsProvider, SmsChannel
 from ordo.adapters.messaging.webhook import WebhookChannel
 from ordo.bootstrap import Ordo
 from ordo.notify.worker import deliver_due
+from ordo.order.backorders import serve_woken
 from ordo.review.handlers import scan_silent
 from ordo.shipping.handlers import pull_tracking
 from ordo.sla.handlers import progress_check, scan
@@ -55,9 +57,12 @@ class Round:
     held: int = 0  # orders put on hold because the customer did not answer in time
     pulled: int = 0  # new tracking events taken from the carriers' adapters
     pull_resume_after: int = 0  # where the next round's tracking pull goes on (``PullOutcome.resume_after``)
+    served: int = 0  # backordered orders allocated from goods noted and not yet served (a crash after a receipt)
 
 
 def run_round(ordo: Ordo, channels: Mapping[str, Channel], *, pull_after: int = 0) -> Round:
+    # First: an order allocated here has its clocks and notices in the rest of the round.
+    served = ordo.run(serve_woken)
     # Before the SLA scan: a pulled movement restarts the no-movement clock.
     pulled = ordo.run(pull_tracking, after=pull_after)
     result = ordo.run(scan)
@@ -65,7 +70,7 @@ def run_round(ordo: Ordo, channels: Mapping[str, Channel], *, pull_after: int = 
     held = ordo.run(scan_silent)
     delivered = deliver_due(ordo, channels)
     return Round(len(result.breached), len(delivered.sent), len(delivered.retried), len(delivered.dead), len(held),
-                 pulled.stored, pulled.resume_after)
+                 pulled.stored, pulled.resume_after, len(served))
 
 
 def run(ordo: Ordo, channels: Mapping[str, Channel], *, interval: float, once: bool,
@@ -84,7 +89,7 @@ def run(ordo: Ordo, channels: Mapping[str, Channel], *, interval: float, once: b
         pull_after = outcome.pull_resume_after
         if once:
             return
-        if not (outcome.delivered or outcome.retried):
+        if not (outcome.delivered or outcome.retried or outcome.served):
             stop.wait(interval)  # idle: wait for new work
 
 
