@@ -21,11 +21,11 @@ run: $(STAMP)
 	$(BIN)/ordo serve
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench migrations
 
 # Benchmarks print one JSON line each (see docs/benchmarks.md); BENCH_DB=postgresql://… for PostgreSQL.
 bench: $(STAMP)

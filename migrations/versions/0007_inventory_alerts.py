@@ -12,7 +12,6 @@ from alembic import op
 
 import ordo.adapters.db.base
 
-
 revision: str = '0007'
 down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
@@ -30,7 +29,8 @@ def upgrade() -> None:
     sa.Column('raised_at', ordo.adapters.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('cleared_at', ordo.adapters.db.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_reorder_alerts_sku_id_skus')),
-    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouses.id'], name=op.f('fk_reorder_alerts_warehouse_id_warehouses')),
+    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouses.id'],
+                            name=op.f('fk_reorder_alerts_warehouse_id_warehouses')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reorder_alerts'))
     )
     with op.batch_alter_table('reorder_alerts', schema=None) as batch_op:

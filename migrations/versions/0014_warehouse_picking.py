@@ -12,7 +12,6 @@ from alembic import op
 
 import ordo.adapters.db.base
 
-
 revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
@@ -52,7 +51,8 @@ def upgrade() -> None:
     sa.Column('depot_aisle', sa.Integer(), nullable=False),
     sa.Column('updated_by', sa.String(length=64), nullable=False),
     sa.Column('updated_at', ordo.adapters.db.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouses.id'], name=op.f('fk_warehouse_layouts_warehouse_id_warehouses')),
+    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouses.id'],
+                            name=op.f('fk_warehouse_layouts_warehouse_id_warehouses')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_warehouse_layouts')),
     sa.UniqueConstraint('warehouse_id', name=op.f('uq_warehouse_layouts_warehouse_id'))
     )
@@ -60,8 +60,10 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('pick_list_id', sa.Integer(), nullable=False),
     sa.Column('shipment_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['pick_list_id'], ['pick_lists.id'], name=op.f('fk_pick_list_shipments_pick_list_id_pick_lists')),
-    sa.ForeignKeyConstraint(['shipment_id'], ['shipments.id'], name=op.f('fk_pick_list_shipments_shipment_id_shipments')),
+    sa.ForeignKeyConstraint(['pick_list_id'], ['pick_lists.id'],
+                            name=op.f('fk_pick_list_shipments_pick_list_id_pick_lists')),
+    sa.ForeignKeyConstraint(['shipment_id'], ['shipments.id'],
+                            name=op.f('fk_pick_list_shipments_shipment_id_shipments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pick_list_shipments')),
     sa.UniqueConstraint('shipment_id', name=op.f('uq_pick_list_shipments_shipment_id'))
     )
@@ -76,7 +78,8 @@ def upgrade() -> None:
     sa.Column('sku_id', sa.Integer(), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('shipment_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['pick_list_id'], ['pick_lists.id'], name=op.f('fk_pick_list_stops_pick_list_id_pick_lists')),
+    sa.ForeignKeyConstraint(['pick_list_id'], ['pick_lists.id'],
+                            name=op.f('fk_pick_list_stops_pick_list_id_pick_lists')),
     sa.ForeignKeyConstraint(['shipment_id'], ['shipments.id'], name=op.f('fk_pick_list_stops_shipment_id_shipments')),
     sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_pick_list_stops_sku_id_skus')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pick_list_stops')),

@@ -3,6 +3,7 @@ and the CLI, on both databases."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,13 +27,15 @@ from ordo.fulfillment.tables import Shipment
 from ordo.inventory.handlers import receive
 from ordo.inventory.queries import verify
 from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
+from ordo.kernel.errors import Problem, ValidationFailed
 from ordo.notify.tables import OutboxMessage
 from ordo.order import handlers as order_handlers
-from ordo.shipping import handlers, queries
+from ordo.order.actions import ActionIn, OrderAction, perform
+from ordo.shipping import handlers, queries, steps
 from ordo.shipping.tables import FollowupTask, Parcel, ShippingRecord, TrackingEvent
 from ordo.sla.handlers import scan as sla_scan
 from tests.conftest import T0
-from tests.factories import load_file, order_payload, scan_before, user_token, with_carriers
+from tests.factories import load_file, order_payload, scan_before, side_by_side, user_token, with_carriers
 
 WALK_TO_CHECKED = ("pick", "finish-pick", "check")
 BOX = {"weight_g": 800, "length_mm": 200, "width_mm": 150, "height_mm": 100}
@@ -848,6 +851,51 @@ def test_a_typed_number_another_parcel_has_is_refused_at_hand_over(client, app):
     assert again.status_code == 422
     assert [(e["field"], e["code"]) for e in again.json()["errors"]] == [("shipment", "tracking_number_taken")]
     assert status_of(client, second)[2] == ["packed"]
+
+
+def test_two_hand_overs_typing_the_same_number_at_once_keep_it_on_one_shipment(client, app, database, monkeypatch):
+    """Both commands find the number free before either has committed: the unique index on
+    ``shipments.tracking_number`` refuses the second writer, answered like a number taken before."""
+    if database.kind != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the two hand-overs cannot interleave")
+    first, second = checked(client, ("PHONE-006", 1)), checked(client, ("PHONE-006", 1))  # sf: manual
+    for number in (first, second):
+        pack(client, f"{number}-1")
+    real, checked_free, second_done = steps.refuse_taken_number, threading.Event(), threading.Event()
+
+    def check_then_wait(session, shipment, tracking_number):
+        real(session, shipment, tracking_number)
+        if not checked_free.is_set():  # the first hand-over, the number free: wait for the second
+            checked_free.set()
+            second_done.wait(10)
+
+    monkeypatch.setattr(steps, "refuse_taken_number", check_then_wait)
+
+    refused: list[ValidationFailed] = []
+
+    def hand_over(number: str) -> None:
+        try:
+            app.run(perform, number=number, action=OrderAction.HAND_OVER, body=ActionIn(tracking_number="SF888"),
+                    actor=Actor.system())
+        except ValidationFailed as error:
+            refused.append(error)
+
+    def later() -> None:
+        checked_free.wait(10)
+        try:
+            hand_over(second)
+        finally:
+            second_done.set()
+
+    failures = side_by_side({"first": lambda: hand_over(first), "second": later})
+
+    assert failures == []
+    assert [p for error in refused for p in error.problems] == [Problem(
+        "shipment", "tracking_number_taken", {"path": "shipment", "value": "SF888", "other": f"{second}-1"})]
+    with app.reading() as uow:
+        assert list(uow.session.execute(select(Shipment.number, Shipment.status, Shipment.tracking_number)
+                                        .order_by(Shipment.id))) == [
+            (f"{first}-1", "packed", None), (f"{second}-1", "handed_over", "SF888")]
 
 
 def test_cli_ship_refuses_a_booking_conflict_with_1_and_a_missing_reason_with_2(client, app, monkeypatch):

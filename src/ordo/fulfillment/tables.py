@@ -13,6 +13,8 @@ class Shipment(Base):
     """What one warehouse sends for one order (an order split over warehouses has several)."""
 
     __tablename__ = "shipments"
+    # A tracking number identifies one parcel (NULLs, not booked yet, are many).
+    __table_args__ = (Index("uq_shipments_tracking_number", "tracking_number", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)

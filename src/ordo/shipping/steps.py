@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ordo.adapters.carriers.base import BookingRequest
@@ -190,7 +191,7 @@ def after_hand_over(uow: UnitOfWork, shipment: Shipment, *, actor: str, tracking
         booking = adapter.book(request, tracking_number=tracking_number)  # type: ignore[call-arg]
     else:
         booking = adapter.book(request)
-    shipment.tracking_number = booking.tracking_number
+    take_number(session, shipment, booking.tracking_number)
     rec.booked_carrier, rec.booked_service, rec.booked_at = booking.carrier, booking.service or order.service_type, now
     rec.booked_placeholder = booking.placeholder
     record(
@@ -208,6 +209,24 @@ def refuse_taken_number(session: Session, shipment: Shipment, tracking_number: s
     if other is not None:
         raise ValidationFailed([Problem("shipment", "tracking_number_taken",
                                         {"path": "shipment", "value": tracking_number, "other": other})])
+
+
+def take_number(session: Session, shipment: Shipment, tracking_number: str) -> None:
+    """Give the shipment this tracking number, written at once. Two commands that both found it free
+    (``refuse_taken_number``) before either committed meet on the unique index of
+    ``shipments.tracking_number``: the second waits for the first and is then refused like a number
+    taken before (422, naming the shipment that has it)."""
+    session.flush()  # what is pending goes in first: only the number is in the savepoint
+    try:
+        with session.begin_nested():
+            shipment.tracking_number = tracking_number
+            session.flush()
+    except IntegrityError as error:
+        if "tracking_number" not in str(error.orig):
+            raise
+        with session.no_autoflush:
+            refuse_taken_number(session, shipment, tracking_number)
+        raise
 
 
 def keep_booking(uow: UnitOfWork, shipment: Shipment, asked: CarrierValues, *, override_reason: str | None,
@@ -236,7 +255,9 @@ def keep_booking(uow: UnitOfWork, shipment: Shipment, asked: CarrierValues, *, o
                order_id=shipment.order_id, name="shipment.booking_overridden", reason=override_reason,
                data={"shipment": shipment.number, "fields": list(conflicts), "from": asdict(booked),
                      "to": asdict(kept)})
-    shipment.carrier, shipment.tracking_number = kept.carrier, kept.tracking_number
+    shipment.carrier = kept.carrier
+    if kept.tracking_number != booked.tracking_number:
+        take_number(session, shipment, str(kept.tracking_number))
     rec.booked_carrier, rec.booked_service = kept.carrier, kept.service
     rec.booked_placeholder = rec.booked_placeholder and kept.tracking_number == booked.tracking_number
     return kept
