@@ -404,6 +404,7 @@ class Copier:
             ("customers", "account"): f"{SAMPLE}.suffix(s.account, {self._moved('customers', 'id')}, {c})",
             ("risk_keys", "digest"): f"{SAMPLE}.scramble(s.digest, k)",
             ("pick_lists", "number"): f"{SAMPLE}.scramble(s.number, k)",
+            ("shipments", "tracking_number"): f"{SAMPLE}.scramble(s.tracking_number, k)",
             # Keys name the order or shipment, or the SLA clock they alert about.
             ("outbox", "key"): (
                 r"CASE WHEN s.key ~ '^sla\.(breached|escalated):[0-9]+$' THEN split_part(s.key, ':', 1) || ':' || "
