@@ -4,7 +4,7 @@ on each other's rows in opposite order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -111,13 +111,17 @@ def _lock_in_order(session: Session, rows: ColumnElement[bool]) -> list[tuple[in
                                                .order_by(Stock.warehouse_id, Stock.sku_id).with_for_update())]
 
 
-def available(session: Session, sku_ids: list[int], *, lock: bool = False) -> dict[tuple[int, int], int]:
+def available(session: Session, sku_ids: list[int], *, lock: bool = False,
+              within: Collection[tuple[int, int]] | None = None) -> dict[tuple[int, int], int]:
     """Units available per (warehouse id, SKU id) of these SKUs. ``lock``: the rows are locked too,
     in the global order (warehouse id, then SKU id), so that reserving some of them afterwards never
     waits for another transaction in a cycle, whichever warehouses the plan picks (PostgreSQL; on
-    SQLite the writers run one at a time anyway)."""
+    SQLite the writers run one at a time anyway). ``within``: only these rows (the ones the caller
+    holds already: a row created since, locked now, would be taken out of that order)."""
     statement = (select(Stock.warehouse_id, Stock.sku_id, Stock.on_hand - Stock.reserved)
                  .where(Stock.sku_id.in_(sku_ids)))
+    if within is not None:
+        statement = statement.where(tuple_(Stock.warehouse_id, Stock.sku_id).in_(sorted(within)))
     if lock and session.get_bind().dialect.name == "postgresql":
         statement = statement.order_by(Stock.warehouse_id, Stock.sku_id).with_for_update()
     return {(w, s): a for w, s, a in session.execute(statement).all()}

@@ -19,7 +19,7 @@ from ordo.bootstrap import UnitOfWork
 from ordo.catalog.tables import Sku
 from ordo.fulfillment.floor import bin_problem, layout_of
 from ordo.fulfillment.layout import parse_bin
-from ordo.inventory.handlers import adjust, check_reorder, receive, restocking
+from ordo.inventory.handlers import adjust, check_reorder, ensure_row, receive, restocking
 from ordo.inventory.handlers import transfer as transfer_units
 from ordo.inventory.model import MovementKind, ReservationStatus
 from ordo.inventory.schemas import (
@@ -289,7 +289,10 @@ def receive_stock(uow: UnitOfWork, *, receipt: StockReceiptIn, actor: Actor) -> 
     assert warehouse is not None and sku is not None and receipt.quantity is not None
     if not _in_scope(actor, warehouse.code):
         raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"receive stock in {warehouse.code}")
-    with restocking(uow, [sku.id]):  # waiting orders locked before the stock row, served after
+    # The row first, then the SKU's rows locked (``restocking``): a row another first receipt
+    # inserts meanwhile is then either among them or waited for before any is held.
+    ensure_row(session, warehouse_id=warehouse.id, sku_id=sku.id)
+    with restocking(uow, [sku.id]):
         stock = receive(
             session,
             warehouse_id=warehouse.id,
@@ -321,6 +324,8 @@ def adjust_stock(uow: UnitOfWork, *, adjustment: StockAdjustmentIn, actor: Actor
     if not _in_scope(actor, warehouse.code):
         raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"adjust stock in {warehouse.code}")
     # A positive correction (a find) may serve waiting orders; a negative one serves nobody.
+    if adjustment.delta > 0:
+        ensure_row(session, warehouse_id=warehouse.id, sku_id=sku.id)  # before the rows are locked
     with restocking(uow, [sku.id] if adjustment.delta > 0 else []):
         stock = adjust(
             session,
@@ -372,6 +377,7 @@ def transfer_stock(uow: UnitOfWork, *, transfer: StockTransferIn, actor: Actor) 
         if not _in_scope(actor, warehouse.code):
             raise Forbidden("forbidden", roles=", ".join(sorted(actor.roles)), action=f"move stock in {warehouse.code}")
     # The destination may serve waiting orders its source could not.
+    ensure_row(session, warehouse_id=destination.id, sku_id=sku.id)  # before the rows are locked
     with restocking(uow, [sku.id]):
         moved = transfer_units(
             session,

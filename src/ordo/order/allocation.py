@@ -12,7 +12,7 @@ order is planned once more against new figures.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextlib import nullcontext
 from datetime import datetime
 
@@ -69,18 +69,20 @@ def plan_order(uow: UnitOfWork, order: Order, claims: Claims | None = None, stoc
 
 
 def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims | None = None,
-                   fresh: bool = False, queued: bool = False) -> list[Shipment]:
+                   fresh: bool = False, queued: bool = False,
+                   within: Collection[tuple[int, int]] | None = None) -> list[Shipment]:
     """Reserve and create the planned shipments; otherwise the order is backordered with the
     shortage per line. A new order plans against the stock left once the orders already waiting
     for the same goods have theirs (their needs are ``claims``); a backorder being served gets the
     claims of the orders still waiting ahead of it from ``serve_backorders``. ``fresh``: the order
     was created in this transaction (it has no shipments yet). ``queued``: this is the decision
-    taken again inside the queues of the order's goods (``join_queues``)."""
+    taken again inside the queues of the order's goods (``join_queues``). ``within``: the stock rows
+    the caller holds, the only ones planned from (a backorder serving)."""
     session, now = uow.session, uow.clock.now()
     reason = "not enough stock in the warehouses"
     data: dict[str, object] = {}
     skus = sorted({line.sku_id for line in order.lines})
-    stock = inventory.available(session, skus, lock=True)
+    stock = inventory.available(session, skus, lock=True, within=within)
     if claims is None and order.status != OrderStatus.BACKORDERED:
         ahead = _waiting_ahead(uow, order)
         claims = {}
@@ -111,7 +113,7 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims 
                         raise _Taken(planned)
         except _Taken as taken:
             lost = taken
-            stock = inventory.available(session, skus, lock=True)
+            stock = inventory.available(session, skus, lock=True, within=within)
             plan = plan_order(uow, order, claims, stock)
             continue
         return _create(uow, order, plan, actor=actor, fresh=fresh, stock=stock)
@@ -193,9 +195,10 @@ def rowless(sku_ids: Iterable[int], stock: Iterable[tuple[int, int]]) -> list[in
 
 
 def lock_queues(session: Session, sku_ids: Iterable[int]) -> None:
-    """A restock's lock on the backorder queues of SKUs that had no stock row for it to lock (see
-    ``join_queues``): their catalog rows, in id order, exclusively (FOR NO KEY UPDATE, which the
-    foreign keys of new order lines and ledger rows do not wait for). Nothing to do on SQLite."""
+    """A restock's (or a serving's) lock on the backorder queues of these SKUs, which guards goods
+    without a stock row (see ``join_queues``): their catalog rows, in id order, exclusively (FOR NO
+    KEY UPDATE, which the foreign keys of new order lines and ledger rows do not wait for). Nothing
+    to do on SQLite."""
     ids = sorted(set(sku_ids))
     if ids and session.get_bind().dialect.name == "postgresql":
         session.execute(select(Sku.id).where(Sku.id.in_(ids)).order_by(Sku.id).with_for_update(key_share=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import selectinload
 
 from ordo.auth.model import Actor, Permission
@@ -35,10 +35,11 @@ _WOKEN = "ordo.woken_skus"  # session.info: the goods this transaction noted, se
 
 def waiting_for(uow: UnitOfWork, sku_ids: list[int]) -> list[Order]:
     """The backordered orders that need these SKUs — the only ones a restock of them can make
-    servable — locked in id order (every restock takes these locks in the same order, and before any
-    stock row), with their lines."""
+    servable — that no other command holds, locked in id order (SKIP LOCKED: a serving never waits
+    for an order, so it neither queues behind another serving nor makes an action on one of its
+    orders wait while it waits for stock rows), with their lines."""
     locked = list(uow.session.scalars(
-        select(Order.id).where(backordered_needing(sku_ids)).order_by(Order.id).with_for_update()
+        select(Order.id).where(backordered_needing(sku_ids)).order_by(Order.id).with_for_update(skip_locked=True)
     ))
     if not locked:
         return []
@@ -53,15 +54,17 @@ def waiting_for(uow: UnitOfWork, sku_ids: list[int]) -> list[Order]:
 
 def wake_backorders(uow: UnitOfWork, sku_ids: list[int]) -> Callable[[], None]:
     """The restock observer (``inventory.handlers.restocking``). Before the stock changes it locks
-    the goods' stock rows in the global (warehouse, SKU) order, or their queues where they have no
-    row yet (``allocation.lock_queues``): an intake or substitute leaving an order waiting for
-    these goods decides under the same locks, so it either reads the new stock or is committed
-    before the step this returns looks for waiting orders. If any waits, the goods are noted
-    (``wake``) and their queue is served after the commit. The restock itself locks no order: it
-    does not wait while holding the queue, nor make other restocks wait for it."""
+    the goods' stock rows in the global (warehouse, SKU) order, then their queues
+    (``allocation.lock_queues``; an intake short of goods with no stock row takes the queue instead
+    of the rows, and the restock's own first row, not committed yet, guards nothing): an intake or
+    substitute leaving an order waiting for these goods decides under the same locks, so it either
+    reads the new stock or is committed before the step this returns looks for waiting orders. If
+    any waits, the goods are noted (``wake``) and their queue is served after the commit. The
+    restock itself locks no order: it does not wait while holding the queue, nor make other
+    restocks wait for it."""
     session = uow.session
-    locked = inventory.lock_stock(session, sku_ids)
-    lock_queues(session, rowless(sku_ids, locked))
+    inventory.lock_stock(session, sku_ids)
+    lock_queues(session, sku_ids)
 
     def after() -> None:
         if anyone_waiting(uow, sku_ids):
@@ -92,50 +95,77 @@ def wake(uow: UnitOfWork, sku_ids: Iterable[int]) -> None:
 
 
 def serve_woken(uow: UnitOfWork, *, sku_ids: list[int] | None = None) -> list[str]:
-    """Serve the queues of noted goods (these, or any noted), and delete the notes. A note another
-    transaction is serving is skipped (SKIP LOCKED): that one reads the stock committed before it
-    claimed the note, and a note written after it is left for the next serving. Returns the numbers
-    of the orders allocated."""
+    """Serve the queues of noted goods (these, or any noted), and delete their notes once every
+    order waiting for them was held and served or passed over. A note another transaction is
+    serving is skipped (SKIP LOCKED); so is a SKU another serving holds (``_serving``), and a note
+    is kept when an order waiting for its goods was held by another command (``hold_backorders``):
+    the next serving of those goods, or the worker's next round, takes it. Returns the numbers of
+    the orders allocated."""
     claim = select(BackorderWakeup.id, BackorderWakeup.sku_id).order_by(BackorderWakeup.id)
     if sku_ids is not None:
         claim = claim.where(BackorderWakeup.sku_id.in_(sku_ids))
     notes = uow.session.execute(claim.limit(uow.policy.inventory.wakeups_per_serving)
                                 .with_for_update(skip_locked=True)).all()
-    if not notes:
+    skus = _serving(uow, sorted({sku_id for _, sku_id in notes}))
+    if not skus:
         return []
-    served = hold_backorders(uow, sorted({sku_id for _, sku_id in notes}))()
-    uow.session.execute(delete(BackorderWakeup).where(BackorderWakeup.id.in_([note_id for note_id, _ in notes])))
+    candidates, whole, held = hold_backorders(uow, skus)
+    served = serve_backorders(uow, candidates, within=held)
+    if whole:
+        uow.session.execute(delete(BackorderWakeup).where(
+            BackorderWakeup.id.in_([note_id for note_id, sku_id in notes if sku_id in skus])))
     return served
 
 
-def hold_backorders(uow: UnitOfWork, sku_ids: list[int]) -> Callable[[], list[str]]:
+_SERVING_LOCKS = 0x4F52  # pg_try_advisory_xact_lock(this, SKU id): the SKU's queue is being served
+
+
+def _serving(uow: UnitOfWork, sku_ids: list[int]) -> list[int]:
+    """The SKUs among these whose queue no other transaction is serving, now held by this one until
+    it ends (a transaction-level advisory lock per SKU, taken without waiting; PostgreSQL — SQLite's
+    writers run one at a time)."""
+    if not sku_ids or uow.session.get_bind().dialect.name != "postgresql":
+        return sku_ids
+    return list(uow.session.scalars(
+        text("SELECT s FROM unnest(CAST(:skus AS integer[])) AS s WHERE pg_try_advisory_xact_lock(:ns, s) ORDER BY s"),
+        {"skus": sku_ids, "ns": _SERVING_LOCKS}))
+
+
+def hold_backorders(uow: UnitOfWork, sku_ids: list[int]) -> tuple[list[Order], bool, list[tuple[int, int]] | None]:
     """Lock the orders waiting for these goods and the stock rows serving them may touch; returns
-    the step that serves them (``serve_backorders``). Serving reserves for one order after another,
-    so the stock rows it may touch are locked here, in the global (warehouse, SKU) order, after the
-    orders and before any reservation: reserving them order by order would take them out of that
-    order and deadlock with an intake of the same goods."""
+    those orders (for ``serve_backorders``), whether they are every order waiting for the goods (an
+    order another command holds is not; its note stays), and the stock rows held (None on SQLite).
+    Serving reserves for one order after another, so the stock rows it may touch are locked here,
+    in the global (warehouse, SKU) order, after the orders and before any reservation: reserving
+    them order by order would take them out of that order and deadlock with an intake of the same
+    goods. A row a receipt creates meanwhile is not served from (it would be locked out of that
+    order): that receipt's own serving takes it."""
     session = uow.session
     if session.get_bind().dialect.name != "postgresql":  # one writer at a time: the queue stays as read
-        candidates = waiting_for(uow, sku_ids)
-        return lambda: serve_backorders(uow, candidates)
+        return waiting_for(uow, sku_ids), True, None
     # An intake (or substitute) leaving an order waiting for these goods holds their stock rows while
     # it decides, or their queues where they have no row (``allocation.join_queues``): once this
     # serving holds both, every such order is committed — read the queue again; one that joined it
-    # meanwhile is locked before the stock rows on a new start (the savepoint gives them back).
+    # meanwhile is locked before the stock rows on a new start (the savepoint gives them back). One
+    # that another command holds is passed over, not waited for.
     for attempt in range(uow.policy.inventory.restock_queue_reads, 0, -1):
         read = session.begin_nested()
         candidates = waiting_for(uow, sku_ids)
         locked = inventory.lock_stock(session, {*sku_ids, *(line.sku_id for o in candidates for line in o.lines)})
         lock_queues(session, rowless(sku_ids, locked))
-        late = set(session.scalars(select(Order.id).where(backordered_needing(sku_ids)))) - {o.id for o in candidates}
+        waiting = set(session.scalars(select(Order.id).where(backordered_needing(sku_ids))))
+        missing = sorted(waiting - {o.id for o in candidates})
+        late = list(session.scalars(select(Order.id).where(Order.id.in_(missing)).with_for_update(skip_locked=True))
+                    ) if missing else []
         if not late or attempt == 1:
             read.commit()
-            break
+            return candidates, not missing, locked
         read.rollback()
-    return lambda: serve_backorders(uow, candidates)
+    raise AssertionError("unreachable")
 
 
-def serve_backorders(uow: UnitOfWork, candidates: list[Order]) -> list[str]:
+def serve_backorders(uow: UnitOfWork, candidates: list[Order], *,
+                     within: list[tuple[int, int]] | None = None) -> list[str]:
     """Allocate the ``candidates`` (locked by ``hold_backorders``) in priority order among every order
     waiting for any of their goods: paid before unpaid (cash on delivery), then VIP level, then first
     come first served. An order that is not served — a candidate that still cannot be, or one
@@ -143,7 +173,8 @@ def serve_backorders(uow: UnitOfWork, candidates: list[Order]) -> list[str]:
     it needs: a later order is only served from what is left after every earlier one still waiting
     (stock that arrived is not handed to a later order while an earlier one waits). An unpaid
     candidate that cannot be served while a paid order waits for the same goods is closed with an
-    apology coupon (scarce stock goes to paid orders)."""
+    apology coupon (scarce stock goes to paid orders). ``within``: the stock rows held
+    (``hold_backorders``), the only ones served from."""
     if not candidates:
         return []
     served: list[str] = []
@@ -157,7 +188,7 @@ def serve_backorders(uow: UnitOfWork, candidates: list[Order]) -> list[str]:
     # free once the earlier waiting orders' claims are set aside cannot be planned anywhere, so it is
     # not planned at all — a receipt costs what it can serve, not a plan per order in the queue.
     free: dict[int, int] = {}
-    for (_, sku_id), units in inventory.available(uow.session, skus).items():
+    for (_, sku_id), units in inventory.available(uow.session, skus, within=within).items():
         free[sku_id] = free.get(sku_id, 0) + max(0, units)
     for order in queue:
         if order.status != OrderStatus.BACKORDERED:
@@ -165,7 +196,7 @@ def serve_backorders(uow: UnitOfWork, candidates: list[Order]) -> list[str]:
         needs = needs_of(order)
         if order.id in servable \
                 and all(free.get(sku_id, 0) - claims.get(sku_id, 0) >= quantity for sku_id, quantity in needs.items()) \
-                and allocate_order(uow, order, actor=SYSTEM, claims=dict(claims)):
+                and allocate_order(uow, order, actor=SYSTEM, claims=dict(claims), within=within):
             served.append(order.number)
             for sku_id, quantity in needs.items():
                 free[sku_id] -= quantity
