@@ -11,6 +11,8 @@ over is served by the worker's next round.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import text
 
@@ -106,8 +108,11 @@ def test_a_restock_beside_a_command_holding_the_queue_waits_for_nothing_and_the_
     number = backordered_tea(ordo)
     other = database.engine.connect()
     other.execute(text(held), {"n": number, "ns": backorders._SERVING_LOCKS})
+    receipt = threading.Thread(target=receive_tea, args=(ordo,))
     try:
-        receive_tea(ordo)  # in this thread: it would hang here if it waited for the other command
+        receipt.start()
+        receipt.join(30)
+        assert not receipt.is_alive(), "the receipt (or its serving) waited for the other command"
 
         assert rows(database, STATUS, n=number) == [("backordered",)]
         assert rows(database, "SELECT on_hand, reserved FROM stock") == [(5, 0)]
@@ -115,6 +120,7 @@ def test_a_restock_beside_a_command_holding_the_queue_waits_for_nothing_and_the_
     finally:
         other.rollback()
         other.close()
+        receipt.join(30)
 
     assert run_round(ordo, {}).served == 1
     assert rows(database, STATUS, n=number) == [("allocated",)]
