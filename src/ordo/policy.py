@@ -196,6 +196,9 @@ class InventoryPolicy(_Section):
     # Goods that may serve waiting orders are noted by the command that freed them and served after
     # its commit; the worker serves what was left, at most this many notes per transaction.
     wakeups_per_serving: int = Field(200, ge=1)
+    # At most this many servings at once (each holds the stock rows its waiting orders need while it
+    # plans them); a serving that finds them all taken leaves its notes to the next one.
+    servings_at_once: int = Field(1, ge=1)
 
 
 class QualityPolicy(_Section):

@@ -94,20 +94,21 @@ def test_goods_noted_whose_serving_never_ran_are_served_by_the_worker(ordo, data
 
 HOLD_THE_ORDER = "SELECT id FROM orders WHERE number = :n FOR UPDATE"
 SERVE_TEA = "SELECT pg_advisory_xact_lock(:ns, (SELECT id FROM skus WHERE code = 'TEA-001'))"
+SERVE_SOMETHING = "SELECT pg_advisory_xact_lock(:slots, 0)"  # the one place (inventory.servings_at_once)
 
 
-@pytest.mark.parametrize("held", [HOLD_THE_ORDER, SERVE_TEA], ids=["an action holds the order",
-                                                                   "another serving holds tea's queue"])
+@pytest.mark.parametrize("held", [HOLD_THE_ORDER, SERVE_TEA, SERVE_SOMETHING], ids=[
+    "an action holds the order", "another serving holds tea's queue", "another serving runs"])
 def test_a_restock_beside_a_command_holding_the_queue_waits_for_nothing_and_the_worker_serves(ordo, database, held):
     """Before, the receipt locked the waiting orders and so waited for any command holding one (and
     every receipt of the same goods for it). Now the serving after the commit passes over an order
-    another command holds, and goods another serving has, without waiting; the note stays for the
-    worker's next round."""
+    another command holds, goods another serving has, and everything while as many servings run as
+    the policy allows (one), without waiting; the note stays for the worker's next round."""
     if database.kind != "postgresql":
         pytest.skip("SQLite runs one writer at a time: no other command holds anything meanwhile")
     number = backordered_tea(ordo)
     other = database.engine.connect()
-    other.execute(text(held), {"n": number, "ns": backorders._SERVING_LOCKS})
+    other.execute(text(held), {"n": number, "ns": backorders._SERVING_LOCKS, "slots": backorders._SERVING_SLOTS})
     receipt = threading.Thread(target=receive_tea, args=(ordo,))
     try:
         receipt.start()

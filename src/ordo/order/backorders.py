@@ -118,15 +118,25 @@ def serve_woken(uow: UnitOfWork, *, sku_ids: list[int] | None = None) -> list[st
 
 
 _SERVING_LOCKS = 0x4F52  # pg_try_advisory_xact_lock(this, SKU id): the SKU's queue is being served
+_SERVING_SLOTS = 0x4F53  # pg_try_advisory_xact_lock(this, n): serving n of inventory.servings_at_once
 
 
 def _serving(uow: UnitOfWork, sku_ids: list[int]) -> list[int]:
     """The SKUs among these whose queue no other transaction is serving, now held by this one until
-    it ends (a transaction-level advisory lock per SKU, taken without waiting; PostgreSQL — SQLite's
-    writers run one at a time)."""
-    if not sku_ids or uow.session.get_bind().dialect.name != "postgresql":
+    it ends — if it got one of the ``inventory.servings_at_once`` places (none: no SKU). Both are
+    transaction-level advisory locks taken without waiting (PostgreSQL; SQLite's writers run one at
+    a time). A serving holds the stock rows of every SKU its waiting orders need while it plans
+    them, which intakes of those goods wait for: the places bound how many do that at once."""
+    session = uow.session
+    if not sku_ids or session.get_bind().dialect.name != "postgresql":
         return sku_ids
-    return list(uow.session.scalars(
+    placed = session.scalar(text(
+        "SELECT EXISTS (SELECT 1 FROM generate_series(0, :places - 1) AS p "
+        "WHERE pg_try_advisory_xact_lock(:slots, p))"),
+        {"places": uow.policy.inventory.servings_at_once, "slots": _SERVING_SLOTS})
+    if not placed:
+        return []
+    return list(session.scalars(
         text("SELECT s FROM unnest(CAST(:skus AS integer[])) AS s WHERE pg_try_advisory_xact_lock(:ns, s) ORDER BY s"),
         {"skus": sku_ids, "ns": _SERVING_LOCKS}))
 
