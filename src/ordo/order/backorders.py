@@ -149,7 +149,7 @@ def hold_backorders(uow: UnitOfWork, sku_ids: list[int]) -> tuple[list[Order], b
     in the global (warehouse, SKU) order, after the orders and before any reservation: reserving
     them order by order would take them out of that order and deadlock with an intake of the same
     goods. A row a receipt creates meanwhile is not served from (it would be locked out of that
-    order): that receipt's own serving takes it."""
+    order): the serving of that receipt's note takes it."""
     session = uow.session
     if session.get_bind().dialect.name != "postgresql":  # one writer at a time: the queue stays as read
         return waiting_for(uow, sku_ids), True, None
