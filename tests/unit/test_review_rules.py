@@ -117,6 +117,14 @@ def test_duplicate_exactly_30_minutes_apart_is_inside_the_window():
     assert dup.related == ("20261122007",)
 
 
+def test_duplicate_lists_the_earlier_orders_as_they_were_handed_out_also_past_serial_999():
+    history = History(priors=tuple(prior(KeyKind.ACCOUNT, n, timedelta(minutes=5))
+                                   for n in ("20261122001", "202611211000", "20261121999")))
+    dup = fired(subject(), history)["duplicate"]
+    assert dup.related == ("20261121999", "202611211000", "20261122001")
+    assert dup.evidence["orders"] == "20261121999, 202611211000, 20261122001"
+
+
 def test_duplicate_one_second_past_30_minutes_is_not():
     history = History(priors=(prior(KeyKind.ACCOUNT, "20261122007", timedelta(minutes=30, seconds=1)),))
     assert "duplicate" not in fired(subject(), history)

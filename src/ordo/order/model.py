@@ -7,6 +7,7 @@ stopping at the first.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -127,3 +128,10 @@ class OrderDraft:
                 # The same instant written in another offset is the same order.
                 data[key] = (value.astimezone(UTC) if value.tzinfo else value).isoformat()
         return data
+
+
+def by_number(numbers: Iterable[str]) -> list[str]:
+    """Order numbers in the order they were handed out: business date (the first 8 digits), then
+    serial. As text they are not: the serial is zero-padded to three digits and grows wider after
+    999, so ``202612011000`` would come before ``20261201999``."""
+    return sorted(numbers, key=lambda number: (number[:8], len(number), number))

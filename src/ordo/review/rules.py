@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from ordo.order.model import by_number
 from ordo.order.rules import normalise_text
 from ordo.order.states import HoldReason
 from ordo.policy import Policy, RiskPolicy
@@ -179,7 +180,7 @@ def _duplicate(rule: Rule, subject: Subject, history: History) -> Finding | None
     if not hits:
         return None
     by = sorted({p.kind.value for p in hits})
-    earlier = sorted({p.number for p in hits})
+    earlier = by_number({p.number for p in hits})
     return _finding(rule, "risk.duplicate", related=earlier, by=", ".join(by), window=_window_label(window),
                     orders=", ".join(earlier),
                     skus=", ".join(sorted(set().union(*(p.skus & subject.skus for p in hits)))))

@@ -28,6 +28,7 @@ from ordo.notify.customer import KNOWN_NOTICE_KEYS, known_notice_keys
 from ordo.notify.outbox import batched, enqueue
 from ordo.notify.tables import OutboxMessage
 from ordo.order.lifecycle import lock_orders_not_busy
+from ordo.order.model import by_number
 from ordo.order.tables import Order
 from ordo.policy import ClockRule, Policy
 from ordo.sla import calendar as calendars
@@ -386,12 +387,12 @@ def behind_schedule(session: Session, now: datetime) -> list[Behind]:
         select(SlaClock.department, SlaClock.step, Order.number)
         .outerjoin(Order, Order.id == SlaClock.order_id)
         .where(SlaClock.status.in_([ClockStatus.OPEN, ClockStatus.BREACHED]), SlaClock.deadline < now)
-        .order_by(SlaClock.department, SlaClock.step, Order.number)
+        .order_by(SlaClock.department, SlaClock.step)
     ).all()
     grouped: dict[tuple[str, str], list[str]] = {}
     for department, step, number in rows:
         grouped.setdefault((department, step), []).append(number or "")
-    return [Behind(d, s, len(n), sorted(set(n))) for (d, s), n in grouped.items()]
+    return [Behind(d, s, len(n), by_number(set(n))) for (d, s), n in grouped.items()]
 
 
 def progress_check(uow: UnitOfWork) -> list[Behind] | None:
