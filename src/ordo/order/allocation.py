@@ -130,7 +130,8 @@ def allocate_order(uow: UnitOfWork, order: Order, *, actor: str, claims: Claims 
         # A restock this waited for may have added a row that the read could not see (a first
         # receipt in another warehouse, committed while this waited for the rows it read): the
         # decision is taken once more, reading the stock again under the locks.
-        if not queued and (join_queues(session, rowless(skus, stock)) or _concurrent(session)):
+        if not queued and _concurrent(session):
+            join_queues(session, rowless(skus, stock))
             return allocate_order(uow, order, actor=actor, fresh=fresh, queued=True)
         _backorder(uow, order, actor=actor, reason=reason,
                    data={**data, "shortage": {_line_no(order, k): v for k, v in sorted(shortage.items())}})
@@ -204,20 +205,17 @@ def lock_queues(session: Session, sku_ids: Iterable[int]) -> None:
         session.execute(select(Sku.id).where(Sku.id.in_(ids)).order_by(Sku.id).with_for_update(key_share=True))
 
 
-def join_queues(session: Session, sku_ids: Iterable[int]) -> bool:
+def join_queues(session: Session, sku_ids: Iterable[int]) -> None:
     """A command about to leave an order waiting for goods decides under their stock rows, which it
     holds (``inventory.handlers.available(lock=True)``): a restock of those goods, which locks the
     same rows before it reads its queue a last time, either came first (its stock is read) or waits
     and then finds the order. Goods without any stock row yet have nothing to hold: for them the
     command takes their queue's lock shared (the catalog rows FOR SHARE: two such commands do not
     wait for each other), which a restock of them takes exclusively (``lock_queues``), and the
-    caller reads the stock again. True if it took any (PostgreSQL; SQLite's writers run one at a
-    time)."""
+    caller reads the stock again (PostgreSQL; SQLite's writers run one at a time)."""
     ids = sorted(set(sku_ids))
-    if not ids or session.get_bind().dialect.name != "postgresql":
-        return False
-    session.execute(select(Sku.id).where(Sku.id.in_(ids)).order_by(Sku.id).with_for_update(read=True))
-    return True
+    if ids and _concurrent(session):
+        session.execute(select(Sku.id).where(Sku.id.in_(ids)).order_by(Sku.id).with_for_update(read=True))
 
 
 # The backorder queue's order: paid before unpaid (cash on delivery), then VIP level, then first come.

@@ -375,7 +375,7 @@ def cancel(uow: UnitOfWork, *, number: str, actor: Actor, reason: str) -> Order:
             raise Conflict("cancel_after_handover", number=number, shipment=shipment.number)
     waiting = order.status == OrderStatus.BACKORDERED
     released = sorted({line.sku_id for s in live for line in s.lines})
-    # The released units serve waiting orders (locked before the stock rows, served afterwards).
+    # The released units may serve waiting orders: noted here, served after the commit.
     with inventory.restocking(uow, released):
         for shipment in live:
             shipments.fire(uow.session, shipment, ShipmentTrigger.CANCEL, actor=actor.name, at=now, reason=reason)
