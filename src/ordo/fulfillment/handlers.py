@@ -5,19 +5,23 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ordo.adapters.db import prepared
 from ordo.audit.log import record
 from ordo.fulfillment.states import SHIPMENT, ShipmentStatus
 from ordo.fulfillment.tables import Shipment, ShipmentLine
 from ordo.inventory.model import ReservationStatus
 from ordo.inventory.tables import Reservation
 
-T = TypeVar("T")
+_SHIPMENTS_OF = select(func.count()).select_from(Shipment).where(Shipment.order_id == bindparam("order_id"))
+_SHIPMENT = insert(Shipment).returning(Shipment.id)
+_SHIPMENT_LINES = insert(ShipmentLine).returning(ShipmentLine.id, sort_by_parameter_order=True)
+_RESERVATIONS = insert(Reservation)
 
 
 def create_shipment(
@@ -38,23 +42,23 @@ def create_shipment(
     The rows go in with plain INSERTs and the new rows join the session as if read back, instead of
     a flush: a flush here would also write everything else the command has pending (its events and
     clocks, the order's new status), which would then be written a second time at commit."""
+    connection = prepared.connection(session)
     if sequence is None:
-        count = session.scalar(select(func.count()).select_from(Shipment).where(Shipment.order_id == order_id))
+        count = connection.execute(_SHIPMENTS_OF, {"order_id": order_id}).scalar()
         sequence = (count or 0) + 1
     values: dict[str, Any] = {
         "number": f"{order_number}-{sequence}", "order_id": order_id, "warehouse_id": warehouse_id,
         "status": ShipmentStatus.ALLOCATED, "carrier": None, "tracking_number": None, "version": 1,
         "created_at": at, "updated_at": at,
     }
-    shipment_id = session.execute(insert(Shipment).values(values).returning(Shipment.id)).scalar_one()
+    shipment_id = connection.execute(_SHIPMENT, values).scalar_one()
     rows = [{"shipment_id": shipment_id, "order_line_id": ol, "sku_id": sku, "quantity": q}
             for ol, (sku, q) in lines.items()]
-    line_ids = session.execute(insert(ShipmentLine).returning(ShipmentLine.id, sort_by_parameter_order=True),
-                               rows).scalars().all()
-    shipment = _persistent(session, Shipment(id=shipment_id, **values))
-    set_committed_value(shipment, "lines", [_persistent(session, ShipmentLine(id=line_id, **row))
+    line_ids = connection.execute(_SHIPMENT_LINES, rows).scalars().all()
+    shipment = prepared.loaded(session, Shipment(id=shipment_id, **values))
+    set_committed_value(shipment, "lines", [prepared.loaded(session, ShipmentLine(id=line_id, **row))
                                             for line_id, row in zip(line_ids, rows, strict=True)])
-    session.execute(insert(Reservation), [
+    connection.execute(_RESERVATIONS, [
         {"order_id": order_id, "shipment_id": shipment_id, "warehouse_id": warehouse_id, "sku_id": sku_id,
          "quantity": quantity, "status": ReservationStatus.OPEN, "created_at": at}
         for sku_id, quantity in sorted((sku, q) for sku, q in lines.values())
@@ -65,13 +69,6 @@ def create_shipment(
         data={"shipment": shipment.number, "warehouse_id": warehouse_id},
     )
     return shipment
-
-
-def _persistent(session: Session, row: T) -> T:
-    """A row just inserted, as the session would have it after reading it back."""
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
 
 
 # What a step must satisfy before it may happen (every item scanned, a second person checking,

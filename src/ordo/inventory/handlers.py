@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, insert, literal, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, insert, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db import prepared
 from ordo.adapters.db.reference import cached
 from ordo.catalog.queries import sku_views
 from ordo.inventory.model import MovementKind, ReservationStatus, WarehouseView
@@ -118,13 +120,23 @@ def available(session: Session, sku_ids: list[int], *, lock: bool = False,
     waits for another transaction in a cycle, whichever warehouses the plan picks (PostgreSQL; on
     SQLite the writers run one at a time anyway). ``within``: only these rows (the ones the caller
     holds already: a row created since, locked now, would be taken out of that order)."""
-    statement = (select(Stock.warehouse_id, Stock.sku_id, Stock.on_hand - Stock.reserved)
-                 .where(Stock.sku_id.in_(sku_ids)))
+    lock = lock and session.get_bind().dialect.name == "postgresql"
+    params: dict[str, object] = {"sku_ids": sku_ids}
     if within is not None:
-        statement = statement.where(tuple_(Stock.warehouse_id, Stock.sku_id).in_(sorted(within)))
-    if lock and session.get_bind().dialect.name == "postgresql":
+        params["within"] = sorted(within)
+    rows = prepared.connection(session).execute(_available_statement(lock, within is not None), params)
+    return {(w, s): a for w, s, a in rows}
+
+
+@cache
+def _available_statement(lock: bool, within: bool) -> Select[tuple[int, int, int]]:
+    statement = (select(Stock.warehouse_id, Stock.sku_id, Stock.on_hand - Stock.reserved)
+                 .where(Stock.sku_id.in_(bindparam("sku_ids", expanding=True))))
+    if within:
+        statement = statement.where(tuple_(Stock.warehouse_id, Stock.sku_id).in_(bindparam("within", expanding=True)))
+    if lock:
         statement = statement.order_by(Stock.warehouse_id, Stock.sku_id).with_for_update()
-    return {(w, s): a for w, s, a in session.execute(statement).all()}
+    return statement
 
 
 def _movement(
@@ -155,6 +167,9 @@ def _movement(
     )
 
 
+_MOVEMENT = insert(StockMovement)
+
+
 def try_reserve(
     session: Session, *, warehouse_id: int, needs: Mapping[int, int], actor: str, at: datetime, reference: str
 ) -> bool:
@@ -163,20 +178,20 @@ def try_reserve(
     a row has too little, what the others took is given back by the same transaction. The caller
     holds the rows already, taken in the global order (``available(lock=True)``): one statement
     updating several rows takes their locks in no order of its own."""
+    connection = prepared.connection(session)
     quantity = case(dict(needs), value=Stock.sku_id)
-    taken = set(session.scalars(
+    taken = set(connection.execute(
         update(Stock)
         .where(Stock.warehouse_id == warehouse_id, Stock.sku_id.in_(sorted(needs)),
                Stock.on_hand - Stock.reserved >= quantity)
         .values(reserved=Stock.reserved + quantity)
         .returning(Stock.sku_id)
-        .execution_options(synchronize_session=False)
-    ))
+    ).scalars())
     if len(taken) != len(needs):
         for sku_id in sorted(taken):
             _add_reserved(session, warehouse_id, sku_id, -needs[sku_id])
         return False
-    session.execute(insert(StockMovement), [
+    connection.execute(_MOVEMENT, [
         {"warehouse_id": warehouse_id, "sku_id": sku_id, "kind": MovementKind.RESERVATION, "delta_on_hand": 0,
          "delta_reserved": needs[sku_id], "reference": reference, "reason": None, "actor": actor,
          "created_at": at}

@@ -16,9 +16,10 @@ from collections.abc import Collection, Iterable
 from contextlib import nullcontext
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, exists, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, select
 from sqlalchemy.orm import Session, aliased
 
+from ordo.adapters.db import prepared
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.queries import sku_views
 from ordo.catalog.tables import Sku
@@ -231,9 +232,19 @@ def _waiting_ahead(uow: UnitOfWork, order: Order) -> list[Order]:
     """Backordered orders ahead of this one in the queue's order that need any of its SKUs. Those
     behind it (a new paid or VIP order passes unpaid or lower ones) would be served after it by the
     next restock anyway, so they do not keep it from stock that is free now."""
-    statement = select(Order).where(backordered_needing(line.sku_id for line in order.lines), Order.id != order.id)
+    session = uow.session
+    ids = prepared.connection(session).execute(_WAITING, {
+        "sku_ids": sorted({line.sku_id for line in order.lines}), "order_id": order.id}).scalars().all()
+    if not ids:
+        return []  # nobody waits for these goods: the common case, one plain query
     mine = priority(order)
-    return [o for o in uow.session.scalars(statement.order_by(*PRIORITY)) if priority(o) < mine]
+    statement = select(Order).where(Order.id.in_(ids)).order_by(*PRIORITY)
+    return [o for o in session.scalars(statement) if priority(o) < mine]
+
+
+_WAITING = select(Order.id).where(
+    Order.status == OrderStatus.BACKORDERED, Order.id != bindparam("order_id"),
+    exists().where(_QUEUED_LINE.order_id == Order.id, _QUEUED_LINE.sku_id.in_(bindparam("sku_ids", expanding=True))))
 
 
 def close_for_scarcity(uow: UnitOfWork, order: Order, *, actor: str) -> None:

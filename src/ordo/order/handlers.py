@@ -11,13 +11,16 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from ordo.adapters.db import prepared
 from ordo.adapters.db.reference import cached
 from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
@@ -80,6 +83,10 @@ def _digest(fingerprint: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(fingerprint, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+# Every intake asks whether its (shop, external id) is known: a plain row, the order loaded only if so.
+_KNOWN = select(Order.id).where(Order.shop_id == bindparam("shop_id"), Order.external_id == bindparam("external_id"))
+
+
 def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) -> tuple[Order, bool]:
     """Accept an order from a channel. Returns (order, created); the same payload again returns the
     existing order, a different payload under the same (shop, external id) is a conflict."""
@@ -93,10 +100,10 @@ def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) 
         )
     fingerprint = draft.fingerprint()
     digest = _digest(fingerprint)
-    existing = session.scalars(
-        select(Order).where(Order.shop_id == draft.shop_id, Order.external_id == draft.external_id)
-    ).one_or_none()
-    if existing is not None:
+    known = prepared.connection(session).execute(
+        _KNOWN, {"shop_id": draft.shop_id, "external_id": draft.external_id}).first()
+    if known is not None:
+        existing = session.get_one(Order, known.id)
         if existing.payload_hash == digest:
             return existing, False
         changed = sorted(k for k in fingerprint if fingerprint[k] != existing.payload.get(k))
@@ -141,35 +148,43 @@ def _customer(session: Session, draft: OrderDraft, uow: UnitOfWork) -> tuple[int
     other's customer row and then finds it."""
     existing = _find_customer(session, draft)
     if existing is not None:
-        return existing.id, existing.vip_level
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    created = session.scalar(
-        insert(Customer)
-        .values(
-            name=draft.customer_name,
-            phone=draft.phone,
-            email=draft.email,
-            account=draft.account,
-            vip_level=0,
-            created_at=uow.clock.now(),
-        )
-        .on_conflict_do_nothing()
-        .returning(Customer.id)
-    )
+        return existing
+    created = prepared.connection(session).execute(_new_customer(session.get_bind().dialect.name), {
+        "name": draft.customer_name, "phone": draft.phone, "email": draft.email, "account": draft.account,
+        "vip_level": 0, "created_at": uow.clock.now(),
+    }).scalar()
     if created is not None:
         return created, 0
     found = _find_customer(session, draft)
     assert found is not None
-    return found.id, found.vip_level
+    return found
 
 
-def _find_customer(session: Session, draft: OrderDraft) -> Customer | None:
-    for column, value in ((Customer.phone, draft.phone), (Customer.email, draft.email)):
+@cache
+def _new_customer(dialect: str) -> Insert:
+    """The insert of a new customer that skips on a unique conflict, answering its id; built once."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Customer).on_conflict_do_nothing().returning(Customer.id)
+
+
+_CUSTOMER_BY = {
+    key: select(Customer.id, Customer.vip_level).where(column == bindparam("value")).limit(1)
+    for key, column in (("phone", Customer.phone), ("email", Customer.email))
+}
+
+
+def _find_customer(session: Session, draft: OrderDraft) -> tuple[int, int] | None:
+    """(id, VIP level) of the customer with the draft's phone, else its e-mail."""
+    for key, value in (("phone", draft.phone), ("email", draft.email)):
         if value:
-            customer = session.scalars(select(Customer).where(column == value)).first()
-            if customer is not None:
-                return customer
+            row = prepared.connection(session).execute(_CUSTOMER_BY[key], {"value": value}).first()
+            if row is not None:
+                return row.id, row.vip_level
     return None
+
+
+_ORDER = insert(Order).returning(Order.id)
+_ORDER_LINES = insert(OrderLine).returning(OrderLine.id, sort_by_parameter_order=True)
 
 
 def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], digest: str, actor: Actor) -> Order:
@@ -178,58 +193,32 @@ def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], dig
     customer_id, vip_level = _customer(session, draft, uow)
     secured = draft.payment_status == PaymentStatus.PAID or draft.payment_method == "cash_on_delivery"
     status = OrderStatus.PENDING_REVIEW if secured else OrderStatus.PENDING_PAYMENT
-    order = Order(
-        number=next_number(session, business_date(now, uow.policy.business_timezone),
-                           gapless=uow.policy.intake.gapless_numbers),
-        shop_id=draft.shop_id,
-        channel=draft.channel,
-        external_id=draft.external_id,
-        account=draft.account,
-        customer_id=customer_id,
-        customer_name=draft.customer_name,
-        phone=draft.phone,
-        email=draft.email,
-        vip_level=vip_level,
-        country=draft.country,
-        province=draft.province,
-        city=draft.city,
-        district=draft.district,
-        street=draft.street,
-        postcode=draft.postcode,
-        remote_area=draft.remote_area,
-        currency=draft.currency,
-        goods_total=draft.goods_total,
-        shipping_fee=draft.shipping_fee,
-        discounts=draft.discounts,
-        total=draft.total,
-        payment_method=draft.payment_method,
-        payment_status=draft.payment_status,
-        amount_paid=draft.amount_paid,
-        service_type=draft.service_type,
-        order_class=draft.order_class,
-        remark=draft.remark,
-        status=status,
-        payload_hash=digest,
-        payload=fingerprint,
-        placed_at=draft.placed_at or now,
-        created_at=now,
-        updated_at=now,
-        holds=[],  # a new order has none: set, so reading them needs no query
-        lines=[
-            OrderLine(
-                line_no=line.line_no,
-                sku_id=line.sku_id,
-                sku_code=line.sku_code,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=line.amount,
-            )
-            for line in draft.lines
-        ],
-    )
-    session.add(order)
-    session.flush()
+    values: dict[str, Any] = {
+        "number": next_number(session, business_date(now, uow.policy.business_timezone),
+                              gapless=uow.policy.intake.gapless_numbers),
+        "shop_id": draft.shop_id, "channel": draft.channel, "external_id": draft.external_id,
+        "account": draft.account, "customer_id": customer_id, "customer_name": draft.customer_name,
+        "phone": draft.phone, "email": draft.email, "vip_level": vip_level, "country": draft.country,
+        "province": draft.province, "city": draft.city, "district": draft.district, "street": draft.street,
+        "postcode": draft.postcode, "remote_area": draft.remote_area, "currency": draft.currency,
+        "goods_total": draft.goods_total, "shipping_fee": draft.shipping_fee, "discounts": draft.discounts,
+        "total": draft.total, "payment_method": draft.payment_method, "payment_status": draft.payment_status,
+        "amount_paid": draft.amount_paid, "service_type": draft.service_type, "order_class": draft.order_class,
+        "remark": draft.remark, "status": status, "status_before_hold": None, "payload_hash": digest,
+        "payload": fingerprint, "version": 1, "placed_at": draft.placed_at or now, "created_at": now,
+        "updated_at": now,
+    }
+    # Written with prepared INSERTs, the rows joining the session as if read back (no flush).
+    connection = prepared.connection(session)
+    order_id = connection.execute(_ORDER, values).scalar_one()
+    rows = [{"order_id": order_id, "line_no": line.line_no, "sku_id": line.sku_id, "sku_code": line.sku_code,
+             "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price, "amount": line.amount}
+            for line in draft.lines]
+    line_ids = connection.execute(_ORDER_LINES, rows).scalars().all()
+    order = prepared.loaded(session, Order(id=order_id, **values))
+    set_committed_value(order, "lines", [prepared.loaded(session, OrderLine(id=line_id, **row))
+                                         for line_id, row in zip(line_ids, rows, strict=True)])
+    set_committed_value(order, "holds", [])  # a new order has none: reading them needs no query
     record(
         session,
         at=now,

@@ -17,10 +17,13 @@ The serial is zero-padded to three digits and simply grows wider after 999.
 
 from __future__ import annotations
 
-from sqlalchemy import literal_column
+from functools import cache
+
+from sqlalchemy import Insert, bindparam, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db import prepared
 from ordo.adapters.db.engine import side_engine
 from ordo.order.tables import OrderNumberCounter
 
@@ -31,23 +34,29 @@ def format_number(business_date: str, serial: int) -> str:
     return f"{business_date}{serial:0{SERIAL_WIDTH}d}"
 
 
-def next_number(session: Session, business_date: str, *, gapless: bool = True) -> str:
-    bind = session.get_bind()
-    dialect = bind.dialect.name
+@cache
+def _take_serial(dialect: str) -> Insert:
+    """The upsert of the day's counter (``business_date``), answering the serial; built once."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = OrderNumberCounter.__table__
-    statement = (
+    return (
         insert(table)
-        .values(business_date=business_date, last_serial=1)
+        .values(business_date=bindparam("business_date"), last_serial=1)
         .on_conflict_do_update(
             index_elements=[table.c.business_date],
             set_={"last_serial": table.c.last_serial + literal_column("1")},
         )
         .returning(table.c.last_serial)
     )
+
+
+def next_number(session: Session, business_date: str, *, gapless: bool = True) -> str:
+    bind = session.get_bind()
+    dialect = bind.dialect.name
+    statement, params = _take_serial(dialect), {"business_date": business_date}
     if gapless or dialect != "postgresql":
-        serial = session.execute(statement).scalar_one()
+        serial = prepared.connection(session).execute(statement, params).scalar_one()
     else:
         with side_engine(bind.engine).connect() as connection:  # autocommit: committed as it runs
-            serial = connection.execute(statement).scalar_one()
+            serial = connection.execute(statement, params).scalar_one()
     return format_number(business_date, serial)

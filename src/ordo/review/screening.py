@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db import prepared
 from ordo.adapters.db.reference import cached
 from ordo.bootstrap import UnitOfWork
 from ordo.catalog.queries import sku_views
@@ -78,9 +81,14 @@ def order_keys(uow: UnitOfWork, order: Order) -> dict[KeyKind, str]:
     })
 
 
+_INDEXED = select(RiskKey.id).where(RiskKey.order_id == bindparam("order_id")).limit(1)
+_INDEX = insert(RiskKey)
+
+
 def _index(session: Session, order: Order, keys: dict[KeyKind, str], *, fresh: bool) -> None:
-    if fresh or session.scalar(select(RiskKey.id).where(RiskKey.order_id == order.id).limit(1)) is None:
-        session.execute(insert(RiskKey), [
+    connection = prepared.connection(session)
+    if fresh or connection.execute(_INDEXED, {"order_id": order.id}).first() is None:
+        connection.execute(_INDEX, [
             {"kind": kind.value, "digest": value, "order_id": order.id, "at": order.created_at}
             for kind, value in keys.items() if kind != KeyKind.EMAIL
         ])
@@ -115,29 +123,53 @@ def _windows(rules: RuleSet) -> dict[KeyKind, timedelta]:
     return reach
 
 
+@cache
+def _priors_statement(kinds: tuple[str, ...]) -> Select[Any]:
+    """The earlier orders sharing any of these keys within each one's window (per key kind:
+    ``digest_<kind>``, ``since_<kind>``; and ``until``, ``order_id``), built once per shape."""
+    return (
+        select(RiskKey.kind, RiskKey.order_id, RiskKey.at, Order.number, Order.status)
+        .join(Order, Order.id == RiskKey.order_id)
+        .where(or_(*(and_(RiskKey.kind == kind, RiskKey.digest == bindparam(f"digest_{kind}"),
+                          RiskKey.at >= bindparam(f"since_{kind}"), RiskKey.at <= bindparam("until"))
+                     for kind in kinds)),
+               RiskKey.order_id != bindparam("order_id"))
+    )
+
+
+@cache
+def _listed_statement(kinds: tuple[str, ...]) -> Select[Any]:
+    """The blacklist entries in force for any of these key kinds (``digest_<kind>`` each)."""
+    return (
+        select(BlacklistEntry.id, BlacklistEntry.kind, BlacklistEntry.reason)
+        .where(BlacklistEntry.removed_at.is_(None),
+               or_(*(and_(BlacklistEntry.kind == kind, BlacklistEntry.digest == bindparam(f"digest_{kind}"))
+                     for kind in kinds)))
+        .order_by(BlacklistEntry.id)
+    )
+
+
+_SHARED_SKUS = select(OrderLine.order_id, OrderLine.sku_code).where(
+    OrderLine.order_id.in_(bindparam("order_ids", expanding=True)),
+    OrderLine.sku_id.in_(bindparam("sku_ids", expanding=True)))
+
+
 def _history(session: Session, order: Order, keys: dict[KeyKind, str], rules: RuleSet, skus: set[int]) -> History:
-    reach = _windows(rules)
-    conditions = []
-    for kind, window in reach.items():
+    connection = prepared.connection(session)
+    params: dict[str, Any] = {"until": order.created_at, "order_id": order.id}
+    kinds = []
+    for kind, window in _windows(rules).items():
         digest = keys[KeyKind.ACCOUNT] if kind == KeyKind.CANCEL else keys.get(kind)
         if digest:
-            conditions.append(and_(RiskKey.kind == kind.value, RiskKey.digest == digest,
-                                   RiskKey.at >= order.created_at - window, RiskKey.at <= order.created_at))
+            kinds.append(kind.value)
+            params[f"digest_{kind.value}"], params[f"since_{kind.value}"] = digest, order.created_at - window
     priors: list[Prior] = []
-    if conditions:
-        rows = session.execute(
-            select(RiskKey.kind, RiskKey.order_id, RiskKey.at, Order.number, Order.status)
-            .join(Order, Order.id == RiskKey.order_id)
-            .where(or_(*conditions), RiskKey.order_id != order.id)
-        ).all()
+    if kinds:
+        rows = connection.execute(_priors_statement(tuple(kinds)), params).all()
         ids = sorted({r.order_id for r in rows if r.kind != KeyKind.CANCEL})
         shared: dict[int, set[str]] = {}
         if ids and skus:
-            for order_id, code in session.execute(
-                select(OrderLine.order_id, OrderLine.sku_code).where(
-                    OrderLine.order_id.in_(ids), OrderLine.sku_id.in_(sorted(skus))
-                )
-            ):
+            for order_id, code in connection.execute(_SHARED_SKUS, {"order_ids": ids, "sku_ids": sorted(skus)}):
                 shared.setdefault(order_id, set()).add(code)
         priors = [
             Prior(kind=KeyKind(r.kind), number=r.number, at=r.at, live=r.status not in _DEAD,
@@ -150,13 +182,8 @@ def _history(session: Session, order: Order, keys: dict[KeyKind, str], rules: Ru
             BlacklistKind.ACCOUNT: keys.get(KeyKind.ACCOUNT), BlacklistKind.PHONE: keys.get(KeyKind.PHONE),
             BlacklistKind.ADDRESS: keys.get(KeyKind.ADDRESS), BlacklistKind.EMAIL: keys.get(KeyKind.EMAIL),
         }
-        hits = session.scalars(
-            select(BlacklistEntry).where(
-                BlacklistEntry.removed_at.is_(None),
-                or_(*(and_(BlacklistEntry.kind == k.value, BlacklistEntry.digest == d)
-                      for k, d in listed.items() if d)),
-            ).order_by(BlacklistEntry.id)
-        ).all()
+        digests = {f"digest_{k.value}": d for k, d in listed.items() if d}
+        hits = connection.execute(_listed_statement(tuple(k.value for k, d in listed.items() if d)), digests).all()
         blacklisted = tuple(Listed(kind=BlacklistKind(h.kind), reason=h.reason, entry_id=h.id) for h in hits)
     return History(priors=tuple(priors), blacklisted=blacklisted)
 

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy import BigInteger, Float, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from ordo.adapters.db import prepared
 from ordo.adapters.db.base import Base
 
 T = TypeVar("T")
@@ -88,10 +89,12 @@ def _on_execute(state: Any) -> None:
             state.session.info.pop(_SEEN, None)
 
 
+_GENERATION = select(ReferenceGeneration.number, ReferenceGeneration.token).where(ReferenceGeneration.id == 1)
+
+
 def _generation(session: Session) -> tuple[int, float] | None:
     if _SEEN not in session.info:
-        row = session.execute(select(ReferenceGeneration.number, ReferenceGeneration.token)
-                              .where(ReferenceGeneration.id == 1)).first()
+        row = prepared.connection(session).execute(_GENERATION).first()
         session.info[_SEEN] = (int(row.number), float(row.token)) if row is not None else None
     return session.info[_SEEN]  # type: ignore[no-any-return]
 
