@@ -28,6 +28,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     # Batched INSERTs in pages of a fixed size: psycopg caches the parsing of a statement's text, so
     # equal pages are parsed once; pages of a thousand rows cost more to parse than to run.
+    _cache_parsing_of_batches()
     engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
                            insertmanyvalues_page_size=INSERT_PAGE_ROWS)
     _ping_when_idle(engine)
@@ -35,6 +36,22 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
 
 
 INSERT_PAGE_ROWS = 100
+# psycopg keeps the parsing of a statement's text only for statements of at most 50 parameters
+# (``psycopg._queries.MAX_CACHED_STATEMENT_PARAMS``, against ORMs' INSERTs of ever-changing row
+# counts). Ordo's batches come in few shapes: an intake's four SLA clocks are one INSERT of 60
+# parameters, parsed again on every intake — a tenth of its Python calls. A page's worth is cached.
+CACHED_STATEMENT_PARAMS = 2_000
+
+
+def _cache_parsing_of_batches() -> None:
+    try:
+        from psycopg import _queries  # private: a release without it leaves psycopg's own limit
+    except ImportError:
+        return
+    if getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", CACHED_STATEMENT_PARAMS) < CACHED_STATEMENT_PARAMS:
+        _queries.MAX_CACHED_STATEMENT_PARAMS = CACHED_STATEMENT_PARAMS
+
+
 # A pooled PostgreSQL connection that has sat unused for longer than this is tried with one round
 # trip before it is handed out, and replaced if the server has dropped it (restarted, or a firewall
 # timed it out). One given back moments ago is handed out as it is: checking every checkout
