@@ -4,7 +4,8 @@ Every intake makes some twenty statements. Through the ORM each costs several ti
 own part: the statement is built and keyed for the compiled cache on every call, its execution goes
 through the ORM's layers, and each row read becomes an entity to set up. A statement built once at
 import (its values as ``bindparam``s) and run on the connection skips all three. The hot path's
-reads of plain values and its writes of rows nothing reads back in the same command use these.
+reads of plain values and its writes use these; a row it inserts and goes on working with joins the
+session as if read back (``loaded``).
 """
 
 from __future__ import annotations
