@@ -10,7 +10,20 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, func, insert, literal, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Update,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -170,6 +183,21 @@ def _movement(
 _MOVEMENT = insert(StockMovement)
 
 
+@cache
+def _reserve_statement(skus: int) -> Update:
+    """``try_reserve``'s conditional update of ``skus`` SKUs (``sku_<i>``, ``quantity_<i>`` each, and
+    ``in_warehouse``, ``sku_ids``), answering the SKUs it reserved; built once per count."""
+    quantity = case(*((bindparam(f"sku_{i}", type_=Integer), bindparam(f"quantity_{i}", type_=Integer))
+                      for i in range(skus)), value=Stock.sku_id)
+    return (
+        update(Stock)
+        .where(Stock.warehouse_id == bindparam("in_warehouse"), Stock.sku_id.in_(bindparam("sku_ids", expanding=True)),
+               Stock.on_hand - Stock.reserved >= quantity)
+        .values(reserved=Stock.reserved + quantity)
+        .returning(Stock.sku_id)
+    )
+
+
 def try_reserve(
     session: Session, *, warehouse_id: int, needs: Mapping[int, int], actor: str, at: datetime, reference: str
 ) -> bool:
@@ -179,14 +207,11 @@ def try_reserve(
     holds the rows already, taken in the global order (``available(lock=True)``): one statement
     updating several rows takes their locks in no order of its own."""
     connection = prepared.connection(session)
-    quantity = case(dict(needs), value=Stock.sku_id)
-    taken = set(connection.execute(
-        update(Stock)
-        .where(Stock.warehouse_id == warehouse_id, Stock.sku_id.in_(sorted(needs)),
-               Stock.on_hand - Stock.reserved >= quantity)
-        .values(reserved=Stock.reserved + quantity)
-        .returning(Stock.sku_id)
-    ).scalars())
+    skus = sorted(needs)
+    params: dict[str, object] = {"in_warehouse": warehouse_id, "sku_ids": skus}
+    for i, sku_id in enumerate(skus):
+        params[f"sku_{i}"], params[f"quantity_{i}"] = sku_id, needs[sku_id]
+    taken = set(connection.execute(_reserve_statement(len(skus)), params).scalars())
     if len(taken) != len(needs):
         for sku_id in sorted(taken):
             _add_reserved(session, warehouse_id, sku_id, -needs[sku_id])
