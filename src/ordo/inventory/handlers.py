@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -183,7 +183,7 @@ def _movement(
 _MOVEMENT = insert(StockMovement)
 
 
-@cache
+@lru_cache(maxsize=64)  # one per count of SKUs reserved in one warehouse at once; the usual few stay
 def _reserve_statement(skus: int) -> Update:
     """``try_reserve``'s conditional update of ``skus`` SKUs (``sku_<i>``, ``quantity_<i>`` each, and
     ``in_warehouse``, ``sku_ids``), answering the SKUs it reserved; built once per count."""
