@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from contextlib import nullcontext
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, exists, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, case, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from ordo.adapters.db import prepared
@@ -177,12 +178,14 @@ def _backorder(uow: UnitOfWork, order: Order, *, actor: str, reason: str, data: 
 _QUEUED_LINE = aliased(OrderLine, name="queued_line")
 
 
-def backordered_needing(sku_ids: Iterable[int]) -> ColumnElement[bool]:
-    """The order is backordered and has a line of one of these SKUs. Read from the backordered
-    orders (few) with each one's own lines — not from every line ever sold of these SKUs."""
+def backordered_needing(sku_ids: Iterable[int] | BindParameter[Any]) -> ColumnElement[bool]:
+    """The order is backordered and has a line of one of these SKUs (or of the expanding parameter's,
+    in a statement built once). Read from the backordered orders (few) with each one's own lines —
+    not from every line ever sold of these SKUs."""
     line = _QUEUED_LINE
+    skus = sku_ids if isinstance(sku_ids, BindParameter) else sorted(set(sku_ids))
     return and_(Order.status == OrderStatus.BACKORDERED,
-                exists().where(line.order_id == Order.id, line.sku_id.in_(sorted(set(sku_ids)))))
+                exists().where(line.order_id == Order.id, line.sku_id.in_(skus)))
 
 
 def _concurrent(session: Session) -> bool:
@@ -242,9 +245,8 @@ def _waiting_ahead(uow: UnitOfWork, order: Order) -> list[Order]:
     return [o for o in session.scalars(statement) if priority(o) < mine]
 
 
-_WAITING = select(Order.id).where(
-    Order.status == OrderStatus.BACKORDERED, Order.id != bindparam("order_id"),
-    exists().where(_QUEUED_LINE.order_id == Order.id, _QUEUED_LINE.sku_id.in_(bindparam("sku_ids", expanding=True))))
+_WAITING = select(Order.id).where(backordered_needing(bindparam("sku_ids", expanding=True)),
+                                   Order.id != bindparam("order_id"))
 
 
 def close_for_scarcity(uow: UnitOfWork, order: Order, *, actor: str) -> None:
