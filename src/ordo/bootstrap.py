@@ -15,17 +15,24 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ordo.adapters.carriers.base import CarrierAdapter, ManualCarrier
+from ordo.adapters.db import prepared
 from ordo.adapters.db.engine import make_engine
 from ordo.adapters.db.reference import ReferenceCache, attach
+from ordo.audit.tables import Event
 from ordo.kernel.clock import Clock, SystemClock
+from ordo.notify.tables import OutboxMessage
 from ordo.policy import Policy
 from ordo.settings import Settings
+from ordo.sla.tables import SlaClock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 # SQLSTATEs of a transaction the database broke off so that others could go on: nothing of it was
 # kept, and the same command run again from the start may well succeed.
 BROKEN_OFF = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+# Rows a command only ever adds, final once it ends: its commit writes the new ones with one
+# prepared insert per kind instead of the unit of work's flush (``prepared.insert_pending``).
+WRITTEN_AT_COMMIT: tuple[type, ...] = (Event, SlaClock, OutboxMessage)
 
 
 @dataclass
@@ -145,6 +152,7 @@ class Ordo:
         with self._sessions() as session, session.begin():
             uow = UnitOfWork(session=session, policy=self.policy, clock=self.clock, carriers=self.carriers.watched())
             yield uow
+            prepared.insert_pending(session, WRITTEN_AT_COMMIT)
         for step in uow.follow_ups:
             try:
                 self.run(step)

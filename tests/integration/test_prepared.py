@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import bindparam, event, func, insert, select, text
+from sqlalchemy import bindparam, event, func, insert, inspect, select, text
 
 from ordo.adapters.db import engine as engines
 from ordo.adapters.db import prepared
@@ -70,3 +70,45 @@ def test_psycopg_keeps_the_parsing_of_a_batch_of_more_than_fifty_parameters(data
         engine.dispose()
     assert after.hits == before.hits + 1
     assert after.misses == before.misses
+
+
+def test_the_commit_writes_new_events_clocks_and_notices_in_order_with_multi_row_inserts(ordo, clock):
+    from ordo.audit.tables import Event
+    from ordo.notify.tables import OutboxMessage
+
+    now = clock.now()
+    statements: list[str] = []
+    with ordo.transaction() as uow:
+        session = uow.session
+        early = Event(entity="test", entity_id=0, name="early", actor="t", data={"n": 0}, created_at=now)
+        session.add(early)
+        session.flush()  # written by the unit of work, as before
+        events = [Event(entity="test", entity_id=i, name=f"e{i}", actor="t", data={"n": i}, created_at=now)
+                  for i in range(1, 21)]
+        session.add_all(events[:10])
+        session.add(OutboxMessage(topic="t.x", key="t-1", audience="customer", payload={"a": 1},
+                                  available_at=now, created_at=now))  # status and attempts left to defaults
+        session.add_all(events[10:])
+        listen = event.listens_for(session.connection(), "before_cursor_execute")
+        listen(lambda _c, _cur, statement, *_rest: statements.append(" ".join(statement.split()[:3])))
+    inserts = [s for s in statements if s.startswith("INSERT")]
+    # 20 events: one insert of 16 rows and one of 4; one notice.
+    assert inserts == ["INSERT INTO events", "INSERT INTO events", "INSERT INTO outbox"]
+    assert all(inspect(row).transient for row in events)
+    with ordo.reading() as uow:
+        rows = uow.session.execute(
+            select(Event.name, Event.data).where(Event.entity == "test").order_by(Event.id)).all()
+        notice = uow.session.execute(select(OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.payload)).one()
+    assert [r.name for r in rows] == ["early", *(f"e{i}" for i in range(1, 21))]
+    assert [r.data["n"] for r in rows] == list(range(21))
+    assert tuple(notice) == ("pending", 0, {"a": 1})
+
+
+def test_new_events_are_not_written_when_the_command_fails(ordo, clock):
+    from ordo.audit.tables import Event
+
+    with pytest.raises(RuntimeError), ordo.transaction() as uow:
+        uow.session.add(Event(entity="test", entity_id=1, name="lost", actor="t", data={}, created_at=clock.now()))
+        raise RuntimeError("the command fails")
+    with ordo.reading() as uow:
+        assert uow.session.scalars(select(Event.name).where(Event.entity == "test")).all() == []
