@@ -20,8 +20,6 @@ from ordo.inventory.tables import Reservation
 
 _SHIPMENTS_OF = select(func.count()).select_from(Shipment).where(Shipment.order_id == bindparam("order_id"))
 _SHIPMENT = insert(Shipment).returning(Shipment.id)
-_SHIPMENT_LINES = insert(ShipmentLine).returning(ShipmentLine.id, sort_by_parameter_order=True)
-_RESERVATIONS = insert(Reservation)
 
 
 def create_shipment(
@@ -54,11 +52,12 @@ def create_shipment(
     shipment_id = connection.execute(_SHIPMENT, values).scalar_one()
     rows = [{"shipment_id": shipment_id, "order_line_id": ol, "sku_id": sku, "quantity": q}
             for ol, (sku, q) in lines.items()]
-    line_ids = connection.execute(_SHIPMENT_LINES, rows).scalars().all()
+    line_ids = dict(prepared.insert_rows(connection, ShipmentLine.__table__, rows,
+                                         returning=("order_line_id", "id")))
     shipment = prepared.loaded(session, Shipment(id=shipment_id, **values))
-    set_committed_value(shipment, "lines", [prepared.loaded(session, ShipmentLine(id=line_id, **row))
-                                            for line_id, row in zip(line_ids, rows, strict=True)])
-    connection.execute(_RESERVATIONS, [
+    set_committed_value(shipment, "lines", [
+        prepared.loaded(session, ShipmentLine(id=line_ids[row["order_line_id"]], **row)) for row in rows])
+    prepared.insert_rows(connection, Reservation.__table__, [
         {"order_id": order_id, "shipment_id": shipment_id, "warehouse_id": warehouse_id, "sku_id": sku_id,
          "quantity": quantity, "status": ReservationStatus.OPEN, "created_at": at}
         for sku_id, quantity in sorted((sku, q) for sku, q in lines.values())

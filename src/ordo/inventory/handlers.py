@@ -18,7 +18,6 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
-    insert,
     literal,
     select,
     tuple_,
@@ -180,8 +179,6 @@ def _movement(
     )
 
 
-_MOVEMENT = insert(StockMovement)
-
 
 @lru_cache(maxsize=64)  # one per count of SKUs reserved in one warehouse at once; the usual few stay
 def _reserve_statement(skus: int) -> Update:
@@ -216,7 +213,7 @@ def try_reserve(
         for sku_id in sorted(taken):
             _add_reserved(session, warehouse_id, sku_id, -needs[sku_id])
         return False
-    connection.execute(_MOVEMENT, [
+    prepared.insert_rows(connection, StockMovement.__table__, [
         {"warehouse_id": warehouse_id, "sku_id": sku_id, "kind": MovementKind.RESERVATION, "delta_on_hand": 0,
          "delta_reserved": needs[sku_id], "reference": reference, "reason": None, "actor": actor,
          "created_at": at}

@@ -184,7 +184,6 @@ def _find_customer(session: Session, draft: OrderDraft) -> tuple[int, int] | Non
 
 
 _ORDER = insert(Order).returning(Order.id)
-_ORDER_LINES = insert(OrderLine).returning(OrderLine.id, sort_by_parameter_order=True)
 
 
 def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], digest: str, actor: Actor) -> Order:
@@ -214,10 +213,10 @@ def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], dig
     rows = [{"order_id": order_id, "line_no": line.line_no, "sku_id": line.sku_id, "sku_code": line.sku_code,
              "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price, "amount": line.amount}
             for line in draft.lines]
-    line_ids = connection.execute(_ORDER_LINES, rows).scalars().all()
+    line_ids = dict(prepared.insert_rows(connection, OrderLine.__table__, rows, returning=("line_no", "id")))
     order = prepared.loaded(session, Order(id=order_id, **values))
-    set_committed_value(order, "lines", [prepared.loaded(session, OrderLine(id=line_id, **row))
-                                         for line_id, row in zip(line_ids, rows, strict=True)])
+    set_committed_value(order, "lines", [prepared.loaded(session, OrderLine(id=line_ids[row["line_no"]], **row))
+                                         for row in rows])
     set_committed_value(order, "holds", [])  # a new order has none: reading them needs no query
     record(
         session,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from ordo.adapters.db import prepared
@@ -82,13 +82,12 @@ def order_keys(uow: UnitOfWork, order: Order) -> dict[KeyKind, str]:
 
 
 _INDEXED = select(RiskKey.id).where(RiskKey.order_id == bindparam("order_id")).limit(1)
-_INDEX = insert(RiskKey)
 
 
 def _index(session: Session, order: Order, keys: dict[KeyKind, str], *, fresh: bool) -> None:
     connection = prepared.connection(session)
     if fresh or connection.execute(_INDEXED, {"order_id": order.id}).first() is None:
-        connection.execute(_INDEX, [
+        prepared.insert_rows(connection, RiskKey.__table__, [
             {"kind": kind.value, "digest": value, "order_id": order.id, "at": order.created_at}
             for kind, value in keys.items() if kind != KeyKind.EMAIL
         ])

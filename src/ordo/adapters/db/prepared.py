@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Table, TextClause, bindparam, inspect, text
+from sqlalchemy import Column, Connection, Row, Table, TextClause, bindparam, inspect, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 T = TypeVar("T")
@@ -53,8 +53,8 @@ def insert_pending(session: Session, kinds: tuple[type, ...]) -> None:
     for row in pending:
         session.expunge(row)
     connection = session.connection()
-    for (kind, keys), rows in batches.items():
-        insert_rows(connection, inspect(kind).local_table, keys, rows)
+    for (kind, _columns_given), rows in batches.items():
+        insert_rows(connection, inspect(kind).local_table, rows)
 
 
 def _values(row: Any) -> dict[str, Any]:
@@ -94,13 +94,26 @@ def _columns(kind: type) -> tuple[tuple[str, str, Any], ...]:
                  for attr in inspect(kind).column_attrs for column in attr.columns[:1])
 
 
-def insert_rows(connection: Connection, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-    """Insert these rows (each with exactly these columns) with one multi-row INSERT, prepared once
-    per table, columns and number of rows: unlike an executemany, nothing is rebuilt per call."""
+def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]],
+                returning: tuple[str, ...] = ()) -> list[Row[Any]]:
+    """Insert these rows (all with the same columns) with one multi-row INSERT per 16 rows,
+    prepared once per table, columns and number of rows: unlike an executemany, nothing is rebuilt
+    per call. Each row gives every column it needs: no column default is applied (``insert_pending``
+    fills them in first). Answers the ``returning`` columns of the rows inserted, in no promised
+    order (return a column that tells the rows apart)."""
+    if not rows:
+        return []
+    keys = tuple(rows[0])
+    answered: list[Row[Any]] = []
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         batch = rows[start:start + _ROWS_PER_INSERT]
-        connection.execute(_rows_insert(table, keys, len(batch)),
-                           {f"{key}_{i}": row[key] for i, row in enumerate(batch) for key in keys})
+        if any(len(row) != len(keys) for row in batch):
+            raise ValueError(f"rows for {table.name} must all have the columns {keys}")
+        result = connection.execute(_rows_insert(table, keys, len(batch), returning),
+                                    {f"{key}_{i}": row[key] for i, row in enumerate(batch) for key in keys})
+        if returning:
+            answered.extend(result.all())
+    return answered
 
 
 # Beyond this many rows an insert is split: the statements kept stay few and small.
@@ -108,10 +121,11 @@ _ROWS_PER_INSERT = 16
 
 
 @lru_cache(maxsize=256)
-def _rows_insert(table: Table, keys: tuple[str, ...], count: int) -> TextClause:
+def _rows_insert(table: Table, keys: tuple[str, ...], count: int, returning: tuple[str, ...]) -> TextClause:
     """The multi-row INSERT as text with typed parameters: SQLAlchemy does not cache the compiled
     form of an ``insert().values([...])`` of many rows, but does cache a text statement."""
     binds = [bindparam(f"{key}_{i}", type_=table.c[key].type) for i in range(count) for key in keys]
     rows = ", ".join("(" + ", ".join(f":{key}_{i}" for key in keys) + ")" for i in range(count))
     columns = ", ".join(table.c[key].name for key in keys)
-    return text(f"INSERT INTO {table.name} ({columns}) VALUES {rows}").bindparams(*binds)
+    answer = f" RETURNING {', '.join(table.c[key].name for key in returning)}" if returning else ""
+    return text(f"INSERT INTO {table.name} ({columns}) VALUES {rows}{answer}").bindparams(*binds)
