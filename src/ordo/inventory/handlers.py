@@ -179,7 +179,6 @@ def _movement(
     )
 
 
-
 @lru_cache(maxsize=64)  # one per count of SKUs reserved in one warehouse at once; the usual few stay
 def _reserve_statement(skus: int) -> Update:
     """``try_reserve``'s conditional update of ``skus`` SKUs (``sku_<i>``, ``quantity_<i>`` each, and

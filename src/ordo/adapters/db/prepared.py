@@ -38,7 +38,7 @@ def loaded(session: Session, row: T) -> T:
 
 def insert_pending(session: Session, kinds: tuple[type, ...]) -> None:
     """Insert the session's pending rows of these write-once kinds (rows nothing changes once the
-    transaction is over: events, clocks, notices) with one prepared executemany per kind, and take
+    transaction is over: events, clocks, notices) with prepared multi-row inserts (``insert_rows``), and take
     them out of the session, so that the commit's flush is left with the rest. Called just before
     the commit: each row is final by then. In the order they were added (the event log's ids
     follow it). The rows keep their values but get no id: nothing reads one after the commit."""
@@ -123,7 +123,8 @@ _ROWS_PER_INSERT = 16
 @lru_cache(maxsize=256)
 def _rows_insert(table: Table, keys: tuple[str, ...], count: int, returning: tuple[str, ...]) -> TextClause:
     """The multi-row INSERT as text with typed parameters: SQLAlchemy does not cache the compiled
-    form of an ``insert().values([...])`` of many rows, but does cache a text statement."""
+    form of an ``insert().values([...])`` of many rows, but does cache a text statement. Table and
+    column names are Ordo's own, none needs quoting."""
     binds = [bindparam(f"{key}_{i}", type_=table.c[key].type) for i in range(count) for key in keys]
     rows = ", ".join("(" + ", ".join(f":{key}_{i}" for key in keys) + ")" for i in range(count))
     columns = ", ".join(table.c[key].name for key in keys)
