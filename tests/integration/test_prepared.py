@@ -112,3 +112,18 @@ def test_new_events_are_not_written_when_the_command_fails(ordo, clock):
         raise RuntimeError("the command fails")
     with ordo.reading() as uow:
         assert uow.session.scalars(select(Event.name).where(Event.entity == "test")).all() == []
+
+
+def test_insert_rows_answers_every_row_across_its_batches(ordo):
+    rows = [{"code": f"R-{i:02d}", "barcode": None, "name": f"Row {i}", "category": "tea", "weight_g": i,
+             "length_mm": 0, "width_mm": 0, "height_mm": 0, "price": Decimal("1.00"), "currency": "CNY",
+             "traits": [], "hs_code": None, "declared_value": None, "origin_country": None, "active": True}
+            for i in range(20)]  # 16 + 4
+    with ordo.transaction() as uow:
+        ids = dict(prepared.insert_rows(uow.session.connection(), Sku.__table__, rows, returning=("code", "id")))
+    with ordo.reading() as uow:
+        stored = dict(uow.session.execute(select(Sku.code, Sku.id).where(Sku.code.like("R-%"))).all())
+        weights = dict(uow.session.execute(select(Sku.code, Sku.weight_g).where(Sku.code.like("R-%"))).all())
+    assert ids == stored
+    assert len(set(ids.values())) == 20
+    assert weights == {f"R-{i:02d}": i for i in range(20)}
