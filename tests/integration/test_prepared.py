@@ -3,10 +3,13 @@ the parsing of Ordo's batched INSERTs (``adapters.db.engine.CACHED_STATEMENT_PAR
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, event, func, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from ordo.adapters.db import engine as engines
 from ordo.adapters.db import prepared
@@ -127,3 +130,65 @@ def test_insert_rows_answers_every_row_across_its_batches(ordo):
     assert ids == stored
     assert len(set(ids.values())) == 20
     assert weights == {f"R-{i:02d}": i for i in range(20)}
+
+
+def _row(code: str, *, category: str = "tea", price: str = "1.00", traits: list[str] | None = None) -> dict[str, Any]:
+    return {"code": code, "barcode": None, "name": code, "category": category, "weight_g": 0, "length_mm": 0,
+            "width_mm": 0, "height_mm": 0, "price": Decimal(price), "currency": "CNY", "traits": traits or [],
+            "hs_code": None, "declared_value": None, "origin_country": None, "active": True}
+
+
+# An IN list, a value the statement holds ("tea"), typed columns read back (JSON, exact decimal).
+_TEA = (select(Sku.code, Sku.price, Sku.traits, Sku.active)
+        .where(Sku.code.in_(bindparam("codes", expanding=True)), Sku.category == "tea").order_by(Sku.code))
+
+
+def test_execute_answers_as_sqlalchemy_does_for_every_length_of_an_in_list(ordo):
+    with ordo.transaction() as uow:
+        connection = uow.session.connection()
+        prepared.insert_rows(connection, Sku.__table__, [
+            _row("E-1", price="1.50", traits=["fragile"]), _row("E-2", price="20.00"),
+            _row("E-3", category="coffee")])
+        answered = {}
+        for codes in ([], ["E-1"], ["E-1", "E-2", "E-3"], ["E-3", "E-2"], ["E-2"]):
+            ours = prepared.execute(connection, _TEA, {"codes": codes})
+            assert [tuple(r) for r in ours] == [tuple(r) for r in connection.execute(_TEA, {"codes": codes})]
+            answered[len(codes)] = [(r.code, r.price, r.traits, r.active) for r in ours]
+    assert answered == {
+        0: [], 1: [("E-2", Decimal("20.00"), [], True)],
+        3: [("E-1", Decimal("1.50"), ["fragile"], True), ("E-2", Decimal("20.00"), [], True)],
+        2: [("E-2", Decimal("20.00"), [], True)],
+    }
+
+
+def test_execute_reads_times_back_as_times(ordo, clock):
+    from ordo.audit.tables import Event
+
+    now = clock.now()
+    with ordo.transaction() as uow:
+        uow.session.add(Event(entity="test", entity_id=7, name="timed", actor="t", data={"n": 7}, created_at=now))
+    statement = select(Event.created_at, Event.data).where(Event.entity_id == bindparam("entity_id"))
+    with ordo.reading() as uow:
+        row = prepared.execute(uow.session.connection(), statement, {"entity_id": 7}).one()
+    assert isinstance(row.created_at, datetime)
+    assert (row.created_at.replace(tzinfo=None), row.data) == (now.replace(tzinfo=None), {"n": 7})
+
+
+def test_a_unique_conflict_through_execute_is_sqlalchemys_integrity_error_and_nothing_is_kept(ordo):
+    with pytest.raises(IntegrityError) as caught, ordo.transaction() as uow:
+        connection = uow.session.connection()
+        prepared.insert_rows(connection, Sku.__table__, [_row("U-1")])
+        prepared.insert_rows(connection, Sku.__table__, [_row("U-1")])
+    assert "INSERT INTO skus" in str(caught.value)
+    with ordo.reading() as uow:
+        assert uow.session.scalars(select(Sku.code).where(Sku.code == "U-1")).all() == []
+
+
+def test_an_insert_leaving_out_a_column_with_a_python_default_is_run_by_sqlalchemy(ordo):
+    statement = insert(Sku).returning(Sku.currency, Sku.traits, Sku.weight_g)
+    params = {"code": "D-1", "name": "D", "category": "tea", "price": Decimal("1.00")}
+    with ordo.transaction() as uow:
+        connection = uow.session.connection()
+        assert prepared._shape(connection.dialect, statement, params) is None  # the defaults are Python's
+        row = prepared.execute(connection, statement, params).one()
+    assert tuple(row) == ("CNY", [], 0)

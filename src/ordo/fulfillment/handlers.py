@@ -42,14 +42,14 @@ def create_shipment(
     clocks, the order's new status), which would then be written a second time at commit."""
     connection = prepared.connection(session)
     if sequence is None:
-        count = connection.execute(_SHIPMENTS_OF, {"order_id": order_id}).scalar()
+        count = prepared.execute(connection, _SHIPMENTS_OF, {"order_id": order_id}).scalar()
         sequence = (count or 0) + 1
     values: dict[str, Any] = {
         "number": f"{order_number}-{sequence}", "order_id": order_id, "warehouse_id": warehouse_id,
         "status": ShipmentStatus.ALLOCATED, "carrier": None, "tracking_number": None, "version": 1,
         "created_at": at, "updated_at": at,
     }
-    shipment_id = connection.execute(_SHIPMENT, values).scalar_one()
+    shipment_id = prepared.execute(connection, _SHIPMENT, values).scalar_one()
     rows = [{"shipment_id": shipment_id, "order_line_id": ol, "sku_id": sku, "quantity": q}
             for ol, (sku, q) in lines.items()]
     line_ids = dict(prepared.insert_rows(connection, ShipmentLine.__table__, rows,

@@ -136,7 +136,7 @@ def available(session: Session, sku_ids: list[int], *, lock: bool = False,
     params: dict[str, object] = {"sku_ids": sku_ids}
     if within is not None:
         params["within"] = sorted(within)
-    rows = prepared.connection(session).execute(_available_statement(lock, within is not None), params)
+    rows = prepared.execute(prepared.connection(session), _available_statement(lock, within is not None), params)
     return {(w, s): a for w, s, a in rows}
 
 
@@ -207,7 +207,7 @@ def try_reserve(
     params: dict[str, object] = {"in_warehouse": warehouse_id, "sku_ids": skus}
     for i, sku_id in enumerate(skus):
         params[f"sku_{i}"], params[f"quantity_{i}"] = sku_id, needs[sku_id]
-    taken = set(connection.execute(_reserve_statement(len(skus)), params).scalars())
+    taken = set(prepared.execute(connection, _reserve_statement(len(skus)), params).scalars())
     if len(taken) != len(needs):
         for sku_id in sorted(taken):
             _add_reserved(session, warehouse_id, sku_id, -needs[sku_id])

@@ -236,7 +236,7 @@ def _waiting_ahead(uow: UnitOfWork, order: Order) -> list[Order]:
     behind it (a new paid or VIP order passes unpaid or lower ones) would be served after it by the
     next restock anyway, so they do not keep it from stock that is free now."""
     session = uow.session
-    ids = prepared.connection(session).execute(_WAITING, {
+    ids = prepared.execute(prepared.connection(session), _WAITING, {
         "sku_ids": sorted({line.sku_id for line in order.lines}), "order_id": order.id}).scalars().all()
     if not ids:
         return []  # nobody waits for these goods: the common case, one plain query

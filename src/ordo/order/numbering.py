@@ -55,8 +55,8 @@ def next_number(session: Session, business_date: str, *, gapless: bool = True) -
     dialect = bind.dialect.name
     statement, params = _take_serial(dialect), {"business_date": business_date}
     if gapless or dialect != "postgresql":
-        serial = prepared.connection(session).execute(statement, params).scalar_one()
+        serial = prepared.execute(prepared.connection(session), statement, params).scalar_one()
     else:
         with side_engine(bind.engine).connect() as connection:  # autocommit: committed as it runs
-            serial = connection.execute(statement, params).scalar_one()
+            serial = prepared.execute(connection, statement, params).scalar_one()
     return format_number(business_date, serial)

@@ -6,15 +6,30 @@ through the ORM's layers, and each row read becomes an entity to set up. A state
 import (its values as ``bindparam``s) and run on the connection skips all three. The hot path's
 reads of plain values and its writes use these; a row it inserts and goes on working with joins the
 session as if read back (``loaded``).
+
+Even on the connection, SQLAlchemy's execution sets up a context, a cursor result and its
+metadata for every statement: some 50 µs, more than psycopg's own part. ``execute`` runs such a
+statement with less: the SQL and a recipe for its parameters are worked out once per statement,
+dialect and shape (the keys given, the length of each list for an ``IN``), then each call fills in
+the values, runs the cursor through SQLAlchemy's own bare path (``Connection._cursor_execute``:
+its events, logging and error wrapping, so a unique conflict is still an ``IntegrityError``) and
+answers the rows as tuples with names (``Rows``). A statement that needs more of SQLAlchemy (a
+column default computed in Python, a value rendered into the SQL) is run by SQLAlchemy instead.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Row, Table, TextClause, bindparam, inspect, text
+from sqlalchemy import Column, Connection, Executable, Table, TextClause, bindparam, inspect, text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.sql.compiler import SQLCompiler
 
 T = TypeVar("T")
 
@@ -95,7 +110,7 @@ def _columns(kind: type) -> tuple[tuple[str, str, Any], ...]:
 
 
 def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]],
-                returning: tuple[str, ...] = ()) -> list[Row[Any]]:
+                returning: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
     """Insert these rows (all with the same columns) with one multi-row INSERT per 16 rows,
     prepared once per table, columns and number of rows: unlike an executemany, nothing is rebuilt
     per call. Each row gives every column it needs: no column default is applied (``insert_pending``
@@ -104,15 +119,14 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]
     if not rows:
         return []
     keys = tuple(rows[0])
-    answered: list[Row[Any]] = []
+    answered: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         batch = rows[start:start + _ROWS_PER_INSERT]
         if any(len(row) != len(keys) for row in batch):
             raise ValueError(f"rows for {table.name} must all have the columns {keys}")
-        result = connection.execute(_rows_insert(table, keys, len(batch), returning),
-                                    {f"{key}_{i}": row[key] for i, row in enumerate(batch) for key in keys})
-        if returning:
-            answered.extend(result.all())
+        result = execute(connection, _rows_insert(table, keys, len(batch), returning),
+                         {f"{key}_{i}": row[key] for i, row in enumerate(batch) for key in keys})
+        answered.extend(result)
     return answered
 
 
@@ -130,3 +144,144 @@ def _rows_insert(table: Table, keys: tuple[str, ...], count: int, returning: tup
     columns = ", ".join(table.c[key].name for key in keys)
     answer = f" RETURNING {', '.join(table.c[key].name for key in returning)}" if returning else ""
     return text(f"INSERT INTO {table.name} ({columns}) VALUES {rows}{answer}").bindparams(*binds)
+
+
+# --- execution ------------------------------------------------------------------------------------
+
+
+class Rows(list):  # type: ignore[type-arg]
+    """The rows a statement answered (tuples whose columns are also attributes), with the few
+    reading methods of a SQLAlchemy result that the callers use."""
+
+    def all(self) -> list[Any]:
+        return list(self)
+
+    def first(self) -> Any:
+        return self[0] if self else None
+
+    def one(self) -> Any:
+        if len(self) != 1:
+            raise ValueError(f"expected one row, got {len(self)}")
+        return self[0]
+
+    def scalar(self) -> Any:
+        return self[0][0] if self else None
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+    def scalars(self) -> Rows:
+        return Rows(row[0] for row in self)
+
+
+def execute(connection: Connection, statement: Executable, params: Mapping[str, Any] | None = None) -> Rows:
+    """``connection.execute(statement, params)`` for a statement built once, answering ``Rows``
+    (see the module's note): the same SQL, parameters and errors, without SQLAlchemy's result."""
+    params = params or {}
+    shape = _shape(connection.dialect, statement, params)
+    if shape is None:
+        result = connection.execute(statement, params)
+        return Rows(result.all() if result.returns_rows else ())
+    values = shape.values(params)
+    if not connection.in_transaction():
+        connection.begin()  # as SQLAlchemy's own execution begins one
+    cursor = connection.connection.cursor()
+    try:
+        connection._cursor_execute(cursor, shape.sql, values)
+        try:
+            if cursor.description is None:
+                return Rows()
+            return shape.rows(connection.dialect, cursor.description, cursor.fetchall())
+        except Exception as error:
+            connection._handle_dbapi_exception(error, shape.sql, values, cursor, None)
+    finally:
+        cursor.close()
+
+
+@dataclass
+class _Compiled:
+    statement: Executable  # kept so that its id is not handed to another statement meanwhile
+    compiled: SQLCompiler | None  # None: SQLAlchemy runs it (``_direct``)
+    expanding: tuple[str, ...]
+    shapes: dict[tuple[int, ...], _Shape | None] = field(default_factory=dict)
+
+
+@dataclass
+class _Shape:
+    """The SQL of one shape and how to fill in its parameters: per parameter, the key given (with
+    the position in its list for an expanded one, else -1) or a value the statement holds."""
+
+    sql: str
+    names: tuple[str, ...]
+    sources: tuple[tuple[str | None, int, Any, Callable[[Any], Any] | None], ...]
+    positional: bool
+    columns: Sequence[Any]  # the compiled statement's result columns (their types)
+    reading: tuple[type, tuple[Callable[[Any], Any] | None, ...]] | None = None
+
+    def values(self, params: Mapping[str, Any]) -> Any:
+        filled = []
+        for key, index, constant, process in self.sources:
+            value = constant if key is None else params[key] if index < 0 else params[key][index]
+            filled.append(value if process is None or value is None else process(value))
+        return tuple(filled) if self.positional else dict(zip(self.names, filled, strict=True))
+
+    def rows(self, dialect: Dialect, description: Sequence[Any], fetched: list[Any]) -> Rows:
+        if self.reading is None:
+            if len(self.columns) == len(description):
+                names = [column.keyname for column in self.columns]
+                processors = tuple(column.type._cached_result_processor(dialect, d[1])
+                                   for column, d in zip(self.columns, description, strict=True))
+            else:  # a text statement: the driver's values, as SQLAlchemy answers them
+                names, processors = [d[0] for d in description], (None,) * len(description)
+            self.reading = (namedtuple("Row", names, rename=True), processors)  # type: ignore[misc]
+        row_type, processors = self.reading
+        if not any(processors):
+            return Rows(row_type._make(row) for row in fetched)
+        return Rows(row_type._make(value if process is None or value is None else process(value)
+                                   for value, process in zip(row, processors, strict=True)) for row in fetched)
+
+
+_COMPILED: weakref.WeakKeyDictionary[Dialect, dict[tuple[int, tuple[str, ...]], _Compiled]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _shape(dialect: Dialect, statement: Executable, params: Mapping[str, Any]) -> _Shape | None:
+    keys = tuple(sorted(params))
+    compiled_of = _COMPILED.setdefault(dialect, {})
+    entry = compiled_of.get((id(statement), keys))
+    if entry is None or entry.statement is not statement:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
+        direct = _direct(compiled)
+        expanding = tuple(sorted(compiled.bind_names[b] for b in compiled.post_compile_params)) if direct else ()
+        entry = compiled_of[(id(statement), keys)] = _Compiled(statement, compiled if direct else None, expanding)
+    if entry.compiled is None:
+        return None
+    lengths = tuple(len(params[name]) for name in entry.expanding)
+    if lengths not in entry.shapes:
+        entry.shapes[lengths] = _new_shape(entry.compiled, params, entry.expanding)
+    return entry.shapes[lengths]
+
+
+def _direct(compiled: SQLCompiler) -> bool:
+    """Whether ``execute`` can run the compiled statement itself: nothing is computed in Python
+    (an insert's column defaults) or rendered into the SQL per call, and no name is escaped."""
+    return not (compiled.insert_prefetch or compiled.update_prefetch or compiled.literal_execute_params
+                or compiled.escaped_bind_names
+                or any(b.type._is_tuple_type for b in compiled.post_compile_params))
+
+
+def _new_shape(compiled: SQLCompiler, params: Mapping[str, Any], expanding: tuple[str, ...]) -> _Shape | None:
+    state = compiled.construct_expanded_state(dict(params))
+    item_of = {new: (key, i) for key, news in state.parameter_expansion.items() for i, new in enumerate(news)}
+    if any(len(state.parameter_expansion.get(key, ())) != len(params[key]) for key in expanding):
+        return None
+    names = tuple(state.positiontup) if state.positiontup is not None else tuple(state.parameters)
+    processors = {**compiled._bind_processors, **state.processors}  # the plain ones, then the expanded
+    sources = []
+    for name in names:
+        key, index = item_of.get(name, (name, -1))
+        given = key in params
+        sources.append((key if given else None, index, None if given else state.parameters[name],
+                        processors.get(name)))
+    return _Shape(sql=state.statement, names=names, sources=tuple(sources),
+                  positional=state.positiontup is not None, columns=compiled._result_columns)
