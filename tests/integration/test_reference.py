@@ -16,6 +16,7 @@ from ordo.catalog.schemas import SkuCreate, SkuUpdate
 from ordo.catalog.tables import Sku
 from ordo.customer.handlers import create_customer, update_customer
 from ordo.customer.schemas import CustomerCreate, CustomerUpdate
+from ordo.customer.tables import Customer
 from ordo.inventory.schemas import StockLevel, StockReceiptIn, WarehouseUpdate
 from ordo.inventory.tables import StockMovement
 from ordo.inventory.warehouses import deactivate_warehouse, receive_stock, stock_levels, update_warehouse
@@ -287,6 +288,28 @@ def test_a_customer_is_stored_as_intake_stores_it_and_intake_finds_it(ordo):
     with ordo.reading() as uow:
         order = uow.session.scalars(select(Order).where(Order.number == number)).one()
         assert (order.customer_id, order.vip_level) == (customer.id, 3)
+
+
+def test_intake_takes_the_customer_by_phone_else_by_email_else_creates_one(ordo, database):
+    seed(ordo)
+    with ordo.transaction() as uow:
+        by_phone = create_customer(uow, data=CustomerCreate(name="李娜", phone="13912340001", vip_level=1), actor=ADMIN)
+        by_email = create_customer(uow, data=CustomerCreate(name="王芳", email="wang.fang@example.cn", vip_level=2),
+                                   actor=ADMIN)
+    wang = "wang.fang@example.cn"
+    numbers = [
+        submit(ordo, external_id="C-1", customer={"name": "李娜", "phone": "13912340001", "email": wang}),
+        submit(ordo, external_id="C-2", customer={"name": "王芳", "phone": "13912340002", "email": wang}),
+        submit(ordo, external_id="C-3", customer={"name": "赵磊", "phone": "13912340003", "email": "zhao@example.cn"}),
+        submit(ordo, external_id="C-4", customer={"name": "赵磊", "phone": "13912340003"}),
+    ]
+    with ordo.reading() as uow:
+        taken = {o.number: (o.customer_id, o.vip_level) for o in uow.session.scalars(select(Order))}
+        new = uow.session.execute(select(Customer.id, Customer.phone, Customer.email, Customer.vip_level)
+                                  .where(Customer.name == "赵磊")).all()
+    assert len(new) == 1
+    assert tuple(new[0])[1:] == ("+8613912340003", "zhao@example.cn", 0)
+    assert [taken[n] for n in numbers] == [(by_phone.id, 1), (by_email.id, 2), (new[0].id, 0), (new[0].id, 0)]
 
 
 def test_customer_problems_and_one_customer_per_phone(ordo, database):

@@ -14,13 +14,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, bindparam, insert, select, update
+from sqlalchemy import Insert, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ordo.adapters.db import prepared
+from ordo.adapters.db import prepared, reference
 from ordo.adapters.db.reference import cached
 from ordo.audit.log import record
 from ordo.auth.model import Actor, Permission
@@ -83,8 +83,14 @@ def _digest(fingerprint: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(fingerprint, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-# Every intake asks whether its (shop, external id) is known: a plain row, the order loaded only if so.
-_KNOWN = select(Order.id).where(Order.shop_id == bindparam("shop_id"), Order.external_id == bindparam("external_id"))
+# Every intake asks first whether its (shop code, external id) is known, and with it reads the
+# reference generation its look-ups of shop and SKUs need: one row, the order loaded only if known.
+_KNOWN = select(
+    reference.GENERATION_NUMBER, reference.GENERATION_TOKEN,
+    select(Order.id).join(Shop, Shop.id == Order.shop_id)
+    .where(Shop.code == bindparam("shop"), Order.external_id == bindparam("external_id"))
+    .scalar_subquery().label("known"),
+)
 
 
 def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) -> tuple[Order, bool]:
@@ -92,6 +98,12 @@ def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) 
     existing order, a different payload under the same (shop, external id) is a conflict."""
     actor.require(Permission.ORDER_CREATE)
     session = uow.session
+    known = None
+    if submission.shop and submission.external_id is not None:
+        row = prepared.execute(prepared.connection(session), _KNOWN, {
+            "shop": submission.shop, "external_id": str(submission.external_id)}).one()
+        reference.seen(session, row.generation_number, row.generation_token)
+        known = row.known
     shops, skus = _views(session, submission)
     draft = validate_submission(submission, shops=shops, skus=skus, policy=uow.policy.intake)
     if not actor.sees_shop(draft.shop_code):
@@ -100,10 +112,8 @@ def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) 
         )
     fingerprint = draft.fingerprint()
     digest = _digest(fingerprint)
-    known = prepared.connection(session).execute(
-        _KNOWN, {"shop_id": draft.shop_id, "external_id": draft.external_id}).first()
-    if known is not None:
-        existing = session.get_one(Order, known.id)
+    if known is not None:  # the draft's shop is the one the submission names, its external id the same
+        existing = session.get_one(Order, known)
         if existing.payload_hash == digest:
             return existing, False
         changed = sorted(k for k in fingerprint if fingerprint[k] != existing.payload.get(k))
@@ -145,16 +155,22 @@ def intake_with(ordo: Ordo, *, submission: OrderSubmission, actor: Actor,
 def _customer(session: Session, draft: OrderDraft, uow: UnitOfWork) -> tuple[int, int]:
     """(id, VIP level) of the customer with this phone (else e-mail), created if new. The insert
     skips on a unique conflict, so a concurrent first order from the same person waits for the
-    other's customer row and then finds it."""
-    existing = _find_customer(session, draft)
-    if existing is not None:
-        return existing
-    created = prepared.connection(session).execute(_new_customer(session.get_bind().dialect.name), {
-        "name": draft.customer_name, "phone": draft.phone, "email": draft.email, "account": draft.account,
-        "vip_level": 0, "created_at": uow.clock.now(),
-    }).scalar()
-    if created is not None:
-        return created, 0
+    other's customer row and then finds it. On PostgreSQL the look-up and the insert are one
+    statement (``_FIND_OR_ADD``)."""
+    values = {"name": draft.customer_name, "phone": draft.phone or None, "email": draft.email or None,
+              "account": draft.account, "vip_level": 0, "created_at": uow.clock.now()}
+    connection = prepared.connection(session)
+    if connection.dialect.name == "postgresql":
+        row = prepared.execute(connection, _FIND_OR_ADD, values).first()
+        if row is not None:
+            return row.id, row.vip_level
+    else:
+        existing = _find_customer(session, draft)
+        if existing is not None:
+            return existing
+        created = prepared.execute(connection, _new_customer(connection.dialect.name), values).scalar()
+        if created is not None:
+            return created, 0
     found = _find_customer(session, draft)
     assert found is not None
     return found
@@ -167,6 +183,22 @@ def _new_customer(dialect: str) -> Insert:
     return insert(Customer).on_conflict_do_nothing().returning(Customer.id)
 
 
+# The customer by phone, else by e-mail, else the one this inserts (none if a concurrent insert of
+# the same phone or e-mail won: the statement's snapshot cannot see that one, the next read can).
+_FIND_OR_ADD = text("""
+WITH found AS (
+    SELECT id, vip_level, 0 AS rank FROM customers WHERE phone = :phone
+    UNION ALL SELECT id, vip_level, 1 FROM customers WHERE email = :email
+), made AS (
+    INSERT INTO customers (name, phone, email, account, vip_level, created_at)
+    SELECT :name, :phone, :email, :account, :vip_level, :created_at WHERE NOT EXISTS (SELECT FROM found)
+    ON CONFLICT DO NOTHING RETURNING id, vip_level
+)
+SELECT id, vip_level FROM (SELECT id, vip_level, rank FROM found UNION ALL SELECT id, vip_level, 2 FROM made) AS c
+ORDER BY rank LIMIT 1
+""").bindparams(*(bindparam(column.key, type_=column.type) for column in Customer.__table__.c if column.key != "id"))
+
+
 _CUSTOMER_BY = {
     key: select(Customer.id, Customer.vip_level).where(column == bindparam("value")).limit(1)
     for key, column in (("phone", Customer.phone), ("email", Customer.email))
@@ -177,7 +209,7 @@ def _find_customer(session: Session, draft: OrderDraft) -> tuple[int, int] | Non
     """(id, VIP level) of the customer with the draft's phone, else its e-mail."""
     for key, value in (("phone", draft.phone), ("email", draft.email)):
         if value:
-            row = prepared.connection(session).execute(_CUSTOMER_BY[key], {"value": value}).first()
+            row = prepared.execute(prepared.connection(session), _CUSTOMER_BY[key], {"value": value}).first()
             if row is not None:
                 return row.id, row.vip_level
     return None
@@ -209,7 +241,7 @@ def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], dig
     }
     # Written with prepared INSERTs, the rows joining the session as if read back (no flush).
     connection = prepared.connection(session)
-    order_id = connection.execute(_ORDER, values).scalar_one()
+    order_id = prepared.execute(connection, _ORDER, values).scalar_one()
     rows = [{"order_id": order_id, "line_no": line.line_no, "sku_id": line.sku_id, "sku_code": line.sku_code,
              "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price, "amount": line.amount}
             for line in draft.lines]

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import CompoundSelect, Select, and_, bindparam, null, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from ordo.adapters.db import prepared
@@ -86,7 +86,7 @@ _INDEXED = select(RiskKey.id).where(RiskKey.order_id == bindparam("order_id")).l
 
 def _index(session: Session, order: Order, keys: dict[KeyKind, str], *, fresh: bool) -> None:
     connection = prepared.connection(session)
-    if fresh or connection.execute(_INDEXED, {"order_id": order.id}).first() is None:
+    if fresh or prepared.execute(connection, _INDEXED, {"order_id": order.id}).first() is None:
         prepared.insert_rows(connection, RiskKey.__table__, [
             {"kind": kind.value, "digest": value, "order_id": order.id, "at": order.created_at}
             for kind, value in keys.items() if kind != KeyKind.EMAIL
@@ -123,29 +123,29 @@ def _windows(rules: RuleSet) -> dict[KeyKind, timedelta]:
 
 
 @cache
-def _priors_statement(kinds: tuple[str, ...]) -> Select[Any]:
-    """The earlier orders sharing any of these keys within each one's window (per key kind:
-    ``digest_<kind>``, ``since_<kind>``; and ``until``, ``order_id``), built once per shape."""
-    return (
-        select(RiskKey.kind, RiskKey.order_id, RiskKey.at, Order.number, Order.status)
-        .join(Order, Order.id == RiskKey.order_id)
-        .where(or_(*(and_(RiskKey.kind == kind, RiskKey.digest == bindparam(f"digest_{kind}"),
-                          RiskKey.at >= bindparam(f"since_{kind}"), RiskKey.at <= bindparam("until"))
-                     for kind in kinds)),
-               RiskKey.order_id != bindparam("order_id"))
-    )
-
-
-@cache
-def _listed_statement(kinds: tuple[str, ...]) -> Select[Any]:
-    """The blacklist entries in force for any of these key kinds (``digest_<kind>`` each)."""
-    return (
-        select(BlacklistEntry.id, BlacklistEntry.kind, BlacklistEntry.reason)
-        .where(BlacklistEntry.removed_at.is_(None),
-               or_(*(and_(BlacklistEntry.kind == kind, BlacklistEntry.digest == bindparam(f"digest_{kind}"))
-                     for kind in kinds)))
-        .order_by(BlacklistEntry.id)
-    )
+def _history_statement(prior_kinds: tuple[str, ...], listed_kinds: tuple[str, ...]) -> Select[Any] | CompoundSelect:
+    """One read of an order's history, built once per shape: the earlier orders sharing any of
+    ``prior_kinds``' keys within each one's window (per kind ``digest_<kind>``, ``since_<kind>``; and
+    ``until``, ``order_id``), and the blacklist entries in force for any of ``listed_kinds``
+    (``listed_<kind>`` each). An entry's rows have its ``entry_id``, a prior's have none."""
+    parts = []
+    if prior_kinds:
+        parts.append(
+            select(RiskKey.kind, RiskKey.order_id, RiskKey.at, Order.number, Order.status,
+                   null().label("reason"), null().label("entry_id"))
+            .join(Order, Order.id == RiskKey.order_id)
+            .where(or_(*(and_(RiskKey.kind == kind, RiskKey.digest == bindparam(f"digest_{kind}"),
+                              RiskKey.at >= bindparam(f"since_{kind}"), RiskKey.at <= bindparam("until"))
+                         for kind in prior_kinds)),
+                   RiskKey.order_id != bindparam("order_id")))
+    if listed_kinds:
+        parts.append(
+            select(BlacklistEntry.kind, null(), null(), null(), null(), BlacklistEntry.reason,
+                   BlacklistEntry.id.label("entry_id"))
+            .where(BlacklistEntry.removed_at.is_(None),
+                   or_(*(and_(BlacklistEntry.kind == kind, BlacklistEntry.digest == bindparam(f"listed_{kind}"))
+                         for kind in listed_kinds))))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 _SHARED_SKUS = select(OrderLine.order_id, OrderLine.sku_code).where(
@@ -154,7 +154,6 @@ _SHARED_SKUS = select(OrderLine.order_id, OrderLine.sku_code).where(
 
 
 def _history(session: Session, order: Order, keys: dict[KeyKind, str], rules: RuleSet, skus: set[int]) -> History:
-    connection = prepared.connection(session)
     params: dict[str, Any] = {"until": order.created_at, "order_id": order.id}
     kinds = []
     for kind, window in _windows(rules).items():
@@ -162,29 +161,32 @@ def _history(session: Session, order: Order, keys: dict[KeyKind, str], rules: Ru
         if digest:
             kinds.append(kind.value)
             params[f"digest_{kind.value}"], params[f"since_{kind.value}"] = digest, order.created_at - window
-    priors: list[Prior] = []
-    if kinds:
-        rows = connection.execute(_priors_statement(tuple(kinds)), params).all()
-        ids = sorted({r.order_id for r in rows if r.kind != KeyKind.CANCEL})
-        shared: dict[int, set[str]] = {}
-        if ids and skus:
-            for order_id, code in connection.execute(_SHARED_SKUS, {"order_ids": ids, "sku_ids": sorted(skus)}):
-                shared.setdefault(order_id, set()).add(code)
-        priors = [
-            Prior(kind=KeyKind(r.kind), number=r.number, at=r.at, live=r.status not in _DEAD,
-                  skus=frozenset(shared.get(r.order_id, ())))
-            for r in rows
-        ]
-    blacklisted = ()
+    listed: list[str] = []
     if any(r.enabled and r.kind == RuleKind.BLACKLIST for r in rules.rules):
-        listed = {
-            BlacklistKind.ACCOUNT: keys.get(KeyKind.ACCOUNT), BlacklistKind.PHONE: keys.get(KeyKind.PHONE),
-            BlacklistKind.ADDRESS: keys.get(KeyKind.ADDRESS), BlacklistKind.EMAIL: keys.get(KeyKind.EMAIL),
-        }
-        digests = {f"digest_{k.value}": d for k, d in listed.items() if d}
-        hits = connection.execute(_listed_statement(tuple(k.value for k, d in listed.items() if d)), digests).all()
-        blacklisted = tuple(Listed(kind=BlacklistKind(h.kind), reason=h.reason, entry_id=h.id) for h in hits)
-    return History(priors=tuple(priors), blacklisted=blacklisted)
+        for kind, key in ((BlacklistKind.ACCOUNT, KeyKind.ACCOUNT), (BlacklistKind.PHONE, KeyKind.PHONE),
+                          (BlacklistKind.ADDRESS, KeyKind.ADDRESS), (BlacklistKind.EMAIL, KeyKind.EMAIL)):
+            if keys.get(key):
+                listed.append(kind.value)
+                params[f"listed_{kind.value}"] = keys[key]
+    if not kinds and not listed:
+        return History(priors=(), blacklisted=())
+    connection = prepared.connection(session)
+    rows = prepared.execute(connection, _history_statement(tuple(kinds), tuple(listed)), params)
+    found = [r for r in rows if r.entry_id is None]
+    ids = sorted({r.order_id for r in found if r.kind != KeyKind.CANCEL})
+    shared: dict[int, set[str]] = {}
+    if ids and skus:
+        for order_id, code in prepared.execute(connection, _SHARED_SKUS,
+                                               {"order_ids": ids, "sku_ids": sorted(skus)}):
+            shared.setdefault(order_id, set()).add(code)
+    priors = tuple(
+        Prior(kind=KeyKind(r.kind), number=r.number, at=r.at, live=r.status not in _DEAD,
+              skus=frozenset(shared.get(r.order_id, ())))
+        for r in found
+    )
+    hits = sorted((r for r in rows if r.entry_id is not None), key=lambda r: r.entry_id)
+    blacklisted = tuple(Listed(kind=BlacklistKind(h.kind), reason=h.reason, entry_id=h.entry_id) for h in hits)
+    return History(priors=priors, blacklisted=blacklisted)
 
 
 def subject_of(session: Session, order: Order, keys: dict[KeyKind, str]) -> Subject:

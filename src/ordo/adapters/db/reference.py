@@ -5,7 +5,8 @@ Every write to one of those tables moves the single row of ``reference_generatio
 grows by one and its token becomes a new random number (database triggers, migration 0017, so a
 write from any process, the CLI or plain SQL counts). The token makes a generation seen inside a
 transaction that was rolled back impossible to see again. A command reads the generation once, at
-its first cached look-up, and then uses the copies made under it — as fresh as reading the rows at
+its first cached look-up (or with a statement of its own before that: ``seen``), and then uses the
+copies made under it — as fresh as reading the rows at
 that moment, with one small query instead of one per table. Its own writes to reference tables
 make the next look-up read the generation again, so a command never reads copies older than its
 own changes. A copy is made after its generation was read, so it is never older than the
@@ -91,10 +92,24 @@ def _on_execute(state: Any) -> None:
 
 _GENERATION = select(ReferenceGeneration.number, ReferenceGeneration.token).where(ReferenceGeneration.id == 1)
 
+# The generation as two columns of a statement of the caller's own (``seen``): a command whose
+# first statement is known saves the generation's own query.
+GENERATION_NUMBER = (select(ReferenceGeneration.number).where(ReferenceGeneration.id == 1)
+                     .scalar_subquery().label("generation_number"))
+GENERATION_TOKEN = (select(ReferenceGeneration.token).where(ReferenceGeneration.id == 1)
+                    .scalar_subquery().label("generation_token"))
+
+
+def seen(session: Session, number: int | None, token: float | None) -> None:
+    """The generation read (``GENERATION_NUMBER``, ``GENERATION_TOKEN``) by a statement that ran
+    before the session's first cached look-up: the look-ups use it instead of reading it again."""
+    if _SEEN not in session.info and session.info.get(_CACHE) is not None:
+        session.info[_SEEN] = (int(number), float(token)) if number is not None and token is not None else None
+
 
 def _generation(session: Session) -> tuple[int, float] | None:
     if _SEEN not in session.info:
-        row = prepared.connection(session).execute(_GENERATION).first()
+        row = prepared.execute(prepared.connection(session), _GENERATION).first()
         session.info[_SEEN] = (int(row.number), float(row.token)) if row is not None else None
     return session.info[_SEEN]  # type: ignore[no-any-return]
 
