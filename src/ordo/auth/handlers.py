@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db import prepared
 from ordo.auth.model import Actor, Role
 from ordo.auth.tables import ApiToken, User
 from ordo.bootstrap import UnitOfWork
@@ -217,11 +218,11 @@ _TOKEN_HOLDER = (
 )
 
 
-def authenticate(connection: Connection | Session, token: str | None, *, now_utc: datetime) -> Actor:
+def authenticate(connection: Connection, token: str | None, *, now_utc: datetime) -> Actor:
     """The actor behind a token that exists, is not revoked or expired, and whose user is active."""
     if not token:
         raise Unauthenticated("unauthenticated")
-    row = connection.execute(_TOKEN_HOLDER, {"digest": digest(token)}).first()
+    row = prepared.execute(connection, _TOKEN_HOLDER, {"digest": digest(token)}).first()
     if row is None or (row.expires_at is not None and row.expires_at <= now_utc):
         raise Unauthenticated("unauthenticated")
     return actor_of(row)
