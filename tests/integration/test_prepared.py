@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, event, func, insert, inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
 from ordo.adapters.db import engine as engines
 from ordo.adapters.db import prepared
@@ -154,6 +154,10 @@ def test_execute_answers_as_sqlalchemy_does_for_every_length_of_an_in_list(ordo)
             ours = prepared.execute(connection, _TEA, {"codes": codes})
             assert [tuple(r) for r in ours] == [tuple(r) for r in connection.execute(_TEA, {"codes": codes})]
             answered[len(codes)] = [(r.code, r.price, r.traits, r.active) for r in ours]
+        with pytest.raises(NoResultFound):
+            prepared.execute(connection, _TEA, {"codes": ["E-3"]}).one()
+        with pytest.raises(MultipleResultsFound):
+            prepared.execute(connection, _TEA, {"codes": ["E-1", "E-2"]}).one()
     assert answered == {
         0: [], 1: [("E-2", Decimal("20.00"), [], True)],
         3: [("E-1", Decimal("1.50"), ["fragile"], True), ("E-2", Decimal("20.00"), [], True)],

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Column, Connection, Executable, Table, TextClause, bindparam, inspect, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import MultipleResultsFound, NoResultFound
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -160,8 +161,11 @@ class Rows(list):  # type: ignore[type-arg]
         return self[0] if self else None
 
     def one(self) -> Any:
-        if len(self) != 1:
-            raise ValueError(f"expected one row, got {len(self)}")
+        """The only row; none or several raise what SQLAlchemy's ``one()`` raises."""
+        if not self:
+            raise NoResultFound("No row was found when one was required")
+        if len(self) > 1:
+            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
         return self[0]
 
     def scalar(self) -> Any:

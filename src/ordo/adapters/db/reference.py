@@ -6,11 +6,10 @@ grows by one and its token becomes a new random number (database triggers, migra
 write from any process, the CLI or plain SQL counts). The token makes a generation seen inside a
 transaction that was rolled back impossible to see again. A command reads the generation once, at
 its first cached look-up (or with a statement of its own before that: ``seen``), and then uses the
-copies made under it — as fresh as reading the rows at
-that moment, with one small query instead of one per table. Its own writes to reference tables
-make the next look-up read the generation again, so a command never reads copies older than its
-own changes. A copy is made after its generation was read, so it is never older than the
-generation it is filed under.
+copies made under it — as fresh as reading the rows at that moment, with one small query instead
+of one per table. Its own writes to reference tables make the next look-up read the generation
+again, so a command never reads copies older than its own changes. A copy is made after its
+generation was read, so it is never older than the generation it is filed under.
 
 Without a cache in the session (a bare ``Session``), or without the generation row, every look-up
 reads the database.
