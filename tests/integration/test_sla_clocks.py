@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from ordo.audit.log import record
 from ordo.auth.model import Actor, Role
 from ordo.bootstrap import Ordo
 from ordo.catalog.tables import Sku
@@ -251,3 +252,34 @@ def test_a_working_day_limit_counts_on_the_official_calendar(database, clock):
     seed(ordo)
     number = place(ordo)
     assert clocks(ordo, number)["ship_normal"] == [("open", friday, datetime(2026, 2, 25, 3, 30, tzinfo=UTC), None)]
+
+
+
+def test_an_event_reads_the_clocks_as_the_command_left_them_before_they_are_written(ordo, clock):
+    """Events recorded one after the other with no query between: the clock the first one started
+    (not written yet) is stopped by the second, and a pause not written yet is resumed."""
+    seed(ordo)
+    number = place(ordo, external_id="COD-2",
+                   payment={"method": "cash_on_delivery", "status": "unpaid", "amount_paid": "0"})
+    clock.advance(H / 2)
+    contacted = T0 + H / 2
+
+    def events(*names: tuple[str, str | None]) -> None:
+        with ordo.transaction() as uow:
+            order = uow.session.scalars(select(Order).where(Order.number == number)).one()
+            for name, to_state in names:
+                record(uow.session, at=uow.clock.now(), actor="cs", entity="order", entity_id=order.id,
+                       order_id=order.id, name=name, to_state=to_state)
+
+    events(("review.contacted", None), ("order.hold_added", None))  # starts customer_silent_hold, stops it
+    first = clocks(ordo, number)
+    assert first["contact_customer"] == [("stopped", T0, T0 + H, True)]
+    assert first["customer_silent_hold"] == [("stopped", contacted, contacted + 2 * H, True)]
+    assert [status for status, *_ in first["manual_review"]] == ["open"]
+    events(("order.hold", "on_hold"))
+    clock.advance(H)
+    events(("order.released", "pending_review"), ("order.hold", "on_hold"), ("order.released", "pending_review"))
+    after = clocks(ordo, number)
+    assert [status for status, *_ in after["manual_review"]] == ["open"]
+    assert after["manual_review"][0][2] == first["manual_review"][0][2] + H  # an hour paused, an hour more
+    assert after["customer_silent_hold"] == first["customer_silent_hold"]  # not started again

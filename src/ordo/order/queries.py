@@ -6,9 +6,11 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
+from ordo.adapters.db import prepared
 from ordo.audit.tables import Event
 from ordo.auth.model import Actor
 from ordo.catalog.tables import Sku
@@ -58,8 +60,19 @@ def _summary(order: Order, shop_code: str) -> dict[str, object]:
     }
 
 
+_SHOP_CODE = select(Shop.code).where(Shop.id == bindparam("shop_id"))
+
+
 def _shop_code(session: Session, order: Order) -> str:
-    return session.scalar(select(Shop.code).where(Shop.id == order.shop_id)) or ""
+    """The code of the order's shop: the session's copy if a command loaded the shop, else one
+    prepared read. That read does not flush the command's changes first, as an ORM query would (a
+    status change's answer split its writes into two flushes): a shop's code never changes (shops
+    are created and updated by code), so nothing pending can change it."""
+    shop = session.identity_map.get(identity_key(Shop, order.shop_id))
+    if shop is not None:
+        return shop.code  # type: ignore[no-any-return]
+    row = prepared.execute(session.connection(), _SHOP_CODE, {"shop_id": order.shop_id}).first()
+    return row.code if row is not None else ""
 
 
 def _visible(session: Session, number: str, actor: Actor, order: Order | None) -> Order:

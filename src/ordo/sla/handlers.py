@@ -73,14 +73,23 @@ def _forget_fresh(session: Session, previous_transaction: Any) -> None:
 
 def _clocks(session: Session, event: Event) -> list[SlaClock]:
     """The entity's running clocks, read once per event: an entity created in this session has
-    exactly the clocks the session started (no query); any other is read with one query."""
+    exactly the clocks the session started (no query); any other is read with one query.
+
+    The query does not flush the command's changes first (an autoflush here split a status change's
+    writes into two flushes): the clocks it reads are taken as the session holds them, with their
+    unflushed changes, and the ones the session started and has not written yet are added."""
     fresh: dict[tuple[str, int], list[SlaClock]] | None = session.info.get(_FRESH)
     known = None if fresh is None else fresh.get((event.entity, event.entity_id))
     if known is not None:
         return known
-    return list(session.scalars(select(SlaClock).where(
-        SlaClock.entity == event.entity, SlaClock.entity_id == event.entity_id, SlaClock.status.in_(RUNNING),
-    )))
+    with session.no_autoflush:
+        stored = session.scalars(select(SlaClock).where(
+            SlaClock.entity == event.entity, SlaClock.entity_id == event.entity_id, SlaClock.status.in_(RUNNING),
+        )).all()
+    started = [row for row in session.new if isinstance(row, SlaClock)
+               and row.entity == event.entity and row.entity_id == event.entity_id]
+    # A clock the session has stopped is still running in the database: its status here decides.
+    return [clock for clock in (*stored, *started) if clock.status in RUNNING]
 
 
 def on_event(session: Session, event: Event) -> None:
