@@ -52,6 +52,14 @@ class UnitOfWork:
         die between the two."""
         self.follow_ups.append(step)
 
+    def write(self) -> None:
+        """Write the command's changes now, as its commit would: the new write-once rows with their
+        prepared inserts (``WRITTEN_AT_COMMIT``), then the unit of work's flush — for an answer
+        read inside the command after its writes, whose first ORM query would otherwise flush them
+        all through the unit of work."""
+        prepared.insert_pending(self.session, WRITTEN_AT_COMMIT)
+        self.session.flush()
+
     @property
     def called_out(self) -> bool:
         """Whether this unit of work asked a carrier for anything (which a rollback cannot take back)."""

@@ -117,6 +117,32 @@ def test_new_events_are_not_written_when_the_command_fails(ordo, clock):
         assert uow.session.scalars(select(Event.name).where(Event.entity == "test")).all() == []
 
 
+
+def test_write_inserts_the_new_events_as_the_commit_would_and_the_commit_does_not_again(ordo, clock):
+    """``UnitOfWork.write`` before an answer that reads the command's rows back: the write-once rows
+    go in with the prepared inserts (not the unit of work's), the rest is flushed, and the commit
+    writes nothing twice."""
+    from ordo.audit.tables import Event
+
+    statements: list[str] = []
+    with ordo.transaction() as uow:
+        session = uow.session
+        session.add(_sku("W-1"))
+        session.add_all([Event(entity="test", entity_id=i, name=f"w{i}", actor="t", data={}, created_at=clock.now())
+                         for i in range(3)])
+        listen = event.listens_for(session.connection(), "before_cursor_execute")
+        listen(lambda _c, _cur, statement, *_rest: statements.append(" ".join(statement.split()[:3])))
+        uow.write()
+        assert not session.new
+        with session.no_autoflush:  # what the answer reads: the rows are in the database already
+            assert session.scalars(select(Event.name).where(Event.entity == "test").order_by(Event.id)).all() \
+                == ["w0", "w1", "w2"]
+            assert session.scalar(select(func.count()).select_from(Sku).where(Sku.code == "W-1")) == 1
+    assert [s for s in statements if s.startswith("INSERT")] == ["INSERT INTO events", "INSERT INTO skus"]
+    with ordo.reading() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Event).where(Event.entity == "test")) == 3
+
+
 def test_insert_rows_answers_every_row_across_its_batches(ordo):
     rows = [{"code": f"R-{i:02d}", "barcode": None, "name": f"Row {i}", "category": "tea", "weight_g": i,
              "length_mm": 0, "width_mm": 0, "height_mm": 0, "price": Decimal("1.00"), "currency": "CNY",

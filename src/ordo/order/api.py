@@ -30,6 +30,7 @@ def _answer(uow: UnitOfWork, number: str, actor: Actor, locale: str, minimal: bo
     if minimal:
         return (queries.order_summary(uow.session, number, actor, order=order),
                 {"Preference-Applied": "return=minimal"})
+    uow.write()  # the detail reads the command's events and clocks back
     return queries.order_detail(uow.session, number, actor, locale, order=order), {}
 
 
