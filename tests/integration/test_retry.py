@@ -47,6 +47,11 @@ def _crosswise(ordo, database, *, ask_carrier: bool = False) -> tuple[Counter[st
     a, b = _setup(ordo, database)
     tries: Counter[str] = Counter()
     both_hold_one = threading.Barrier(2, timeout=10)
+    # A try after the first waits for the other command to end: else it may take its first row
+    # again before the survivor, woken by the victim's rollback, gets that row — a second deadlock,
+    # whose victim may be the survivor (both then run twice; both still keep their writes).
+    ended = {"a-then-b": threading.Event(), "b-then-a": threading.Event()}
+    other = {"a-then-b": "b-then-a", "b-then-a": "a-then-b"}
 
     def add_one(uow: UnitOfWork, row: tuple[int, int]) -> None:
         uow.session.execute(text("UPDATE stock SET on_hand = on_hand + 1 WHERE warehouse_id = :w AND sku_id = :s"),
@@ -54,6 +59,8 @@ def _crosswise(ordo, database, *, ask_carrier: bool = False) -> tuple[Counter[st
 
     def command(uow: UnitOfWork, *, name: str, first: tuple[int, int], second: tuple[int, int]) -> None:
         tries[name] += 1
+        if tries[name] > 1:
+            ended[other[name]].wait(10)
         if ask_carrier:
             uow.carriers.get("sf")
         add_one(uow, first)
@@ -61,10 +68,13 @@ def _crosswise(ordo, database, *, ask_carrier: bool = False) -> tuple[Counter[st
             both_hold_one.wait()
         add_one(uow, second)
 
-    failures = side_by_side({
-        "a-then-b": lambda: ordo.run(command, name="a-then-b", first=a, second=b),
-        "b-then-a": lambda: ordo.run(command, name="b-then-a", first=b, second=a),
-    })
+    def run(name: str, first: tuple[int, int], second: tuple[int, int]) -> None:
+        try:
+            ordo.run(command, name=name, first=first, second=second)
+        finally:
+            ended[name].set()
+
+    failures = side_by_side({"a-then-b": lambda: run("a-then-b", a, b), "b-then-a": lambda: run("b-then-a", b, a)})
     return tries, failures
 
 
