@@ -117,7 +117,6 @@ def test_new_events_are_not_written_when_the_command_fails(ordo, clock):
         assert uow.session.scalars(select(Event.name).where(Event.entity == "test")).all() == []
 
 
-
 def test_write_inserts_the_new_events_as_the_commit_would_and_the_commit_does_not_again(ordo, clock):
     """``UnitOfWork.write`` before an answer that reads the command's rows back: the write-once rows
     go in with the prepared inserts (not the unit of work's), the rest is flushed, and the commit

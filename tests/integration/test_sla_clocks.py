@@ -254,7 +254,6 @@ def test_a_working_day_limit_counts_on_the_official_calendar(database, clock):
     assert clocks(ordo, number)["ship_normal"] == [("open", friday, datetime(2026, 2, 25, 3, 30, tzinfo=UTC), None)]
 
 
-
 def test_an_event_reads_the_clocks_as_the_command_left_them_before_they_are_written(ordo, clock):
     """Events recorded one after the other with no query between: the clock the first one started
     (not written yet) is stopped by the second, and a pause not written yet is resumed."""
