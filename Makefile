@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sla_scan.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/http_load.py --rate 50 --seconds 10 --workers 2 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/http_load.py --rate 50 --seconds 10 --workers 2 --minimal $(if $(BENCH_DB),--database-url $(BENCH_DB))
+	$(BIN)/python bench/http_calls.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
 	$(BIN)/python bench/soak.py run --minutes 1 --clients 16 $(if $(BENCH_DB),--database-url $(BENCH_DB))
 
 # Soak and crashes (docs/benchmarks.md, "Soak and crashes"): 10 minutes of mixed traffic from 16
