@@ -71,6 +71,8 @@ def main(requests: int = 100, detail: bool = False, access_log: bool = False,
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         while not server.started:
+            if not thread.is_alive():
+                raise SystemExit("the server did not start")
             time.sleep(0.05)
         try:
             client = _Client(port, token, minimal=not detail)

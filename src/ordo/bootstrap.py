@@ -56,7 +56,9 @@ class UnitOfWork:
         """Write the command's changes now, as its commit would: the new write-once rows with their
         prepared inserts (``WRITTEN_AT_COMMIT``), then the unit of work's flush — for an answer
         read inside the command after its writes, whose first ORM query would otherwise flush them
-        all through the unit of work."""
+        all through the unit of work. Only once the command has made its changes: the write-once
+        rows leave the session (``prepared.insert_pending``), so a change made to one of them
+        afterwards would not be written."""
         prepared.insert_pending(self.session, WRITTEN_AT_COMMIT)
         self.session.flush()
 
