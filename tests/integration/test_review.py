@@ -14,8 +14,11 @@ from ordo.auth.model import Actor
 from ordo.entrypoints.api.app import create_app
 from ordo.kernel.errors import Conflict
 from ordo.notify.tables import OutboxMessage
+from ordo.order import handlers as orders
+from ordo.order.states import HoldReason
 from ordo.order.tables import Order
 from ordo.review import handlers as review
+from ordo.review.tables import ReviewFinding
 from tests.factories import BASE_ORDER, order_payload, seed, user_token
 
 ORDERS, REVIEW = "/api/v1/orders", "/api/v1/review"
@@ -623,3 +626,39 @@ def test_virtual_operator_phone_in_full_width_digits_is_flagged_for_review(clien
     ]
     assert order["review"]["findings"][0]["message"] == "The phone number +8617012345678 belongs to a virtual operator."
     assert queue(client, reason="virtual_phone") == [order["number"]]
+
+
+def test_settling_findings_clears_only_the_matching_open_ones_and_the_sessions_copies_with_them(client, ordo, clock):
+    number = post(client, external_id="S-1")["number"]
+    found = clock.now()
+    with ordo.transaction() as uow:
+        order = uow.session.scalars(select(Order).where(Order.number == number)).one()
+        uow.session.add_all([
+            ReviewFinding(order_id=order.id, customer_id=order.customer_id, rule="r", kind="k", outcome="hold",
+                          hold_reason=reason, score=1, message="m", evidence={}, cleared_by_contact=contact,
+                          rule_set_version=0, found_at=found, cleared_at=cleared, cleared_by=by)
+            for reason, contact, cleared, by in (
+                ("duplicate_suspected", False, None, None),
+                ("awaiting_customer", True, None, None),
+                ("duplicate_suspected", False, found, "earlier"),
+                (None, False, None, None),
+            )])
+    clock.advance(timedelta(minutes=5))
+    with ordo.transaction() as uow:
+        order = uow.session.scalars(select(Order).where(Order.number == number)).one()
+        held = uow.session.scalars(select(ReviewFinding).where(ReviewFinding.order_id == order.id)
+                                   .order_by(ReviewFinding.id)).all()
+        assert orders.settle_findings(uow, order, actor="cs1", hold_reason=HoldReason.DUPLICATE_SUSPECTED) == 1
+        # The session's copies say what the database now holds, without being read again.
+        assert [(f.cleared_at, f.cleared_by) for f in held] == [
+            (clock.now(), "cs1"), (None, None), (found, "earlier"), (None, None)]
+        assert orders.settle_findings(uow, order, actor="cs2", by_contact=True) == 1
+        assert orders.settle_findings(uow, order, actor="cs2", hold_reason=HoldReason.DUPLICATE_SUSPECTED) == 0
+    with ordo.reading() as uow:
+        stored = uow.session.execute(select(ReviewFinding.cleared_by, ReviewFinding.cleared_at)
+                                     .order_by(ReviewFinding.id)).all()
+    assert [tuple(row) for row in stored] == [
+        ("cs1", clock.now()), ("cs2", clock.now()), ("earlier", found), (None, None)]
+    with ordo.transaction() as uow:
+        order = uow.session.scalars(select(Order).where(Order.number == number)).one()
+        assert orders.settle_findings(uow, order, actor="head1") == 1

@@ -14,11 +14,12 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, bindparam, insert, select, text, update
+from sqlalchemy import Insert, Update, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ordo.adapters.db import prepared, reference
 from ordo.adapters.db.reference import cached
@@ -292,14 +293,33 @@ def auto_progress(uow: UnitOfWork, order: Order, *, fresh: bool = False) -> None
 def settle_findings(uow: UnitOfWork, order: Order, *, actor: str, hold_reason: HoldReason | None = None,
                     by_contact: bool = False) -> int:
     """Mark open findings as settled by a person (all, those behind one hold reason, or those a
-    customer's answer settles). Returns how many."""
-    statement = update(ReviewFinding).where(ReviewFinding.order_id == order.id, ReviewFinding.cleared_at.is_(None))
+    customer's answer settles). Returns how many. One prepared update (after the autoflush an ORM
+    statement would do); the findings the session holds are given the new values, as the ORM's own
+    update would give them."""
+    session, at = uow.session, uow.clock.now()
+    params: dict[str, Any] = {"of_order": order.id, "at": at, "by": actor}
     if hold_reason is not None:
-        statement = statement.where(ReviewFinding.hold_reason == hold_reason.value)
+        params["for_reason"] = hold_reason.value
+    settled = prepared.execute(prepared.connection(session), _settle(hold_reason is not None, by_contact),
+                               params).scalars()
+    for finding_id in settled:
+        finding = session.identity_map.get(identity_key(ReviewFinding, finding_id))
+        if finding is not None:
+            set_committed_value(finding, "cleared_at", at)
+            set_committed_value(finding, "cleared_by", actor)
+    return len(settled)
+
+
+@cache
+def _settle(by_reason: bool, by_contact: bool) -> Update:
+    findings = ReviewFinding.__table__
+    statement = update(findings).where(findings.c.order_id == bindparam("of_order"), findings.c.cleared_at.is_(None))
+    if by_reason:
+        statement = statement.where(findings.c.hold_reason == bindparam("for_reason"))
     if by_contact:
-        statement = statement.where(ReviewFinding.cleared_by_contact.is_(True))
-    result = uow.session.execute(statement.values(cleared_at=uow.clock.now(), cleared_by=actor))
-    return int(result.rowcount or 0)
+        statement = statement.where(findings.c.cleared_by_contact.is_(True))
+    return (statement.values(cleared_at=bindparam("at", type_=findings.c.cleared_at.type), cleared_by=bindparam("by"))
+            .returning(findings.c.id))
 
 
 # --- lifecycle ----------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
+from ordo.adapters.db import prepared
 from ordo.audit.log import record
 from ordo.auth.model import Actor
 from ordo.bootstrap import UnitOfWork
@@ -23,13 +25,16 @@ from ordo.order.tables import Order, OrderHold
 SYSTEM = "system"
 
 
+# Built once: a statement made per call costs more Python than the query it runs.
+_ORDER = select(Order).where(Order.number == bindparam("number"))
+# Locked rows are read afresh: the session may hold this order as it was before the lock.
+_ORDER_LOCKED = _ORDER.with_for_update().execution_options(populate_existing=True)
+_SHOP_CODE = select(Shop.code).where(Shop.id == bindparam("shop_id"))
+
+
 def load_order(session: Session, number: str, actor: Actor, *, for_update: bool = False) -> Order:
     """The order if the actor may see it; otherwise "not found", so its existence does not leak."""
-    statement = select(Order).where(Order.number == number)
-    if for_update:
-        # Locked rows are read afresh: the session may hold this order as it was before the lock.
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    order = session.scalars(statement).one_or_none()
+    order = session.scalars(_ORDER_LOCKED if for_update else _ORDER, {"number": number}).one_or_none()
     if order is None or not in_scope(session, order, actor):
         raise NotFound("order", number)
     return order
@@ -51,10 +56,8 @@ def lock_orders_not_busy(session: Session, ids: Collection[int]) -> dict[int, Or
 
 
 def in_scope(session: Session, order: Order, actor: Actor) -> bool:
-    if actor.shops:
-        shop_code = session.scalar(select(Shop.code).where(Shop.id == order.shop_id))
-        if shop_code not in actor.shops:
-            return False
+    if actor.shops and shop_code(session, order) not in actor.shops:
+        return False
     if actor.warehouses:
         codes = session.scalars(
             select(Warehouse.code)
@@ -63,6 +66,18 @@ def in_scope(session: Session, order: Order, actor: Actor) -> bool:
         ).all()
         return actor.sees_warehouses(codes)
     return True
+
+
+def shop_code(session: Session, order: Order) -> str:
+    """The code of the order's shop: the session's copy if a command loaded the shop, else one
+    prepared read. That read does not flush the command's changes first, as an ORM query would (a
+    status change's answer split its writes into two flushes): a shop's code never changes (shops
+    are created and updated by code), so nothing pending can change it."""
+    shop = session.identity_map.get(identity_key(Shop, order.shop_id))
+    if shop is not None:
+        return shop.code  # type: ignore[no-any-return]
+    row = prepared.execute(session.connection(), _SHOP_CODE, {"shop_id": order.shop_id}).first()
+    return row.code if row is not None else ""
 
 
 def transition(

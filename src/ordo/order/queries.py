@@ -6,11 +6,9 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
-from ordo.adapters.db import prepared
 from ordo.audit.tables import Event
 from ordo.auth.model import Actor
 from ordo.catalog.tables import Sku
@@ -20,7 +18,7 @@ from ordo.fulfillment.tables import Shipment
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.errors import Problem, ValidationFailed
 from ordo.order.actions import available
-from ordo.order.lifecycle import load_order
+from ordo.order.lifecycle import load_order, shop_code
 from ordo.order.rules import normalise_phone
 from ordo.order.schemas import (
     AddressRead,
@@ -60,21 +58,6 @@ def _summary(order: Order, shop_code: str) -> dict[str, object]:
     }
 
 
-_SHOP_CODE = select(Shop.code).where(Shop.id == bindparam("shop_id"))
-
-
-def _shop_code(session: Session, order: Order) -> str:
-    """The code of the order's shop: the session's copy if a command loaded the shop, else one
-    prepared read. That read does not flush the command's changes first, as an ORM query would (a
-    status change's answer split its writes into two flushes): a shop's code never changes (shops
-    are created and updated by code), so nothing pending can change it."""
-    shop = session.identity_map.get(identity_key(Shop, order.shop_id))
-    if shop is not None:
-        return shop.code  # type: ignore[no-any-return]
-    row = prepared.execute(session.connection(), _SHOP_CODE, {"shop_id": order.shop_id}).first()
-    return row.code if row is not None else ""
-
-
 def _visible(session: Session, number: str, actor: Actor, order: Order | None) -> Order:
     """The order if the actor may see it; ``order``: the one a command of this session has just
     created for the actor or acted on for it (the command checked the actor's scope), which is its
@@ -87,13 +70,13 @@ def order_summary(session: Session, number: str, actor: Actor, *, order: Order |
     """The order as a list shows it: the short answer a client asks for with ``Prefer: return=minimal``.
     ``order``: the order a command of this session has loaded or created (its answer)."""
     order = _visible(session, number, actor, order)
-    return OrderSummary(**_summary(order, _shop_code(session, order)))
+    return OrderSummary(**_summary(order, shop_code(session, order)))
 
 
 def order_detail(session: Session, number: str, actor: Actor, locale: str = "en", *,
                  order: Order | None = None) -> OrderDetail:
     order = _visible(session, number, actor, order)
-    shop_code = _shop_code(session, order)
+    code = shop_code(session, order)
     shipment_rows = session.execute(
         select(Shipment, Warehouse.code)
         .join(Warehouse, Warehouse.id == Shipment.warehouse_id)
@@ -110,7 +93,7 @@ def order_detail(session: Session, number: str, actor: Actor, locale: str = "en"
         session, session.info.get("policy") or Policy(), order.service_type, [s.id for s, _ in shipment_rows]
     )
     return OrderDetail(
-        **_summary(order, shop_code),
+        **_summary(order, code),
         email=order.email,
         vip_level=order.vip_level,
         address=AddressRead(
