@@ -19,8 +19,10 @@ from ordo.adapters.db import prepared
 from ordo.adapters.db.engine import make_engine
 from ordo.adapters.db.reference import ReferenceCache, attach
 from ordo.audit.tables import Event
+from ordo.fulfillment.tables import Shipment
 from ordo.kernel.clock import Clock, SystemClock
 from ordo.notify.tables import OutboxMessage
+from ordo.order.tables import Order, OrderHold
 from ordo.policy import Policy
 from ordo.settings import Settings
 from ordo.sla.tables import SlaClock
@@ -33,6 +35,15 @@ BROKEN_OFF = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_f
 # Rows a command only ever adds, final once it ends: its commit writes the new ones with one
 # prepared insert per kind instead of the unit of work's flush (``prepared.insert_pending``).
 WRITTEN_AT_COMMIT: tuple[type, ...] = (Event, SlaClock, OutboxMessage)
+# Rows whose plain column changes the commit writes with one prepared update each instead of the
+# unit of work's flush (``prepared.update_dirty``): what status changes and intakes change.
+UPDATED_AT_COMMIT: tuple[type, ...] = (Order, OrderHold, Shipment, SlaClock)
+
+
+def _write(session: Session) -> None:
+    """What a command's commit writes itself before the unit of work's flush takes the rest."""
+    prepared.insert_pending(session, WRITTEN_AT_COMMIT)
+    prepared.update_dirty(session, UPDATED_AT_COMMIT)
 
 
 @dataclass
@@ -54,12 +65,13 @@ class UnitOfWork:
 
     def write(self) -> None:
         """Write the command's changes now, as its commit would: the new write-once rows with their
-        prepared inserts (``WRITTEN_AT_COMMIT``), then the unit of work's flush — for an answer
+        prepared inserts (``WRITTEN_AT_COMMIT``), the plain changes of ``UPDATED_AT_COMMIT`` rows
+        with prepared updates, then the unit of work's flush of the rest — for an answer
         read inside the command after its writes, whose first ORM query would otherwise flush them
         all through the unit of work. Only once the command has made its changes: the write-once
         rows leave the session (``prepared.insert_pending``), so a change made to one of them
         afterwards would not be written."""
-        prepared.insert_pending(self.session, WRITTEN_AT_COMMIT)
+        _write(self.session)
         self.session.flush()
 
     @property
@@ -162,7 +174,7 @@ class Ordo:
         with self._sessions() as session, session.begin():
             uow = UnitOfWork(session=session, policy=self.policy, clock=self.clock, carriers=self.carriers.watched())
             yield uow
-            prepared.insert_pending(session, WRITTEN_AT_COMMIT)
+            _write(session)
         for step in uow.follow_ups:
             try:
                 self.run(step)

@@ -221,3 +221,106 @@ def test_an_insert_leaving_out_a_column_with_a_python_default_is_run_by_sqlalche
         assert prepared._shape(connection.dialect, statement, params) is None  # the defaults are Python's
         row = prepared.execute(connection, statement, params).one()
     assert tuple(row) == ("CNY", [], 0)
+
+
+def _an_order(ordo: Any) -> str:
+    from ordo.auth.model import Actor
+    from ordo.order.handlers import intake
+    from ordo.order.model import OrderSubmission
+    from tests.factories import order_payload, seed
+
+    seed(ordo)
+    number, _ = intake(ordo, submission=OrderSubmission.model_validate(order_payload()), actor=Actor.system())
+    return number
+
+
+def _statements(session: Any) -> list[str]:
+    seen: list[str] = []
+    listen = event.listens_for(session.connection(), "before_cursor_execute")
+    listen(lambda _c, _cur, statement, *_rest: seen.append(" ".join(statement.split()[:3])))
+    return seen
+
+
+def test_the_commit_writes_plain_changes_with_one_prepared_update_and_the_flush_has_nothing_left(ordo, clock):
+    from ordo.order.tables import Order
+
+    number = _an_order(ordo)
+    with ordo.transaction() as uow:
+        session = uow.session
+        order = session.scalars(select(Order).where(Order.number == number)).one()
+        version, status = order.version, order.status
+        statements = _statements(session)
+        order.remark, order.status = "changed", status  # the status set to the value it had: not written
+        prepared.update_dirty(session, (Order,))
+        assert not session.dirty
+        assert order.version == version + 1
+        session.flush()
+    assert statements == ["UPDATE orders SET"]
+    with ordo.reading() as uow:
+        assert uow.session.execute(select(Order.remark, Order.version, Order.status)
+                                   .where(Order.number == number)).one() == ("changed", version + 1, status)
+    with ordo.transaction() as uow:  # nothing really changed: no update, no new version
+        order = uow.session.scalars(select(Order).where(Order.number == number)).one()
+        statements = _statements(uow.session)
+        order.remark = "changed"
+        prepared.update_dirty(uow.session, (Order,))
+        assert not uow.session.dirty
+    assert statements == []
+    with ordo.reading() as uow:
+        assert uow.session.scalar(select(Order.version).where(Order.number == number)) == version + 1
+
+
+def test_a_row_changed_behind_the_sessions_back_is_stale_and_nothing_is_kept(ordo):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from ordo.order.tables import Order
+
+    number = _an_order(ordo)
+    with pytest.raises(StaleDataError), ordo.transaction() as uow:
+        order = uow.session.scalars(select(Order).where(Order.number == number)).one()
+        uow.session.execute(text("UPDATE orders SET version = version + 1 WHERE id = :id"), {"id": order.id})
+        order.remark = "lost"
+        prepared.update_dirty(uow.session, (Order,))
+    with ordo.reading() as uow:
+        assert uow.session.scalar(select(Order.remark).where(Order.number == number)) is None
+
+
+def test_changes_the_unit_of_work_must_complete_are_left_to_the_flush(ordo, clock):
+    """A changed relationship (the flush sets the new hold's order id from it), a SQL expression, a
+    kind not named: the rows stay dirty and the flush writes them as before."""
+    from ordo.order.tables import Order, OrderHold
+
+    number = _an_order(ordo)
+    with ordo.transaction() as uow:
+        session = uow.session
+        order = session.scalars(select(Order).where(Order.number == number)).one()
+        sku = session.scalars(select(Sku).limit(1)).one()
+        weight = sku.weight_g
+        order.holds.append(OrderHold(reason="other", note=None, placed_by="t", placed_at=clock.now()))
+        order.remark = "with a hold"
+        sku.weight_g = Sku.weight_g + 5
+        prepared.update_dirty(session, (Order, Sku))
+        assert order in session.dirty and sku in session.dirty
+    with ordo.reading() as uow:
+        order = uow.session.scalars(select(Order).where(Order.number == number)).one()
+        assert (order.remark, [h.reason for h in order.holds]) == ("with a hold", ["other"])
+        assert uow.session.scalar(select(Sku.weight_g).where(Sku.id == sku.id)) == weight + 5
+
+
+def test_a_hold_and_its_release_write_each_row_once_and_leave_the_flush_nothing(ordo):
+    from ordo.auth.model import Actor
+    from ordo.order import handlers
+    from ordo.order.states import HoldReason
+
+    number = _an_order(ordo)
+    for change, expected in ((handlers.hold, ["INSERT INTO events", "INSERT INTO order_holds", "UPDATE orders SET",
+                                              "UPDATE sla_clocks SET"]),
+                             (handlers.release, ["INSERT INTO events", "UPDATE order_holds SET", "UPDATE orders SET",
+                                                 "UPDATE review_findings SET", "UPDATE sla_clocks SET"])):
+        with ordo.transaction() as uow:
+            statements = _statements(uow.session)
+            change(uow, number=number, actor=Actor.system(), reason=HoldReason.AWAITING_CUSTOMER)
+            flushes: list[int] = []
+            event.listen(uow.session, "before_flush", lambda *_args, seen=flushes: seen.append(1))
+        assert sorted(s for s in statements if s.split()[0] in ("INSERT", "UPDATE")) == expected
+        assert flushes == []  # the flush found nothing to do: it does not even begin

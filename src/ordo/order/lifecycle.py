@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ordo.adapters.db import prepared
@@ -154,7 +155,13 @@ def place_hold(uow: UnitOfWork, order: Order, reason: HoldReason, *, actor: str,
         transition(uow, order, OrderTrigger.HOLD, actor=actor, reason=reason.value, data=extra)
     else:
         note(uow, order, "order.hold_added", actor=actor, reason=reason.value, data=extra)
-    order.holds.append(OrderHold(reason=reason, note=comment, placed_by=actor, placed_at=uow.clock.now()))
+    # Inserted at once with a prepared statement (it needs nothing the command has pending) and
+    # joining the order's holds as read back: the order is left with plain column changes, which its
+    # commit writes without the unit of work (``prepared.update_dirty``).
+    values = {"order_id": order.id, "reason": reason, "note": comment, "placed_by": actor,
+              "placed_at": uow.clock.now(), "released_by": None, "released_at": None}
+    [(hold_id,)] = prepared.insert_rows(uow.session.connection(), OrderHold.__table__, [values], returning=("id",))
+    set_committed_value(order, "holds", [*order.holds, prepared.loaded(uow.session, OrderHold(id=hold_id, **values))])
     return True
 
 
