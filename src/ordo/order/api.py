@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from ordo.auth.model import Actor
 from ordo.bootstrap import UnitOfWork
-from ordo.entrypoints.api.deps import CurrentActor, Locale, OrdoApp, Reading, ReturnMinimal
+from ordo.entrypoints.api.deps import AnswerForm, Answering, CurrentActor, Locale, OrdoApp, Reading
 from ordo.order import queries
 from ordo.order.actions import ActionIn, OrderAction, perform
 from ordo.order.handlers import intake_with
@@ -23,15 +23,15 @@ router = APIRouter(tags=["orders"])
 OrderAnswer = OrderDetail | OrderSummary
 
 
-def _answer(uow: UnitOfWork, number: str, actor: Actor, locale: str, minimal: bool,
+def _answer(uow: UnitOfWork, number: str, actor: Actor, form: AnswerForm,
             order: Order | None = None) -> tuple[OrderAnswer, dict[str, str]]:
     """The order's detail, or its summary when the caller asked for the short answer; and the
     headers that say which."""
-    if minimal:
+    if form.minimal:
         return (queries.order_summary(uow.session, number, actor, order=order),
                 {"Preference-Applied": "return=minimal"})
     uow.write()  # the detail reads the command's events and clocks back
-    return queries.order_detail(uow.session, number, actor, locale, order=order), {}
+    return queries.order_detail(uow.session, number, actor, form.locale, order=order), {}
 
 
 def _sent(answer: OrderAnswer, headers: dict[str, str], status_code: int) -> Response:
@@ -52,12 +52,12 @@ def _sent(answer: OrderAnswer, headers: dict[str, str], status_code: int) -> Res
     },
 )
 def create_order(
-    body: OrderSubmission, ordo: OrdoApp, actor: CurrentActor, locale: Locale, minimal: ReturnMinimal,
+    body: OrderSubmission, ordo: OrdoApp, actor: CurrentActor, form: Answering,
 ) -> Response:
     # The answer is read in the intake's own transaction, after its writes: what the commit keeps.
     (answer, headers), created = intake_with(
         ordo, submission=body, actor=actor,
-        answer=lambda uow, order: _answer(uow, order.number, actor, locale, minimal, order))
+        answer=lambda uow, order: _answer(uow, order.number, actor, form, order))
     return _sent(answer, headers, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -98,12 +98,12 @@ def get_order(number: str, uow: Reading, actor: CurrentActor, locale: Locale) ->
 
 @router.post("/orders/{number}/{action}", response_model=OrderAnswer)
 def act_on_order(
-    number: str, action: OrderAction, ordo: OrdoApp, actor: CurrentActor, locale: Locale, minimal: ReturnMinimal,
+    number: str, action: OrderAction, ordo: OrdoApp, actor: CurrentActor, form: Answering,
     body: ActionIn | None = None,
 ) -> Response:
     # The answer is read in the action's own transaction, after its writes: what the commit keeps.
     def command(uow: UnitOfWork) -> tuple[OrderAnswer, dict[str, str]]:
         order = perform(uow, number=number, action=action, body=body or ActionIn(), actor=actor)
-        return _answer(uow, number, actor, locale, minimal, order)
+        return _answer(uow, number, actor, form, order)
 
     return _sent(*ordo.run(command), status.HTTP_200_OK)

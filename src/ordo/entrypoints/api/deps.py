@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -39,26 +40,40 @@ def reading(ordo: Annotated[Ordo, Depends(get_ordo)]) -> Iterator[UnitOfWork]:
 
 
 def current_actor(
-    ordo: Annotated[Ordo, Depends(get_ordo)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
+    # The app's Ordo straight from the request, not through ``get_ordo``: every request solves this
+    # dependency (the routers ask for it, and so do the routes), and each sub-dependency costs it.
     # A connection, not a session: one read, no unit of work around it.
+    ordo: Ordo = request.app.state.ordo
     with ordo.read_engine.connect() as connection:
         return authenticate(connection, credentials.credentials if credentials else None, now_utc=ordo.clock.now())
 
 
-async def return_minimal(
+@dataclass(frozen=True)
+class AnswerForm:
+    """How the caller wants a write answered: in which language, and whether with the order's
+    summary instead of its detail (``minimal``)."""
+
+    locale: str
+    minimal: bool
+
+
+async def answer_form(
+    request: Request,
     prefer: Annotated[str | None, Header(description=(
         "RFC 7240. `return=minimal`: answer with the order's summary (as a list row shows it) instead "
         "of the full detail; the answer then carries `Preference-Applied: return=minimal`."))] = None,
-) -> bool:
-    """Whether the caller asked for the short answer (``Prefer: return=minimal``, RFC 7240: comma-
-    separated preferences, names case-insensitive, values possibly quoted)."""
+) -> AnswerForm:
+    """The caller's language and whether they asked for the short answer (``Prefer: return=minimal``,
+    RFC 7240: comma-separated preferences, names case-insensitive, values possibly quoted). One
+    dependency for both: each one more costs every request that solves it."""
+    minimal = False
     for preference in (prefer or "").split(","):
         name, _, value = preference.split(";", 1)[0].partition("=")
         if name.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
-            return True
-    return False
+            minimal = True
+    return AnswerForm(locale_of(request), minimal)
 
 
 OrdoApp = Annotated[Ordo, Depends(get_ordo)]
@@ -68,4 +83,4 @@ Transaction = Annotated[UnitOfWork, Depends(transaction, scope="function")]
 Reading = Annotated[UnitOfWork, Depends(reading)]
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 Locale = Annotated[str, Depends(locale)]
-ReturnMinimal = Annotated[bool, Depends(return_minimal)]
+Answering = Annotated[AnswerForm, Depends(answer_form)]
