@@ -157,6 +157,17 @@ class Ordo:
         return self.engine.execution_options(sqlite_begin="DEFERRED")
 
     @cached_property
+    def single_read_engine(self) -> Engine:
+        """For a connection that runs one read and nothing else (the token's look-up): on
+        PostgreSQL in autocommit, one round trip instead of three (BEGIN, the read, the rollback
+        when the connection goes back to the pool). SQLite keeps its own transactions: its
+        connections rely on being left to SQLAlchemy's BEGIN, which a reset of the isolation
+        level would undo."""
+        if self.engine.dialect.name == "postgresql":
+            return self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+        return self.read_engine
+
+    @cached_property
     def _read_sessions(self) -> sessionmaker[Session]:
         return self._with_reference(sessionmaker(self.read_engine, expire_on_commit=False,
                                                  info={"policy": self.policy}))

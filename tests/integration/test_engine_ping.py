@@ -51,3 +51,21 @@ def test_an_idle_connection_the_server_dropped_is_replaced_before_it_is_used(poo
     replaced = _backend(engine)
     assert replaced != dropped
     assert pings == [1]  # the dropped one failed its ping; the new one was not pinged
+
+
+def test_a_single_read_is_one_round_trip_on_postgresql_and_the_pool_gets_its_connection_back_as_it_was(
+        ordo, database):
+    """``Ordo.single_read_engine`` (the token's look-up): in autocommit on PostgreSQL, so no BEGIN
+    goes before the read and no rollback after it; SQLite keeps its own transactions."""
+    with ordo.single_read_engine.connect() as connection:
+        assert connection.execute(text("SELECT 1")).scalar_one() == 1
+        raw = connection.connection.dbapi_connection
+        if database.kind == "postgresql":
+            from psycopg.pq import TransactionStatus
+
+            assert raw.autocommit is True
+            assert raw.info.transaction_status == TransactionStatus.IDLE  # no transaction was opened
+        else:
+            assert ordo.single_read_engine is ordo.read_engine
+    if database.kind == "postgresql":
+        assert raw.autocommit is False  # reset as it went back to the pool: a transaction's again

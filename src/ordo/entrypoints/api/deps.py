@@ -46,7 +46,7 @@ def current_actor(
     # dependency (the routers ask for it, and so do the routes), and each sub-dependency costs it.
     # A connection, not a session: one read, no unit of work around it.
     ordo: Ordo = request.app.state.ordo
-    with ordo.read_engine.connect() as connection:
+    with ordo.single_read_engine.connect() as connection:
         return authenticate(connection, credentials.credentials if credentials else None, now_utc=ordo.clock.now())
 
 
