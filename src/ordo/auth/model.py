@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from ordo.kernel.errors import Forbidden
 
@@ -82,11 +83,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 def permissions_of(roles: Iterable[str]) -> frozenset[Permission]:
     """What the roles allow together. A role name no longer known (a stored user row from an older
     version) grants nothing rather than failing the request."""
+    return _granted(frozenset(roles))
+
+
+_KNOWN_ROLES = frozenset(r.value for r in Role)
+
+
+@lru_cache(maxsize=256)
+def _granted(roles: frozenset[str]) -> frozenset[Permission]:
+    # Once per set of roles: an order's detail asks for every action the actor may take.
     granted: set[Permission] = set()
-    known = {r.value for r in Role}
-    for role in roles:
-        if role in known:
-            granted |= ROLE_PERMISSIONS[Role(role)]
+    for role in roles & _KNOWN_ROLES:
+        granted |= ROLE_PERMISSIONS[Role(role)]
     return frozenset(granted)
 
 
