@@ -5,16 +5,18 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, bindparam, exists, inspect, select
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db import prepared
 from ordo.audit.tables import Event
 from ordo.auth.model import Actor
 from ordo.catalog.tables import Sku
 from ordo.channel.tables import Shop
 from ordo.fulfillment.states import SHIPMENT, rollup
-from ordo.fulfillment.tables import Shipment
+from ordo.fulfillment.tables import Shipment, ShipmentLine
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.errors import Problem, ValidationFailed
 from ordo.order.actions import available
@@ -73,24 +75,46 @@ def order_summary(session: Session, number: str, actor: Actor, *, order: Order |
     return OrderSummary(**_summary(order, shop_code(session, order)))
 
 
+# The detail's reads, built once and run as prepared statements answering plain rows (nothing in
+# the detail is changed, so no ORM object is needed): each would otherwise cost more Python than
+# its query.
+_SHIPMENTS = (select(Shipment.id, Shipment.number, Shipment.status, Shipment.carrier, Shipment.tracking_number,
+                     Warehouse.code.label("warehouse"))
+              .join(Warehouse, Warehouse.id == Shipment.warehouse_id)
+              .where(Shipment.order_id == bindparam("order_id")).order_by(Shipment.id))
+_SHIPMENT_LINES = (select(ShipmentLine.shipment_id, ShipmentLine.sku_id, ShipmentLine.quantity)
+                   .where(ShipmentLine.shipment_id.in_(bindparam("shipment_ids", expanding=True)))
+                   .order_by(ShipmentLine.id))
+_LINES = (select(OrderLine.line_no, OrderLine.sku_id, OrderLine.sku_code, OrderLine.name, OrderLine.quantity,
+                 OrderLine.unit_price, OrderLine.amount)
+          .where(OrderLine.order_id == bindparam("order_id")).order_by(OrderLine.line_no))
+_SKU_CODES = select(Sku.id, Sku.code).where(Sku.id.in_(bindparam("sku_ids", expanding=True)))
+_EVENTS = (select(Event.created_at, Event.actor, Event.name, Event.from_state, Event.to_state, Event.reason,
+                  Event.data)
+           .where(Event.order_id == bindparam("order_id")).order_by(Event.id))
+
+
 def order_detail(session: Session, number: str, actor: Actor, locale: str = "en", *,
                  order: Order | None = None) -> OrderDetail:
     order = _visible(session, number, actor, order)
     code = shop_code(session, order)
-    shipment_rows = session.execute(
-        select(Shipment, Warehouse.code)
-        .join(Warehouse, Warehouse.id == Shipment.warehouse_id)
-        .where(Shipment.order_id == order.id)
-        .order_by(Shipment.id)
-    ).all()
+    connection = prepared.connection(session)  # after the autoflush an ORM read would do
+    shipment_rows = prepared.execute(connection, _SHIPMENTS, {"order_id": order.id})
+    shipment_lines: dict[int, list[Any]] = {s.id: [] for s in shipment_rows}
+    if shipment_rows:
+        for line in prepared.execute(connection, _SHIPMENT_LINES, {"shipment_ids": list(shipment_lines)}):
+            shipment_lines[line.shipment_id].append(line)
+    # The lines as the session holds them if a command of this session loaded them, else read.
+    lines = (order.lines if "lines" in inspect(order).dict
+             else prepared.execute(connection, _LINES, {"order_id": order.id}))
     # Shipment lines name SKUs by id: the order's lines know most codes; a substitute is looked up.
-    sku_codes = {ln.sku_id: ln.sku_code for ln in order.lines}
-    unknown = sorted({sl.sku_id for s, _ in shipment_rows for sl in s.lines} - sku_codes.keys())
+    sku_codes = {ln.sku_id: ln.sku_code for ln in lines}
+    unknown = sorted({sl.sku_id for rows in shipment_lines.values() for sl in rows} - sku_codes.keys())
     if unknown:
-        sku_codes.update(session.execute(select(Sku.id, Sku.code).where(Sku.id.in_(unknown))).all())
-    events = session.scalars(select(Event).where(Event.order_id == order.id).order_by(Event.id)).all()
+        sku_codes.update(prepared.execute(connection, _SKU_CODES, {"sku_ids": unknown}))
+    events = prepared.execute(connection, _EVENTS, {"order_id": order.id})
     legs = legs_by_shipment(
-        session, session.info.get("policy") or Policy(), order.service_type, [s.id for s, _ in shipment_rows]
+        session, session.info.get("policy") or Policy(), order.service_type, [s.id for s in shipment_rows]
     )
     return OrderDetail(
         **_summary(order, code),
@@ -112,11 +136,11 @@ def order_detail(session: Session, number: str, actor: Actor, locale: str = "en"
         payment_method=order.payment_method,
         remark=order.remark,
         placed_at=order.placed_at,
-        shipping_progress=rollup([s.status for s, _ in shipment_rows]),
+        shipping_progress=rollup([s.status for s in shipment_rows]),
         allowed_actions=available(
             status=order.status,
             payment_status=order.payment_status,
-            shipment_statuses=[s.status for s, _ in shipment_rows],
+            shipment_statuses=[s.status for s in shipment_rows],
             actor=actor,
         ),
         lines=[
@@ -128,7 +152,7 @@ def order_detail(session: Session, number: str, actor: Actor, locale: str = "en"
                 unit_price=ln.unit_price,
                 amount=ln.amount,
             )
-            for ln in order.lines
+            for ln in lines
         ],
         holds=[
             HoldRead(
@@ -144,15 +168,16 @@ def order_detail(session: Session, number: str, actor: Actor, locale: str = "en"
         shipments=[
             ShipmentRead(
                 number=s.number,
-                warehouse=code,
+                warehouse=s.warehouse,
                 status=s.status,
                 carrier=s.carrier,
                 tracking_number=s.tracking_number,
-                lines=[ShipmentLineRead(sku=sku_codes.get(sl.sku_id, ""), quantity=sl.quantity) for sl in s.lines],
+                lines=[ShipmentLineRead(sku=sku_codes.get(sl.sku_id, ""), quantity=sl.quantity)
+                       for sl in shipment_lines[s.id]],
                 allowed_actions=SHIPMENT.allowed(s.status),
                 legs=legs[s.id],
             )
-            for s, code in shipment_rows
+            for s in shipment_rows
         ],
         events=[
             EventRead(

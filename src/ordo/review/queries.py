@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db import prepared
 from ordo.audit.tables import Event
 from ordo.auth.model import Actor, Permission
 from ordo.bootstrap import UnitOfWork
@@ -30,8 +33,39 @@ from ordo.review.schemas import (
 )
 from ordo.review.tables import BlacklistEntry, ReviewCase, ReviewContact, ReviewFinding, ReviewRuleSet
 
+# An order's review is read with statements built once, answering plain rows (prepared): nothing
+# read here is changed, and each ORM read would cost more Python than its query.
+_FINDINGS = (select(ReviewFinding.order_id, ReviewFinding.rule, ReviewFinding.kind, ReviewFinding.outcome,
+                    ReviewFinding.score, ReviewFinding.message, ReviewFinding.evidence, ReviewFinding.related_orders,
+                    ReviewFinding.rule_set_version, ReviewFinding.found_at, ReviewFinding.cleared_at,
+                    ReviewFinding.cleared_by)
+             .where(ReviewFinding.order_id.in_(bindparam("order_ids", expanding=True))).order_by(ReviewFinding.id))
+_CASE = select(ReviewCase.status, ReviewCase.levels, ReviewCase.rules, ReviewCase.score, ReviewCase.rule_set_version,
+               ReviewCase.opened_at, ReviewCase.claimed_by, ReviewCase.claimed_at, ReviewCase.first_approved_by,
+               ReviewCase.decided_by, ReviewCase.decided_at, ReviewCase.decision_note,
+               ).where(ReviewCase.order_id == bindparam("order_id"))
+_CONTACTS = (select(ReviewContact.channel, ReviewContact.note, ReviewContact.attempted_at, ReviewContact.attempted_by,
+                    ReviewContact.state, ReviewContact.answered_at, ReviewContact.answer)
+             .where(ReviewContact.order_id == bindparam("order_id")).order_by(ReviewContact.id))
+_DECISIONS = (select(Event.name, Event.data, Event.created_at)
+              .where(Event.order_id == bindparam("order_id"), Event.actor == screening.SYSTEM)
+              .order_by(Event.id.desc()))
 
-def _finding(row: ReviewFinding, locale: str) -> FindingRead:
+
+class EventRow(Protocol):
+    """What the review reads of an event: an ``Event`` or a row of its columns."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any] | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def _finding(row: Any, locale: str) -> FindingRead:
     return FindingRead(
         rule=row.rule, kind=row.kind, outcome=row.outcome, score=row.score,
         message=translate(row.message, locale, row.evidence), evidence=row.evidence,
@@ -43,20 +77,17 @@ def _finding(row: ReviewFinding, locale: str) -> FindingRead:
 def _findings(session: Session, order_ids: list[int], locale: str) -> dict[int, list[FindingRead]]:
     found: dict[int, list[FindingRead]] = {}
     if order_ids:
-        for row in session.scalars(
-            select(ReviewFinding).where(ReviewFinding.order_id.in_(order_ids)).order_by(ReviewFinding.id)
-        ):
+        for row in prepared.execute(prepared.connection(session), _FINDINGS, {"order_ids": order_ids}):
             found.setdefault(row.order_id, []).append(_finding(row, locale))
     return found
 
 
-def latest_decision(session: Session, order_id: int, events: Sequence[Event] | None = None) -> DecisionRead | None:
+def latest_decision(session: Session, order_id: int,
+                    events: Sequence[EventRow] | None = None) -> DecisionRead | None:
     """The newest event the automatic review wrote its decision into (see ``Decision.record``);
     ``events``: the order's events in id order, when the caller has read them already."""
-    newest_first = (
-        session.scalars(
-            select(Event).where(Event.order_id == order_id, Event.actor == screening.SYSTEM).order_by(Event.id.desc())
-        )
+    newest_first: Iterable[Any] = (
+        prepared.execute(prepared.connection(session), _DECISIONS, {"order_id": order_id})
         if events is None
         else (e for e in reversed(events) if e.actor == screening.SYSTEM)
     )
@@ -69,11 +100,11 @@ def latest_decision(session: Session, order_id: int, events: Sequence[Event] | N
     return None
 
 
-def review_of(session: Session, order_id: int, locale: str, events: Sequence[Event] | None = None) -> ReviewRead:
-    case = session.scalars(select(ReviewCase).where(ReviewCase.order_id == order_id)).one_or_none()
-    contacts = session.scalars(
-        select(ReviewContact).where(ReviewContact.order_id == order_id).order_by(ReviewContact.id)
-    )
+def review_of(session: Session, order_id: int, locale: str,
+              events: Sequence[EventRow] | None = None) -> ReviewRead:
+    connection = prepared.connection(session)
+    case = prepared.execute(connection, _CASE, {"order_id": order_id}).first()
+    contacts = prepared.execute(connection, _CONTACTS, {"order_id": order_id})
     return ReviewRead(
         decision=latest_decision(session, order_id, events),
         case=None if case is None else CaseRead(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db import prepared
 from ordo.auth.model import Actor
 from ordo.channel.tables import Shop
 from ordo.order.tables import Order
@@ -15,7 +17,8 @@ from ordo.sla.schemas import ClockRead, OnTimeRead, OverdueRead
 from ordo.sla.tables import SlaClock
 
 
-def _read(c: SlaClock) -> dict[str, object]:
+def _read(c: Any) -> dict[str, object]:
+    # ``c``: a clock, or a row of its columns
     return {
         "step": c.step, "department": c.department, "entity": c.entity, "status": c.status, "calendar": c.calendar,
         "started_at": c.started_at, "deadline": c.deadline, "stopped_at": c.stopped_at,
@@ -23,8 +26,15 @@ def _read(c: SlaClock) -> dict[str, object]:
     }
 
 
+# Built once and run as a prepared statement answering plain rows: the order detail only reads them.
+_CLOCKS_OF_ORDER = (select(SlaClock.step, SlaClock.department, SlaClock.entity, SlaClock.status, SlaClock.calendar,
+                           SlaClock.started_at, SlaClock.deadline, SlaClock.stopped_at, SlaClock.elapsed_seconds,
+                           SlaClock.on_time, SlaClock.breached_at)
+                    .where(SlaClock.order_id == bindparam("order_id")).order_by(SlaClock.id))
+
+
 def clocks_of_order(session: Session, order_id: int) -> list[ClockRead]:
-    rows = session.scalars(select(SlaClock).where(SlaClock.order_id == order_id).order_by(SlaClock.id))
+    rows = prepared.execute(prepared.connection(session), _CLOCKS_OF_ORDER, {"order_id": order_id})
     return [ClockRead(**_read(c)) for c in rows]  # type: ignore[arg-type]
 
 
