@@ -324,3 +324,19 @@ def test_a_hold_and_its_release_write_each_row_once_and_leave_the_flush_nothing(
             event.listen(uow.session, "before_flush", lambda *_args, seen=flushes: seen.append(1))
         assert sorted(s for s in statements if s.split()[0] in ("INSERT", "UPDATE")) == expected
         assert flushes == []  # the flush found nothing to do: it does not even begin
+
+
+def test_a_row_whose_version_counter_is_not_loaded_is_left_to_the_flush(ordo):
+    from ordo.order.tables import Order
+
+    number = _an_order(ordo)
+    with ordo.transaction() as uow:
+        order = uow.session.scalars(select(Order).where(Order.number == number)).one()
+        version = order.version
+        uow.session.expire(order, ["version"])
+        order.remark = "expired counter"
+        prepared.update_dirty(uow.session, (Order,))
+        assert order in uow.session.dirty
+    with ordo.reading() as uow:
+        assert uow.session.execute(select(Order.remark, Order.version).where(Order.number == number)).one() == (
+            "expired counter", version + 1)

@@ -98,10 +98,11 @@ def update_dirty(session: Session, kinds: tuple[type, ...]) -> None:
             continue
         state = inspect(row)
         plan = _update_plan(type(row))
-        changed = state.committed_state
+        changed, given = state.committed_state, state.dict
         if any(key not in plan.columns for key in changed):
-            continue
-        given = state.dict
+            continue  # a relationship (or the key) changed: the flush completes it
+        if plan.version is not None and plan.version[0] not in given:
+            continue  # the version counter is not loaded (expired): the flush reads it first
         values = {plan.columns[key]: given[key] for key, before in changed.items()
                   if before is NO_VALUE or given.get(key, NO_VALUE) != before}
         if any(isinstance(value, ClauseElement) or value is NO_VALUE for value in values.values()):
