@@ -40,7 +40,7 @@ def test_a_row_inserted_and_loaded_is_not_written_again_and_is_read_without_a_qu
     with ordo.transaction() as uow:
         session = uow.session
         sku_id = prepared.connection(session).execute(insert(Sku).returning(Sku.id), values).scalar_one()
-        sku = prepared.loaded(session, Sku(id=sku_id, **values))
+        sku = prepared.loaded(session, Sku, {"id": sku_id, **values})
         listen = event.listens_for(session.connection(), "before_cursor_execute")
         listen(lambda _c, _cur, statement, *_rest: statements.append(statement))
         assert (sku.code, sku.price, sku.traits) == ("L-1", Decimal("2.50"), ["fragile"])

@@ -54,9 +54,9 @@ def create_shipment(
             for ol, (sku, q) in lines.items()]
     line_ids = dict(prepared.insert_rows(connection, ShipmentLine.__table__, rows,
                                          returning=("order_line_id", "id")))
-    shipment = prepared.loaded(session, Shipment(id=shipment_id, **values))
+    shipment = prepared.loaded(session, Shipment, {"id": shipment_id, **values})
     set_committed_value(shipment, "lines", [
-        prepared.loaded(session, ShipmentLine(id=line_ids[row["order_line_id"]], **row)) for row in rows])
+        prepared.loaded(session, ShipmentLine, {"id": line_ids[row["order_line_id"]], **row}) for row in rows])
     prepared.insert_rows(connection, Reservation.__table__, [
         {"order_id": order_id, "shipment_id": shipment_id, "warehouse_id": warehouse_id, "sku_id": sku_id,
          "quantity": quantity, "status": ReservationStatus.OPEN, "created_at": at}

@@ -247,8 +247,8 @@ def _insert(uow: UnitOfWork, draft: OrderDraft, fingerprint: dict[str, Any], dig
              "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price, "amount": line.amount}
             for line in draft.lines]
     line_ids = dict(prepared.insert_rows(connection, OrderLine.__table__, rows, returning=("line_no", "id")))
-    order = prepared.loaded(session, Order(id=order_id, **values))
-    set_committed_value(order, "lines", [prepared.loaded(session, OrderLine(id=line_ids[row["line_no"]], **row))
+    order = prepared.loaded(session, Order, {"id": order_id, **values})
+    set_committed_value(order, "lines", [prepared.loaded(session, OrderLine, {"id": line_ids[row["line_no"]], **row})
                                          for row in rows])
     set_committed_value(order, "holds", [])  # a new order has none: reading them needs no query
     record(

@@ -161,7 +161,8 @@ def place_hold(uow: UnitOfWork, order: Order, reason: HoldReason, *, actor: str,
     values = {"order_id": order.id, "reason": reason, "note": comment, "placed_by": actor,
               "placed_at": uow.clock.now(), "released_by": None, "released_at": None}
     [(hold_id,)] = prepared.insert_rows(uow.session.connection(), OrderHold.__table__, [values], returning=("id",))
-    set_committed_value(order, "holds", [*order.holds, prepared.loaded(uow.session, OrderHold(id=hold_id, **values))])
+    hold = prepared.loaded(uow.session, OrderHold, {"id": hold_id, **values})
+    set_committed_value(order, "holds", [*order.holds, hold])
     return True
 
 
