@@ -340,3 +340,21 @@ def test_a_row_whose_version_counter_is_not_loaded_is_left_to_the_flush(ordo):
     with ordo.reading() as uow:
         assert uow.session.execute(select(Order.remark, Order.version).where(Order.number == number)).one() == (
             "expired counter", version + 1)
+
+
+def test_an_order_read_as_a_row_is_the_sessions_entity_and_a_locked_read_refreshes_one_held_already(ordo):
+    from ordo.auth.model import Actor
+    from ordo.order.lifecycle import load_order
+    from ordo.order.tables import Order
+
+    number = _an_order(ordo)
+    with ordo.transaction() as uow:
+        session = uow.session
+        order = load_order(session, number, Actor.system())
+        assert inspect(order).persistent and session.get(Order, order.id) is order
+        assert [line.line_no for line in order.lines] == [1]  # its relationships load when first used
+        session.execute(text("UPDATE orders SET remark = 'behind its back' WHERE id = :id"), {"id": order.id})
+        assert load_order(session, number, Actor.system()) is order  # held: given unchanged, as the ORM does
+        assert order.remark is None
+        assert load_order(session, number, Actor.system(), for_update=True) is order
+        assert order.remark == "behind its back"  # a locked read takes the row afresh

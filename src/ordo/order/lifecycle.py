@@ -26,16 +26,26 @@ from ordo.order.tables import Order, OrderHold
 SYSTEM = "system"
 
 
-# Built once: a statement made per call costs more Python than the query it runs.
-_ORDER = select(Order).where(Order.number == bindparam("number"))
+# Built once: a statement made per call costs more Python than the query it runs. The order is read
+# as a row (a prepared statement) and becomes the session's entity (``prepared.held_or_loaded``).
+_ORDER_ROW = select(*Order.__table__.c).where(Order.number == bindparam("number"))
+_ORDER_ROW_LOCKED = _ORDER_ROW.with_for_update()
 # Locked rows are read afresh: the session may hold this order as it was before the lock.
-_ORDER_LOCKED = _ORDER.with_for_update().execution_options(populate_existing=True)
+_ORDER_LOCKED = (select(Order).where(Order.number == bindparam("number")).with_for_update()
+                 .execution_options(populate_existing=True))
 _SHOP_CODE = select(Shop.code).where(Shop.id == bindparam("shop_id"))
 
 
 def load_order(session: Session, number: str, actor: Actor, *, for_update: bool = False) -> Order:
     """The order if the actor may see it; otherwise "not found", so its existence does not leak."""
-    order = session.scalars(_ORDER_LOCKED if for_update else _ORDER, {"number": number}).one_or_none()
+    rows = prepared.execute(prepared.connection(session), _ORDER_ROW_LOCKED if for_update else _ORDER_ROW,
+                            {"number": number})
+    if for_update and rows and session.identity_map.get(identity_key(Order, rows[0].id)) is not None:
+        # The session held it already, perhaps as it was before the lock: read afresh (the lock is
+        # held by now).
+        order = session.scalars(_ORDER_LOCKED, {"number": number}).one_or_none()
+    else:
+        order = next(iter(prepared.held_or_loaded(session, Order, rows)), None)
     if order is None or not in_scope(session, order, actor):
         raise NotFound("order", number)
     return order

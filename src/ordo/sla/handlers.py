@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db import prepared
 from ordo.audit.log import record
 from ordo.audit.tables import Event
 from ordo.fulfillment.tables import Shipment
@@ -72,8 +73,9 @@ def _forget_fresh(session: Session, previous_transaction: Any) -> None:
 
 
 # Built once: a statement made per call costs more Python than the query it runs.
-_RUNNING_CLOCKS = select(SlaClock).where(
-    SlaClock.entity == bindparam("entity"), SlaClock.entity_id == bindparam("entity_id"), SlaClock.status.in_(RUNNING))
+_RUNNING_CLOCKS = select(*SlaClock.__table__.c).where(
+    SlaClock.entity == bindparam("entity"), SlaClock.entity_id == bindparam("entity_id"),
+    SlaClock.status.in_(bindparam("running", expanding=True)))
 
 
 def _clocks(session: Session, event: Event) -> list[SlaClock]:
@@ -87,8 +89,9 @@ def _clocks(session: Session, event: Event) -> list[SlaClock]:
     known = None if fresh is None else fresh.get((event.entity, event.entity_id))
     if known is not None:
         return known
-    with session.no_autoflush:
-        stored = session.scalars(_RUNNING_CLOCKS, {"entity": event.entity, "entity_id": event.entity_id}).all()
+    rows = prepared.execute(session.connection(), _RUNNING_CLOCKS,  # no autoflush: see above
+                            {"entity": event.entity, "entity_id": event.entity_id, "running": list(RUNNING)})
+    stored = prepared.held_or_loaded(session, SlaClock, rows)
     started = [row for row in session.new if isinstance(row, SlaClock)
                and row.entity == event.entity and row.entity_id == event.entity_id]
     # A clock the session has stopped is still running in the database: its status here decides.

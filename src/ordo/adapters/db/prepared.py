@@ -32,6 +32,7 @@ from sqlalchemy.exc import MultipleResultsFound, NoResultFound
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -56,6 +57,20 @@ def loaded(session: Session, kind: type[T], values: Mapping[str, Any]) -> T:
     make_transient_to_detached(row)
     session.add(row)
     return row  # type: ignore[no-any-return]
+
+
+def held_or_loaded(session: Session, kind: type[T], rows: Sequence[Any]) -> list[T]:
+    """Rows of every column of ``kind`` (a prepared read's answer) as the session's entities, as an
+    ORM read gives them: a row the session holds already is that object, unchanged; any other
+    joins the session as read (``loaded``; its relationships load when first used)."""
+    mapper = inspect(kind)
+    keys = [column.key for column in mapper.primary_key]
+    found = []
+    for row in rows:
+        values = row._asdict()
+        held = session.identity_map.get(identity_key(kind, tuple(values[key] for key in keys)))
+        found.append(held if held is not None else loaded(session, kind, values))
+    return found
 
 
 def insert_pending(session: Session, kinds: tuple[type, ...]) -> None:
@@ -304,7 +319,7 @@ class _Shape:
     sources: tuple[tuple[str | None, int, Any, Callable[[Any], Any] | None], ...]
     positional: bool
     columns: Sequence[Any]  # the compiled statement's result columns (their types)
-    reading: tuple[type, tuple[Callable[[Any], Any] | None, ...]] | None = None
+    reading: tuple[type, tuple[tuple[int, Callable[[Any], Any]], ...]] | None = None
 
     def values(self, params: Mapping[str, Any]) -> Any:
         # A comprehension, then the processors where there are any: a statement of many parameters
@@ -329,12 +344,19 @@ class _Shape:
                                    for column, d in zip(self.columns, description, strict=True))
             else:  # a text statement: the driver's values, as SQLAlchemy answers them
                 names, processors = [d[0] for d in description], (None,) * len(description)
-            self.reading = (namedtuple("Row", names, rename=True), processors)  # type: ignore[misc]
-        row_type, processors = self.reading
-        if not any(processors):
+            self.reading = (namedtuple("Row", names, rename=True),  # type: ignore[misc]
+                            tuple((i, process) for i, process in enumerate(processors) if process is not None))
+        row_type, processed = self.reading
+        if not processed:
             return Rows(row_type._make(row) for row in fetched)
-        return Rows(row_type._make(value if process is None or value is None else process(value)
-                                   for value, process in zip(row, processors, strict=True)) for row in fetched)
+        answered = Rows()
+        for row in fetched:  # only the columns with a processor cost a call (an order's row has 40 columns)
+            values = list(row)
+            for position, process in processed:
+                if values[position] is not None:
+                    values[position] = process(values[position])
+            answered.append(row_type._make(values))
+        return answered
 
 
 _COMPILED: weakref.WeakKeyDictionary[Dialect, dict[tuple[int, tuple[str, ...]], _Compiled]] = \
