@@ -73,6 +73,7 @@ async def answer_form(
         name, _, value = preference.split(";", 1)[0].partition("=")
         if name.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
             minimal = True
+            break
     return AnswerForm(locale_of(request), minimal)
 
 
