@@ -158,14 +158,14 @@ class Ordo:
 
     @cached_property
     def single_read_engine(self) -> Engine:
-        """For a connection that runs one read and nothing else (the token's look-up): on
-        PostgreSQL in autocommit, one round trip instead of three (BEGIN, the read, the rollback
-        when the connection goes back to the pool). SQLite keeps its own transactions: its
-        connections rely on being left to SQLAlchemy's BEGIN, which a reset of the isolation
-        level would undo."""
+        """For a connection that runs one read and nothing else (the token's look-up), without a
+        transaction around it: on PostgreSQL in autocommit, one round trip instead of three (BEGIN,
+        the read, the rollback when the connection goes back to the pool); on SQLite without the
+        BEGIN (``sqlite_begin=None``; not the AUTOCOMMIT isolation level, whose reset at check-in
+        would undo the connection's being left to SQLAlchemy's BEGIN)."""
         if self.engine.dialect.name == "postgresql":
             return self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
-        return self.read_engine
+        return self.engine.execution_options(sqlite_begin=None)
 
     @cached_property
     def _read_sessions(self) -> sessionmaker[Session]:

@@ -6,7 +6,7 @@ checkout cost each command a round trip)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from ordo.adapters.db import engine as engines
 
@@ -53,10 +53,13 @@ def test_an_idle_connection_the_server_dropped_is_replaced_before_it_is_used(poo
     assert pings == [1]  # the dropped one failed its ping; the new one was not pinged
 
 
-def test_a_single_read_is_one_round_trip_on_postgresql_and_the_pool_gets_its_connection_back_as_it_was(
+def test_a_single_read_runs_without_a_transaction_and_the_pool_gets_its_connection_back_as_it_was(
         ordo, database):
-    """``Ordo.single_read_engine`` (the token's look-up): in autocommit on PostgreSQL, so no BEGIN
-    goes before the read and no rollback after it; SQLite keeps its own transactions."""
+    """``Ordo.single_read_engine`` (the token's look-up): no BEGIN goes before the read and no
+    rollback after it — in autocommit on PostgreSQL, without SQLAlchemy's BEGIN on SQLite — and the
+    connection is a transaction's again afterwards."""
+    sent: list[str] = []
+    event.listen(ordo.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
     with ordo.single_read_engine.connect() as connection:
         assert connection.execute(text("SELECT 1")).scalar_one() == 1
         raw = connection.connection.dbapi_connection
@@ -66,6 +69,15 @@ def test_a_single_read_is_one_round_trip_on_postgresql_and_the_pool_gets_its_con
             assert raw.autocommit is True
             assert raw.info.transaction_status == TransactionStatus.IDLE  # no transaction was opened
         else:
-            assert ordo.single_read_engine is ordo.read_engine
+            assert raw.in_transaction is False
+    assert sent == ["SELECT 1"]
     if database.kind == "postgresql":
         assert raw.autocommit is False  # reset as it went back to the pool: a transaction's again
+    with ordo.engine.begin() as connection:  # the same pooled connection, for a write
+        assert connection.connection.dbapi_connection is raw
+        connection.execute(text("SELECT 1"))
+        if database.kind == "sqlite":
+            assert raw.in_transaction is True
+        else:
+            assert raw.info.transaction_status == TransactionStatus.INTRANS
+    assert sent[1:] == (["BEGIN IMMEDIATE", "SELECT 1"] if database.kind == "sqlite" else ["SELECT 1"])

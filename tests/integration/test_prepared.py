@@ -326,6 +326,34 @@ def test_a_hold_and_its_release_write_each_row_once_and_leave_the_flush_nothing(
         assert flushes == []  # the flush found nothing to do: it does not even begin
 
 
+def test_an_orders_holds_are_read_once_oldest_first_as_the_sessions_entities(ordo):
+    from ordo.auth.model import Actor
+    from ordo.order import handlers
+    from ordo.order.lifecycle import active_hold, holds_of, load_order
+    from ordo.order.states import HoldReason
+    from ordo.order.tables import OrderHold
+
+    number = _an_order(ordo)
+    for reason in (HoldReason.AWAITING_CUSTOMER, HoldReason.OTHER):
+        with ordo.transaction() as uow:
+            handlers.hold(uow, number=number, actor=Actor.system(), reason=reason)
+    with ordo.transaction() as uow:
+        handlers.release(uow, number=number, actor=Actor.system(), reason=HoldReason.AWAITING_CUSTOMER)
+    with ordo.transaction() as uow:
+        session = uow.session
+        order = load_order(session, number, Actor.system())
+        first = session.scalars(select(OrderHold).where(OrderHold.order_id == order.id).order_by(OrderHold.id)).first()
+        statements = _statements(session)
+        holds = holds_of(order)
+        assert statements == ["SELECT order_holds.id, order_holds.order_id,"]
+        assert [(h.reason, h.released_at is None) for h in holds] == [("awaiting_customer", False), ("other", True)]
+        assert holds[0] is first  # held by the session already: that object
+        assert all(inspect(h).persistent and not inspect(h).modified for h in holds)
+        assert holds_of(order) is order.holds is holds and len(statements) == 1  # kept as the loaded collection
+        assert active_hold(order, HoldReason.OTHER) is holds[1]
+        assert active_hold(order, HoldReason.AWAITING_CUSTOMER) is None  # released
+
+
 def test_a_row_whose_version_counter_is_not_loaded_is_left_to_the_flush(ordo):
     from ordo.order.tables import Order
 

@@ -391,7 +391,7 @@ def release(uow: UnitOfWork, *, number: str, actor: Actor, reason: HoldReason, n
     review runs again."""
     actor.require(Permission.ORDER_HOLD)
     order = load_order(uow.session, number, actor, for_update=True)
-    if not any(h.reason == reason and h.released_at is None for h in order.holds):
+    if lifecycle.active_hold(order, reason) is None:
         raise Conflict("hold_missing", number=number, reason=reason.value)
     if reason in screening.REVIEW_HOLDS:
         # Releasing a rule's hold by hand settles the findings behind it.

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -34,6 +34,7 @@ _ORDER_ROW_LOCKED = _ORDER_ROW.with_for_update()
 _ORDER_LOCKED = (select(Order).where(Order.number == bindparam("number")).with_for_update()
                  .execution_options(populate_existing=True))
 _SHOP_CODE = select(Shop.code).where(Shop.id == bindparam("shop_id"))
+_HOLDS = select(*OrderHold.__table__.c).where(OrderHold.order_id == bindparam("order_id")).order_by(OrderHold.id)
 
 
 def load_order(session: Session, number: str, actor: Actor, *, for_update: bool = False) -> Order:
@@ -147,8 +148,24 @@ def note(
     )
 
 
+def holds_of(order: Order) -> list[OrderHold]:
+    """The order's holds, oldest first: ``order.holds``, read — when the session has not loaded them
+    yet — with a prepared statement and kept as the loaded collection, as the relationship's lazy
+    load would (which costs several times the Python of the query it runs)."""
+    session = object_session(order)
+    if "holds" not in order.__dict__ and session is not None and order.id is not None:
+        rows = prepared.execute(prepared.connection(session), _HOLDS, {"order_id": order.id})
+        set_committed_value(order, "holds", prepared.held_or_loaded(session, OrderHold, rows))
+    return order.holds
+
+
+def active_hold(order: Order, reason: str) -> OrderHold | None:
+    """The order's unreleased hold for this reason, if it has one."""
+    return next((h for h in holds_of(order) if h.reason == reason and h.released_at is None), None)
+
+
 def release_holds(order: Order, *, at: datetime, actor: str) -> None:
-    for h in order.holds:
+    for h in holds_of(order):
         if h.released_at is None:
             h.released_at, h.released_by = at, actor
 
@@ -157,7 +174,7 @@ def place_hold(uow: UnitOfWork, order: Order, reason: HoldReason, *, actor: str,
                data: dict[str, Any] | None = None) -> bool:
     """Put the order on hold for this reason (stacked on other holds); False if already held so.
     ``data`` is added to the event's data (the review rules record their decision there)."""
-    if any(h.reason == reason and h.released_at is None for h in order.holds):
+    if active_hold(order, reason) is not None:
         return False
     extra = {"note": comment, **(data or {})}
     if order.status != OrderStatus.ON_HOLD:
@@ -172,13 +189,13 @@ def place_hold(uow: UnitOfWork, order: Order, reason: HoldReason, *, actor: str,
               "placed_at": uow.clock.now(), "released_by": None, "released_at": None}
     [(hold_id,)] = prepared.insert_rows(uow.session.connection(), OrderHold.__table__, [values], returning=("id",))
     hold = prepared.loaded(uow.session, OrderHold, {"id": hold_id, **values})
-    set_committed_value(order, "holds", [*order.holds, hold])
+    set_committed_value(order, "holds", [*holds_of(order), hold])
     return True
 
 
 def lift_hold(uow: UnitOfWork, order: Order, reason: HoldReason, *, actor: str, comment: str | None = None) -> bool:
     """Release one hold; when it was the last, the order returns to where it was held (True)."""
-    active = [h for h in order.holds if h.released_at is None]
+    active = [h for h in holds_of(order) if h.released_at is None]
     target = next((h for h in active if h.reason == reason), None)
     if target is None:
         return False

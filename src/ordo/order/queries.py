@@ -20,7 +20,7 @@ from ordo.fulfillment.tables import Shipment, ShipmentLine
 from ordo.inventory.tables import Warehouse
 from ordo.kernel.errors import Problem, ValidationFailed
 from ordo.order.actions import available
-from ordo.order.lifecycle import load_order, shop_code
+from ordo.order.lifecycle import holds_of, load_order, shop_code
 from ordo.order.rules import normalise_phone
 from ordo.order.schemas import (
     AddressRead,
@@ -163,7 +163,7 @@ def order_detail(session: Session, number: str, actor: Actor, locale: str = "en"
                 released_by=h.released_by,
                 released_at=h.released_at,
             )
-            for h in order.holds
+            for h in holds_of(order)
         ],
         shipments=[
             ShipmentRead(

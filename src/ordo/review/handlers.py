@@ -113,7 +113,7 @@ def approve(uow: UnitOfWork, *, number: str, actor: Actor, note: str | None = No
     lifecycle.note(uow, order, "review.approved", actor=actor.name, reason=note, data={"levels": case.levels})
     resumed = True
     for reason in screening.REVIEW_HOLDS:
-        if any(h.reason == reason and h.released_at is None for h in order.holds):
+        if lifecycle.active_hold(order, reason) is not None:
             resumed = lifecycle.lift_hold(uow, order, reason, actor=actor.name, comment=note)
     if resumed and order.status == OrderStatus.PENDING_REVIEW:
         lifecycle.transition(uow, order, OrderTrigger.CONFIRM, actor=actor.name, reason=note)
@@ -196,7 +196,7 @@ def answer(uow: UnitOfWork, *, number: str, actor: Actor, note: str | None = Non
         row.state, row.answered_at, row.answered_by, row.answer = "answered", now, actor.name, note
     orders.settle_findings(uow, order, actor=actor.name, by_contact=True)
     lifecycle.note(uow, order, "review.answered", actor=actor.name, data={"note": note})
-    if any(h.reason == HoldReason.AWAITING_CUSTOMER and h.released_at is None for h in order.holds):
+    if lifecycle.active_hold(order, HoldReason.AWAITING_CUSTOMER) is not None:
         lifecycle.lift_hold(uow, order, HoldReason.AWAITING_CUSTOMER, actor=actor.name, comment=note)
     if order.status == OrderStatus.ON_HOLD:
         # The rules' holds whose findings the answer settled are lifted by the automatic review.

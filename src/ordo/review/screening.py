@@ -269,7 +269,7 @@ def apply(uow: UnitOfWork, order: Order, decision: Decision, *, fresh: bool = Fa
         return
     for reason in decision.hold_reasons:
         lifecycle.place_hold(uow, order, reason, actor=SYSTEM, comment=", ".join(decision.rules), data=data)
-    for hold in list(order.holds):
+    for hold in list(lifecycle.holds_of(order)):
         if (
             hold.released_at is None and hold.placed_by == SYSTEM and hold.reason in REVIEW_HOLDS
             and hold.reason not in decision.hold_reasons and hold.reason != HoldReason.AWAITING_CUSTOMER

@@ -120,7 +120,12 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        # ``sqlite_begin``: IMMEDIATE (the default: a write, which takes the lock up front), DEFERRED
+        # (a read), or None — no BEGIN, for a connection that runs a single statement, which SQLite
+        # then runs as a transaction of its own (the rollback at check-in finds none and does nothing).
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        if mode is None:
+            return
         if mode == "IMMEDIATE" and lock_path is not None:
             _writers_lock(connection, lock_path).acquire()
         connection.exec_driver_sql(f"BEGIN {mode}")
