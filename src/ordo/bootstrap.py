@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ordo.adapters.carriers.base import CarrierAdapter, ManualCarrier
 from ordo.adapters.db import prepared
-from ordo.adapters.db.engine import make_engine
+from ordo.adapters.db.engine import loop_engine, make_engine
 from ordo.adapters.db.reference import ReferenceCache, attach
 from ordo.audit.tables import Event
 from ordo.fulfillment.tables import Shipment
@@ -166,6 +166,13 @@ class Ordo:
         if self.engine.dialect.name == "postgresql":
             return self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
         return self.engine.execution_options(sqlite_begin=None)
+
+    @cached_property
+    def loop_read_engine(self) -> Engine | None:
+        """For a single read made on an HTTP worker's event loop, without a thread-pool hop (the
+        token's look-up) — on a SQLite file only (``adapters.db.engine.loop_engine``); None
+        elsewhere: such a read goes to the thread pool on ``single_read_engine``."""
+        return loop_engine(self.engine)
 
     @cached_property
     def _read_sessions(self) -> sessionmaker[Session]:

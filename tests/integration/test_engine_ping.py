@@ -71,13 +71,55 @@ def test_a_single_read_runs_without_a_transaction_and_the_pool_gets_its_connecti
         else:
             assert raw.in_transaction is False
     assert sent == ["SELECT 1"]
+    # Back in the pool as it was: a transaction's again (PostgreSQL), left to SQLAlchemy's BEGIN (SQLite).
     if database.kind == "postgresql":
-        assert raw.autocommit is False  # reset as it went back to the pool: a transaction's again
-    with ordo.engine.begin() as connection:  # the same pooled connection, for a write
-        assert connection.connection.dbapi_connection is raw
+        assert raw.autocommit is False
+    else:
+        assert (raw.isolation_level, raw.in_transaction) == (None, False)
+    with ordo.engine.begin() as connection:  # and a write still begins its transaction
         connection.execute(text("SELECT 1"))
-        if database.kind == "sqlite":
-            assert raw.in_transaction is True
-        else:
-            assert raw.info.transaction_status == TransactionStatus.INTRANS
     assert sent[1:] == (["BEGIN IMMEDIATE", "SELECT 1"] if database.kind == "sqlite" else ["SELECT 1"])
+
+
+def test_a_workers_token_look_up_reads_on_its_own_pool_without_a_begin_and_waits_for_no_writer(ordo, database):
+    """``Ordo.loop_read_engine``: on a SQLite file the token's look-up runs on the event loop, on a
+    pool of its own, as one statement; a command holding the write lock does not hold it up. On
+    PostgreSQL (and an in-memory SQLite database) there is none: the look-up goes to the thread pool."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from ordo.entrypoints.api.app import create_app
+    from tests.factories import user_token
+
+    if database.kind == "postgresql":
+        assert ordo.loop_read_engine is None
+        return
+    assert engines.loop_engine(engines.make_engine("sqlite://")) is None
+    loop = ordo.loop_read_engine
+    assert loop is not None and loop.pool is not ordo.engine.pool
+    assert str(loop.url) == str(ordo.engine.url)
+    sent: list[str] = []
+    event.listen(loop, "before_cursor_execute", lambda *args: sent.append(args[2].split()[0]))
+    token = user_token(ordo, "root", ["admin"])
+    held, done = threading.Event(), threading.Event()
+
+    def writer() -> None:  # a command in the middle of its write transaction
+        with ordo.engine.begin() as connection:
+            connection.execute(text("UPDATE users SET display_name = 'busy' WHERE username = 'root'"))
+            held.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert held.wait(10)
+        with TestClient(create_app(ordo)) as client:
+            answer = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["username"] == "root"
+            assert client.get("/api/v1/auth/me", headers={"Authorization": "Bearer nope"}).status_code == 401
+    finally:
+        done.set()
+        thread.join(10)
+    assert sent == ["SELECT", "SELECT"]  # the two look-ups, each alone: no BEGIN, no ROLLBACK

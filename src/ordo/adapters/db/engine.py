@@ -98,11 +98,36 @@ def side_engine(engine: Engine) -> Engine:
         return side
 
 
-def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+_LOOP: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+
+
+def loop_engine(engine: Engine) -> Engine | None:
+    """An engine beside ``engine`` for single reads made on an event loop itself (an HTTP worker's
+    token look-up), where a hop to the thread pool would cost the request more than the read; or
+    None where a read may wait and must not stop the loop (PostgreSQL: the network) or could not
+    be made beside ``engine`` (an in-memory SQLite database is one connection's own). On a SQLite
+    file a read in WAL mode waits for no writer; it runs without a BEGIN (a single statement is a
+    transaction of its own), on a pool of its own that only event loops use — each one connection
+    at a time, so a loop never waits for one that a command in the thread pool holds. Disposed
+    with ``engine``."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or "mode=memory" in str(engine.url):
+        return None
+    with _SIDE_LOCK:
+        loop = _LOOP.get(engine)
+        if loop is None:
+            own = _sqlite_engine(engine.url.render_as_string(hide_password=False), echo=engine.echo, pool_size=2)
+            loop = _LOOP[engine] = own.execution_options(sqlite_begin=None)
+            event.listen(engine, "engine_disposed", lambda _engine: own.dispose())
+        return loop
+
+
+def _sqlite_engine(url: str, *, echo: bool, pool_size: int | None = None) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+    pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 4 * pool_size}
+    engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

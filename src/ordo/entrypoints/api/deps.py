@@ -8,6 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from ordo.auth.handlers import authenticate
 from ordo.auth.model import Actor
@@ -39,15 +41,26 @@ def reading(ordo: Annotated[Ordo, Depends(get_ordo)]) -> Iterator[UnitOfWork]:
         yield uow
 
 
-def current_actor(
+async def current_actor(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
+    """The actor behind the request's token. On a SQLite file the look-up runs on the event loop
+    (a local read that waits for nobody: cheaper than the hop to the thread pool and back);
+    elsewhere in the thread pool, as a plain ``def`` dependency would."""
     # The app's Ordo straight from the request, not through ``get_ordo``: every request solves this
     # dependency (the routers ask for it, and so do the routes), and each sub-dependency costs it.
-    # A connection, not a session: one read, no unit of work around it.
     ordo: Ordo = request.app.state.ordo
-    with ordo.single_read_engine.connect() as connection:
-        return authenticate(connection, credentials.credentials if credentials else None, now_utc=ordo.clock.now())
+    token = credentials.credentials if credentials else None
+    engine = ordo.loop_read_engine
+    if engine is not None:
+        return _authenticated(engine, token, ordo)
+    return await run_in_threadpool(_authenticated, ordo.single_read_engine, token, ordo)
+
+
+def _authenticated(engine: Engine, token: str | None, ordo: Ordo) -> Actor:
+    # A connection, not a session: one read, no unit of work around it.
+    with engine.connect() as connection:
+        return authenticate(connection, token, now_utc=ordo.clock.now())
 
 
 @dataclass(frozen=True)
