@@ -7,7 +7,8 @@ Orders are sent at a fixed rate whatever the answers' latency (open loop, so a s
 as latency instead of quietly lowering the rate); every created order then gets a status change
 (hold, and later release) at the same rate. With ``--clients N`` the load is closed-loop instead:
 N clients each send their next request when the last one is answered (an order, then a hold or a
-release of an earlier one), which measures what the server can serve. ``--minimal`` sends
+release of an earlier one), which measures what the server can serve. ``--no-changes`` sends
+creations alone (the target's load: 200 creations a second). ``--minimal`` sends
 ``Prefer: return=minimal``, so creations and status changes are answered with the order's summary
 instead of the full detail. Prints one JSON line: requests sent and per second achieved, p50/p95/p99
 of order creation and of status changes, errors by status code.
@@ -134,18 +135,38 @@ class LeanClient:
         return await asyncio.wait_for(self._send("POST", path, _dumps(json)), self._timeout)
 
     async def _send(self, method: str, path: str, body: bytes) -> _Answer:
-        if self._idle:
+        request = (f"{method} {path} HTTP/1.1\r\n{self._head}Content-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        while self._idle:
+            # A kept-alive connection the server has closed meanwhile (its keep-alive timeout) answers
+            # nothing: the request never reached it, and goes again on another, as clients do.
             reader, writer = self._idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(self._host, self._port)
-        writer.write(f"{method} {path} HTTP/1.1\r\n{self._head}Content-Type: application/json\r\n"
-                     f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-        reading = _Reading()
+            answer = await self._exchange(reader, writer, request)
+            if answer is not None:
+                return answer
+        reader, writer = await asyncio.open_connection(self._host, self._port)
+        answer = await self._exchange(reader, writer, request)
+        if answer is None:
+            raise ConnectionError("the server closed the connection before answering")
+        return answer
+
+    async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                        request: bytes) -> _Answer | None:
+        """The answer to ``request`` on this connection; None if the connection was closed before
+        any of it came."""
+        writer.write(request)
+        reading, started = _Reading(), False
         while not reading.complete:
-            data = await reader.read(65536)
+            try:
+                data = await reader.read(65536)
+            except ConnectionResetError:
+                data = b""
             if not data:
                 writer.close()
-                raise ConnectionError("the server closed the connection before answering")
+                if started:
+                    raise ConnectionError("the server closed the connection in the middle of its answer")
+                return None
+            started = True
             reading.parser.feed_data(data)
         if reading.keep_alive:
             self._idle.append((reader, writer))
@@ -178,7 +199,7 @@ async def _client(kind: str, base: str, headers: dict[str, str]) -> AsyncIterato
 
 
 async def _drive(base: str, token: str, rate: float, seconds: float, clients: int = 0,
-                 minimal: bool = False, client_kind: str = "lean") -> dict[str, Any]:
+                 minimal: bool = False, client_kind: str = "lean", changes: bool = True) -> dict[str, Any]:
     created: list[float] = []
     changed: list[float] = []
     errors: dict[str, int] = {}
@@ -214,6 +235,8 @@ async def _drive(base: str, token: str, rate: float, seconds: float, clients: in
                 while time.perf_counter() < end:
                     sent[0] += 1
                     await create(sent[0])
+                    if not changes:
+                        continue
                     if held and sent[0] % 2:
                         await change(held.pop(0), "release")
                     elif not numbers.empty():
@@ -229,6 +252,8 @@ async def _drive(base: str, token: str, rate: float, seconds: float, clients: in
             await asyncio.sleep(max(0.0, begin + i * interval - time.perf_counter()))
             tasks.append(asyncio.create_task(create(i)))
             # One status change per created order, alternating hold and release, at the same rate.
+            if not changes:
+                continue
             if held and i % 2:
                 tasks.append(asyncio.create_task(change(held.pop(0), "release")))
             elif not numbers.empty():
@@ -241,7 +266,9 @@ async def _drive(base: str, token: str, rate: float, seconds: float, clients: in
 @app.command()
 def main(rate: float = 200, seconds: float = 30, workers: int = 2, database_url: str | None = None,
          clients: int = 0, minimal: bool = False,
-         client: str = typer.Option("lean", help="lean (httptools over asyncio streams) or httpx")) -> None:
+         client: str = typer.Option("lean", help="lean (httptools over asyncio streams) or httpx"),
+         changes: bool = typer.Option(True, help="Follow each creation with a status change (--no-changes: "
+                                                  "creations alone)")) -> None:
     if client not in ("lean", "httpx"):
         raise typer.BadParameter("lean or httpx", param_hint="--client")
     with scratch_database(database_url) as url:
@@ -250,7 +277,8 @@ def main(rate: float = 200, seconds: float = 30, workers: int = 2, database_url:
         port = _free_port()
         server = _start_server(url, port, workers)
         try:
-            result = uvloop.run(_drive(f"http://127.0.0.1:{port}", token, rate, seconds, clients, minimal, client))
+            result = uvloop.run(_drive(f"http://127.0.0.1:{port}", token, rate, seconds, clients, minimal, client,
+                                       changes))
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -258,7 +286,7 @@ def main(rate: float = 200, seconds: float = 30, workers: int = 2, database_url:
     print(json.dumps({
         "benchmark": "http_load", "database": url.split(":", 1)[0], "workers": workers,
         "mode": f"closed, {clients} clients" if clients else "open", "rate": None if clients else rate,
-        "answer": "minimal" if minimal else "detail", "client": client,
+        "answer": "minimal" if minimal else "detail", "client": client, "status_changes_sent": changes,
         "seconds": seconds, "sent": result["sent"], "created": len(created),
         "orders_per_s": round(len(created) / result["elapsed"], 1),
         "create_p50_ms": _pct(created, 0.50), "create_p95_ms": _pct(created, 0.95),

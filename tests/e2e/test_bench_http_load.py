@@ -24,6 +24,8 @@ sys.path.insert(0, str(BENCH))
 
 from http_load import LeanClient  # noqa: E402
 
+KEEP_ALIVE_S = 1  # the test server closes a connection idle for longer
+
 
 async def _echo(request: Request) -> Response:
     body = await request.json()
@@ -42,7 +44,8 @@ def server():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     app = Starlette(routes=[Route("/{path:path}", _echo, methods=["POST"])])
-    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                            timeout_keep_alive=KEEP_ALIVE_S))
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
     while not running.started:
@@ -84,6 +87,20 @@ def test_the_lean_client_reads_long_answers_whole_and_opens_a_new_connection_aft
     assert after.json()["peer"] != closing.json()["peer"]  # the server closed that one
     assert [a.json()["got"] for a in concurrent] == [{"i": 0}, {"i": 1}, {"i": 2}]
     assert len({a.json()["peer"] for a in concurrent}) == 3  # one request in flight per connection
+
+
+def test_the_lean_client_sends_again_on_a_new_connection_when_the_server_closed_an_idle_one(server):
+    async def go():
+        client = LeanClient(server, {})
+        before = await client.post("/", json={"n": 1})
+        await asyncio.sleep(KEEP_ALIVE_S + 0.5)  # the server closes the idle connection meanwhile
+        after = await client.post("/", json={"n": 2})
+        await client.aclose()
+        return before, after
+
+    before, after = asyncio.run(go())
+    assert (before.status_code, after.status_code, after.json()["got"]) == (200, 200, {"n": 2})
+    assert after.json()["peer"] != before.json()["peer"]
 
 
 def test_http_load_in_its_reduced_form_prints_one_json_line_without_errors():
