@@ -326,6 +326,29 @@ def test_a_hold_and_its_release_write_each_row_once_and_leave_the_flush_nothing(
         assert flushes == []  # the flush found nothing to do: it does not even begin
 
 
+def test_a_pending_row_is_added_as_its_constructor_would_add_it_and_written_by_the_commit_or_a_flush(ordo, clock):
+    from ordo.audit.tables import Event
+
+    at = clock.now()
+    given = {"entity": "order", "entity_id": 7, "name": "test.pending", "actor": "t", "created_at": at}
+    with ordo.transaction() as uow:
+        session = uow.session
+        made = prepared.pending(session, Event, {**given, "reason": "by commit"})
+        constructed = Event(**given, reason="by constructor")
+        session.add(constructed)
+        assert made in session.new and inspect(made).pending
+        assert (made.order_id, made.from_state, made.data) == (None, None, None)  # not given: None, as constructed
+        assert (constructed.order_id, constructed.from_state, constructed.data) == (None, None, None)
+    with ordo.transaction() as uow:
+        flushed = prepared.pending(uow.session, Event, {**given, "reason": "by flush"})
+        uow.session.flush()  # an earlier flush writes it as any pending row
+        assert inspect(flushed).persistent and flushed.id is not None
+    with ordo.reading() as uow:
+        rows = uow.session.execute(select(Event.reason, Event.entity_id, Event.data, Event.created_at)
+                                   .where(Event.name == "test.pending").order_by(Event.reason)).all()
+    assert [tuple(r) for r in rows] == [(reason, 7, {}, at) for reason in ("by commit", "by constructor", "by flush")]
+
+
 def test_an_orders_holds_are_read_once_oldest_first_as_the_sessions_entities(ordo):
     from ordo.auth.model import Actor
     from ordo.order import handlers

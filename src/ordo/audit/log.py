@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db import prepared
 from ordo.audit.tables import Event
 
 # Called with the session and each new event, inside the command's transaction (SLA clocks,
@@ -35,19 +36,10 @@ def record(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
-    event = Event(
-        order_id=order_id,
-        entity=entity,
-        entity_id=entity_id,
-        name=name,
-        from_state=from_state,
-        to_state=to_state,
-        actor=actor,
-        reason=reason,
-        data=data or {},
-        created_at=at,
-    )
-    session.add(event)
+    event = prepared.pending(session, Event, {
+        "order_id": order_id, "entity": entity, "entity_id": entity_id, "name": name, "from_state": from_state,
+        "to_state": to_state, "actor": actor, "reason": reason, "data": data or {}, "created_at": at,
+    })
     for observer in observers:
         observer(session, event)
     return event

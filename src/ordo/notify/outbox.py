@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from ordo.adapters.db import prepared
 from ordo.notify.tables import OutboxMessage
 
 
@@ -33,9 +34,7 @@ def enqueue(
     if pending is not None:
         pending.append(row)
         return None
-    message = OutboxMessage(**row)
-    session.add(message)
-    return message
+    return prepared.pending(session, OutboxMessage, row)
 
 
 _BATCH = "ordo.notify.outbox_batch"

@@ -150,12 +150,11 @@ def _start(
     except CalendarUnknown:
         # Refuse to guess; the scan tells the admins and schedules it once the days are entered.
         due, status = None, ClockStatus.UNSCHEDULED
-    clock = SlaClock(
-        step=rule.step, department=rule.department, entity=event.entity, entity_id=event.entity_id,
-        order_id=event.order_id, status=status, calendar=limit.calendar,
-        limit_seconds=int(limit.limit.total_seconds()), started_at=at, deadline=due, paused_seconds=0,
-    )
-    session.add(clock)
+    clock = prepared.pending(session, SlaClock, {
+        "step": rule.step, "department": rule.department, "entity": event.entity, "entity_id": event.entity_id,
+        "order_id": event.order_id, "status": status, "calendar": limit.calendar,
+        "limit_seconds": int(limit.limit.total_seconds()), "started_at": at, "deadline": due, "paused_seconds": 0,
+    })
     clocks.append(clock)
 
 
