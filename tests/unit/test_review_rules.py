@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ordo.order.rules import normalise_phone
 from ordo.order.states import HoldReason
@@ -29,6 +32,7 @@ from ordo.review.rules import (
     is_virtual_operator,
     normalise_account,
     normalise_address,
+    squash,
 )
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -69,6 +73,22 @@ def test_an_address_written_differently_normalises_the_same():
     en2 = normalise_address(country="US", province="ca", city="LOS  ANGELES", district=None,
                             street="100 main st. apt 5", policy=RISK)
     assert en1 == en2 == "us|ca|losangeles|100mainstapt5"
+
+
+@given(st.text(max_size=40) | st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_squash_drops_separators_punctuation_symbols_and_controls_whatever_the_text(value):
+    text = unicodedata.normalize("NFKC", value).casefold()
+    assert squash(value) == "".join(ch for ch in text if unicodedata.category(ch)[0] not in "ZPSC")
+
+
+def test_squash_of_every_ascii_character_and_of_mixed_text():
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    assert squash("".join(chr(c) for c in range(128))) == "0123456789" + letters + letters  # A-Z folded, a-z
+    assert squash(" Ｒｏｏｍ-12，上海 市!\t") == "room12上海市"
+    # A policy whose suffixes change is worked out afresh (the squashed lists are cached per policy).
+    custom = RiskPolicy(address_suffixes=("新区",), address_synonyms={"lane": "ln"})
+    assert normalise_address(country="CN", province=None, city="上海市", district="浦东新区", street="Long Lane 5",
+                             policy=custom) == "cn|上海市|浦东|longln5"
 
 
 def test_different_house_numbers_stay_different():
