@@ -190,6 +190,34 @@ def test_execute_answers_as_sqlalchemy_does_for_every_length_of_an_in_list(ordo)
     }
 
 
+_BY_CODE = select(Sku.code, Sku.price).where(Sku.code == bindparam("code"))
+_RENAME = Sku.__table__.update().where(Sku.code == bindparam("old")).values(name=bindparam("name"))
+
+
+def test_a_shapes_first_run_says_how_its_rows_are_read_and_later_runs_do_not_ask_the_cursor_again(
+        ordo, database, monkeypatch):
+    description_reads: list[int] = []
+    if database.kind == "postgresql":  # psycopg builds the description afresh on every read
+        import psycopg
+
+        real = psycopg.Cursor.description
+        monkeypatch.setattr(psycopg.Cursor, "description",
+                            property(lambda cursor: description_reads.append(1) or real.fget(cursor)))
+    with ordo.transaction() as uow:
+        connection = uow.session.connection()
+        prepared.insert_rows(connection, Sku.__table__, [_row("D-1", price="2.50"), _row("D-2")])
+        description_reads.clear()
+        assert prepared.execute(connection, _BY_CODE, {"code": "D-0"}).all() == []  # no rows, still columns
+        first = prepared.execute(connection, _BY_CODE, {"code": "D-1"}).one()
+        assert (first.code, first.price) == ("D-1", Decimal("2.50"))
+        assert prepared.execute(connection, _BY_CODE, {"code": "D-2"}).one().code == "D-2"
+        assert prepared.execute(connection, _RENAME, {"old": "D-1", "name": "renamed"}) == []  # answers no rows
+        assert prepared.execute(connection, _RENAME, {"old": "D-2", "name": "renamed"}) == []
+        if database.kind == "postgresql":
+            assert len(description_reads) == 2  # once for the read's shape, once for the update's
+        assert connection.execute(select(func.count()).select_from(Sku).where(Sku.name == "renamed")).scalar() == 2
+
+
 def test_execute_reads_times_back_as_times(ordo, clock):
     from ordo.audit.tables import Event
 

@@ -24,7 +24,7 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Column, Connection, Executable, Table, TextClause, bindparam, inspect, text, update
 from sqlalchemy.engine import Dialect
@@ -304,9 +304,14 @@ def execute(connection: Connection, statement: Executable, params: Mapping[str, 
     try:
         connection._cursor_execute(cursor, shape.sql, values)
         try:
-            if cursor.description is None:
+            if shape.reading is None:
+                # The first run of the shape says whether it answers rows, and with which columns:
+                # the cursor's description is read once (psycopg builds it afresh on every read,
+                # an object and a type look-up per column — a fifth of a status change's Python).
+                shape.learn(connection.dialect, cursor.description)
+            if shape.reading is False:
                 return Rows()
-            return shape.rows(connection.dialect, cursor.description, cursor.fetchall())
+            return shape.rows(cursor.fetchall())
         except Exception as error:
             connection._handle_dbapi_exception(error, shape.sql, values, cursor, None)
     finally:
@@ -331,7 +336,9 @@ class _Shape:
     sources: tuple[tuple[str | None, int, Any, Callable[[Any], Any] | None], ...]
     positional: bool
     columns: Sequence[Any]  # the compiled statement's result columns (their types)
-    reading: tuple[type, tuple[tuple[int, Callable[[Any], Any]], ...]] | None = None
+    # How its rows are read (their type, and the result processor of each column that has one), or
+    # False for a statement that answers none; None until its first run.
+    reading: tuple[type, tuple[tuple[int, Callable[[Any], Any]], ...]] | Literal[False] | None = None
 
     def values(self, params: Mapping[str, Any]) -> Any:
         # A comprehension, then the processors where there are any: a statement of many parameters
@@ -348,16 +355,24 @@ class _Shape:
         return tuple((position, process) for position, (_, _, _, process) in enumerate(self.sources)
                      if process is not None)
 
-    def rows(self, dialect: Dialect, description: Sequence[Any], fetched: list[Any]) -> Rows:
-        if self.reading is None:
-            if len(self.columns) == len(description):
-                names = [column.keyname for column in self.columns]
-                processors = tuple(column.type._cached_result_processor(dialect, d[1])
-                                   for column, d in zip(self.columns, description, strict=True))
-            else:  # a text statement: the driver's values, as SQLAlchemy answers them
-                names, processors = [d[0] for d in description], (None,) * len(description)
-            self.reading = (namedtuple("Row", names, rename=True),  # type: ignore[misc]
-                            tuple((i, process) for i, process in enumerate(processors) if process is not None))
+    def learn(self, dialect: Dialect, description: Sequence[Any] | None) -> None:
+        """How to read the shape's rows, from the cursor's description after its first run (the
+        same SQL answers the same columns every time)."""
+        if description is None:
+            self.reading = False
+            return
+        if len(self.columns) == len(description):
+            names = [column.keyname for column in self.columns]
+            processors = tuple(column.type._cached_result_processor(dialect, d[1])
+                               for column, d in zip(self.columns, description, strict=True))
+        else:  # a text statement: the driver's values, as SQLAlchemy answers them
+            names, processors = [d[0] for d in description], (None,) * len(description)
+        self.reading = (namedtuple("Row", names, rename=True),  # type: ignore[misc]
+                        tuple((i, process) for i, process in enumerate(processors) if process is not None))
+
+    def rows(self, fetched: list[Any]) -> Rows:
+        if not self.reading:
+            raise RuntimeError("a shape's rows read before its first run said how")
         row_type, processed = self.reading
         if not processed:
             return Rows(row_type._make(row) for row in fetched)
