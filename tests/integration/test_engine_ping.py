@@ -53,13 +53,27 @@ def test_an_idle_connection_the_server_dropped_is_replaced_before_it_is_used(poo
     assert pings == [1]  # the dropped one failed its ping; the new one was not pinged
 
 
+@pytest.fixture
+def listening():
+    """Listen to an engine's statements for the test only (the engines live for the whole run)."""
+    added = []
+
+    def listen(engine, listener):
+        event.listen(engine, "before_cursor_execute", listener)
+        added.append((engine, listener))
+
+    yield listen
+    for engine, listener in added:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
 def test_a_single_read_runs_without_a_transaction_and_the_pool_gets_its_connection_back_as_it_was(
-        ordo, database):
+        ordo, database, listening):
     """``Ordo.single_read_engine`` (the token's look-up): no BEGIN goes before the read and no
     rollback after it — in autocommit on PostgreSQL, without SQLAlchemy's BEGIN on SQLite — and the
     connection is a transaction's again afterwards."""
     sent: list[str] = []
-    event.listen(ordo.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    listening(ordo.engine, lambda *args: sent.append(args[2]))
     with ordo.single_read_engine.connect() as connection:
         assert connection.execute(text("SELECT 1")).scalar_one() == 1
         raw = connection.connection.dbapi_connection
@@ -81,7 +95,8 @@ def test_a_single_read_runs_without_a_transaction_and_the_pool_gets_its_connecti
     assert sent[1:] == (["BEGIN IMMEDIATE", "SELECT 1"] if database.kind == "sqlite" else ["SELECT 1"])
 
 
-def test_a_workers_token_look_up_reads_on_its_own_pool_without_a_begin_and_waits_for_no_writer(ordo, database):
+def test_a_workers_token_look_up_reads_on_its_own_pool_without_a_begin_and_waits_for_no_writer(
+        ordo, database, listening):
     """``Ordo.loop_read_engine``: on a SQLite file the token's look-up runs on the event loop, on a
     pool of its own, as one statement; a command holding the write lock does not hold it up. On
     PostgreSQL (and an in-memory SQLite database) there is none: the look-up goes to the thread pool."""
@@ -100,7 +115,7 @@ def test_a_workers_token_look_up_reads_on_its_own_pool_without_a_begin_and_waits
     assert loop is not None and loop.pool is not ordo.engine.pool
     assert str(loop.url) == str(ordo.engine.url)
     sent: list[str] = []
-    event.listen(loop, "before_cursor_execute", lambda *args: sent.append(args[2].split()[0]))
+    listening(loop, lambda *args: sent.append(args[2].split()[0]))
     token = user_token(ordo, "root", ["admin"])
     held, done = threading.Event(), threading.Event()
 
