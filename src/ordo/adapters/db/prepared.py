@@ -50,24 +50,28 @@ def connection(session: Session) -> Connection:
 
 def loaded(session: Session, kind: type[T], values: Mapping[str, Any]) -> T:
     """A row just inserted with a prepared statement (``values``: every column, its key included),
-    joining the session as it would after reading the row back: no flush writes it again. Made as
-    the ORM makes a row it reads, without the constructor's event for each attribute set."""
-    row = inspect(kind).class_manager.new_instance()
-    row.__dict__.update(values)
+    joining the session as it would after reading the row back: no flush writes it again."""
+    row = _made(kind, values)
     make_transient_to_detached(row)
     session.add(row)
-    return row  # type: ignore[no-any-return]
+    return row
 
 
 def pending(session: Session, kind: type[T], values: Mapping[str, Any]) -> T:
-    """A new row added to the session as ``session.add(kind(**values))`` would add it, made as the
-    ORM makes a row it reads: without the constructor's event for each attribute set, which costs a
-    write-once row (an event, a clock, a notice; made by the dozen per command) more than the rest
-    of its making. Written by the commit (``insert_pending``) or by an earlier flush, as any
-    pending row; an attribute not given reads as None, as after the constructor."""
+    """A new row added to the session as ``session.add(kind(**values))`` would add it, for
+    write-once rows (events, clocks, notices) made by the dozen per command. Written by the commit
+    (``insert_pending``) or by an earlier flush, as any pending row; an attribute not given reads
+    as None, as after the constructor."""
+    row = _made(kind, values)
+    session.add(row)
+    return row
+
+
+def _made(kind: type[T], values: Mapping[str, Any]) -> T:
+    """A row of ``kind`` holding ``values``, made as the ORM makes a row it reads: without the
+    constructor's event for each attribute set, which costs more than the rest of its making."""
     row = inspect(kind).class_manager.new_instance()
     row.__dict__.update(values)
-    session.add(row)
     return row  # type: ignore[no-any-return]
 
 
