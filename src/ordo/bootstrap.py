@@ -144,7 +144,8 @@ class Ordo:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.resolved_database_url(), echo=self.settings.sql_echo)
+        return make_engine(self.settings.resolved_database_url(), echo=self.settings.sql_echo,
+                           checkpoint_every=self.settings.sqlite_checkpoint_every_s)
 
     @cached_property
     def _sessions(self) -> sessionmaker[Session]:

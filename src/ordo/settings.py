@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # How many times in all a command is run when the database breaks its transaction off to resolve
     # a deadlock or a serialization conflict (PostgreSQL SQLSTATE 40P01 / 40001; ``Ordo.run``).
     transaction_attempts: int = Field(default=3, ge=1)
+    # SQLite files: seconds between the WAL checkpoints a thread of each process makes after commits
+    # (adapters.db.engine._Checkpointer), so that no commit copies the WAL back itself while other
+    # writers wait; 0 leaves the checkpoints to SQLite, inside the commits.
+    sqlite_checkpoint_every_s: float = Field(default=0.25, ge=0)
 
     def resolved_database_url(self) -> str:
         if self.database_url:
