@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, func, insert, inspect, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, event, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
 from ordo.adapters.db import engine as engines
@@ -155,6 +155,22 @@ def test_insert_rows_answers_every_row_across_its_batches(ordo):
     assert ids == stored
     assert len(set(ids.values())) == 20
     assert weights == {f"R-{i:02d}": i for i in range(20)}
+
+
+def test_insert_rows_quotes_names_that_are_reserved_words(database):
+    table = Table("select", MetaData(), Column("id", Integer, primary_key=True), Column("order", Integer),
+                  Column("Group", String(10)))
+    table.create(database.engine)
+    try:
+        with database.engine.begin() as connection:
+            answered = prepared.insert_rows(connection, table, [{"order": 1, "Group": "a"}, {"order": 2, "Group": "b"}],
+                                            returning=("Group", "order"))
+        with database.engine.connect() as connection:
+            stored = connection.execute(select(table.c.order, table.c.Group).order_by(table.c.order)).all()
+    finally:
+        table.drop(database.engine)
+    assert sorted(answered) == [("a", 1), ("b", 2)]
+    assert stored == [(1, "a"), (2, "b")]
 
 
 def _row(code: str, *, category: str = "tea", price: str = "1.00", traits: list[str] | None = None) -> dict[str, Any]:

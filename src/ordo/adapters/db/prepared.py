@@ -28,6 +28,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Column, Connection, Executable, Table, TextClause, bindparam, inspect, text, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.exc import MultipleResultsFound, NoResultFound
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.base import NO_VALUE
@@ -253,13 +254,19 @@ _ROWS_PER_INSERT = 16
 @lru_cache(maxsize=256)
 def _rows_insert(table: Table, keys: tuple[str, ...], count: int, returning: tuple[str, ...]) -> TextClause:
     """The multi-row INSERT as text with typed parameters: SQLAlchemy does not cache the compiled
-    form of an ``insert().values([...])`` of many rows, but does cache a text statement. Table and
-    column names are Ordo's own, none needs quoting."""
+    form of an ``insert().values([...])`` of many rows, but does cache a text statement. Names are
+    quoted where a reserved word or a character needs it (the standard's double quotes, which SQLite
+    and PostgreSQL share)."""
     binds = [bindparam(f"{key}_{i}", type_=table.c[key].type) for i in range(count) for key in keys]
     rows = ", ".join("(" + ", ".join(f":{key}_{i}" for key in keys) + ")" for i in range(count))
-    columns = ", ".join(table.c[key].name for key in keys)
-    answer = f" RETURNING {', '.join(table.c[key].name for key in returning)}" if returning else ""
-    return text(f"INSERT INTO {table.name} ({columns}) VALUES {rows}{answer}").bindparams(*binds)
+    columns = ", ".join(_QUOTED.quote(table.c[key].name) for key in keys)
+    answer = f" RETURNING {', '.join(_QUOTED.quote(table.c[key].name) for key in returning)}" if returning else ""
+    return text(f"INSERT INTO {_QUOTED.format_table(table)} ({columns}) VALUES {rows}{answer}").bindparams(*binds)
+
+
+# The SQL standard's quoting rules (reserved words, upper case, other characters): both databases
+# Ordo runs on read them alike.
+_QUOTED = DefaultDialect().identifier_preparer
 
 
 # --- execution ------------------------------------------------------------------------------------
