@@ -89,7 +89,8 @@ class Carriers:
         self.used = False
 
     def watched(self) -> Carriers:
-        """The same adapters, for one unit of work: ``used`` tells whether it took any."""
+        """The same adapters, for one unit of work: ``used`` tells whether it took any. Every unit
+        of work gets one (the process's own is never handed out, so its ``used`` stays False)."""
         view = Carriers({})
         view._adapters = self._adapters
         return view
@@ -228,7 +229,7 @@ class Ordo:
     def reading(self) -> Iterator[UnitOfWork]:
         """A read-only unit of work (on SQLite it does not take the write lock)."""
         with self._read_sessions() as session, session.begin():
-            yield UnitOfWork(session=session, policy=self.policy, clock=self.clock, carriers=self.carriers)
+            yield UnitOfWork(session=session, policy=self.policy, clock=self.clock, carriers=self.carriers.watched())
             session.rollback()
 
     def dispose(self) -> None:
