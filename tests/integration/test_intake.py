@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from typer.testing import CliRunner
 
 from ordo.auth.model import Actor
@@ -21,7 +21,9 @@ from ordo.entrypoints.cli import common
 from ordo.entrypoints.cli.main import app as cli
 from ordo.fulfillment.tables import Shipment
 from ordo.inventory.tables import Reservation, Stock, StockMovement, Warehouse
-from ordo.order.handlers import intake, submit_order
+from ordo.kernel.errors import ValidationFailed
+from ordo.order import handlers
+from ordo.order.handlers import intake, submit_order, validated_ahead
 from ordo.order.model import OrderSubmission
 from ordo.order.tables import Order
 from ordo.policy import IntakePolicy, Policy
@@ -572,3 +574,51 @@ def test_the_answers_of_creation_and_actions_are_what_a_read_finds_afterwards(cl
         assert changed.status_code == 200, changed.text
         assert changed.json() == read()
     assert created.json()["status"] == "allocated"
+
+
+# --- validated before the transaction ----------------------------------------------------------
+
+
+def test_an_intake_is_validated_before_its_transaction_once_the_process_has_the_copies(seeded, monkeypatch):
+    submit(seeded, tea(1, external_id="WARM"))  # the process now has copies of the shop and the SKU
+    in_use: list[int] = []
+    validate = handlers.validate_submission
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        in_use.append(seeded.engine.pool.checkedout())
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(handlers, "validate_submission", spy)
+    number, created = submit(seeded, tea(2, external_id="AHEAD"))
+    assert created and status_of(seeded, number) == "allocated"
+    assert in_use == [0]  # once, with no connection taken: before the transaction, not again inside it
+
+
+def test_a_cold_process_validates_inside_the_transaction(seeded):
+    cold = Ordo(Settings(database_url=seeded.settings.database_url), engine=seeded.engine)
+    assert validated_ahead(cold, OrderSubmission.model_validate(tea(1, external_id="COLD"))) is None
+    assert submit(cold, tea(1, external_id="COLD"))[1]
+    assert validated_ahead(cold, OrderSubmission.model_validate(tea(1, external_id="WARM"))) is not None
+
+
+def test_a_submission_validated_ahead_is_validated_again_once_the_reference_rows_moved_on(seeded):
+    submit(seeded, tea(1, external_id="WARM"))
+    submission = OrderSubmission.model_validate(tea(1, external_id="LATE"))
+    ahead = validated_ahead(seeded, submission)
+    assert ahead is not None and [line.sku_code for line in ahead.draft.lines] == ["TEA-001"]
+    with seeded.transaction() as uow:  # another writer takes the SKU off sale meanwhile
+        uow.session.execute(update(Sku).where(Sku.code == "TEA-001").values(active=False))
+    with pytest.raises(ValidationFailed) as refused:
+        seeded.run(lambda uow: submit_order(uow, submission=submission, actor=Actor.system(), ahead=ahead))
+    assert [(p.path, p.key) for p in refused.value.problems] == [("lines[0].sku", "sku_unknown")]
+    with seeded.reading() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Order).where(Order.external_id == "LATE")) == 0
+
+
+def test_a_submission_that_does_not_pass_ahead_is_refused_by_the_transaction_with_its_reasons(seeded):
+    submit(seeded, tea(1, external_id="WARM"))
+    bad = OrderSubmission.model_validate(tea(1, external_id="BAD", currency="XXX"))
+    assert validated_ahead(seeded, bad) is None
+    with pytest.raises(ValidationFailed) as refused:
+        seeded.run(lambda uow: submit_order(uow, submission=bad, actor=Actor.system()))
+    assert [(p.path, p.key) for p in refused.value.problems] == [("currency", "one_of")]

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Insert, Update, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, UnboundExecutionError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -94,25 +95,64 @@ _KNOWN = select(
 )
 
 
-def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor) -> tuple[Order, bool]:
+@dataclass(frozen=True)
+class Validated:
+    """A submission validated on the shop and SKUs of one reference generation (``validated_ahead``)."""
+
+    generation: tuple[int, float]
+    draft: OrderDraft
+    fingerprint: dict[str, Any]
+    digest: str
+
+
+def validated_ahead(ordo: Ordo, submission: OrderSubmission) -> Validated | None:
+    """The submission validated before its transaction, on the process's copies of its shop and
+    SKUs as of the newest reference generation the process has read: the part of an intake that
+    needs no database, done outside the transaction (on SQLite, outside the one writer's lock).
+    ``submit_order`` uses it if its transaction reads the same generation. None if a copy is
+    missing or the submission does not pass: the transaction then validates it on what it reads,
+    and says why it does not pass."""
+    offline = reference.offline(ordo.reference)
+    if offline is None:
+        return None
+    session, generation = offline
+    try:
+        shops, skus = _views(session, submission)
+        draft = validate_submission(submission, shops=shops, skus=skus, policy=ordo.policy.intake)
+    except (ValidationFailed, UnboundExecutionError):
+        return None
+    fingerprint = draft.fingerprint()
+    return Validated(generation, draft, fingerprint, _digest(fingerprint))
+
+
+def submit_order(uow: UnitOfWork, *, submission: OrderSubmission, actor: Actor,
+                 ahead: Validated | None = None) -> tuple[Order, bool]:
     """Accept an order from a channel. Returns (order, created); the same payload again returns the
-    existing order, a different payload under the same (shop, external id) is a conflict."""
+    existing order, a different payload under the same (shop, external id) is a conflict.
+    ``ahead``: the submission as ``validated_ahead`` found it, used if the reference generation is
+    still the one it was validated on."""
     actor.require(Permission.ORDER_CREATE)
     session = uow.session
     known = None
+    generation = None
     if submission.shop and submission.external_id is not None:
         row = prepared.execute(prepared.connection(session), _KNOWN, {
             "shop": submission.shop, "external_id": str(submission.external_id)}).one()
         reference.seen(session, row.generation_number, row.generation_token)
         known = row.known
-    shops, skus = _views(session, submission)
-    draft = validate_submission(submission, shops=shops, skus=skus, policy=uow.policy.intake)
+        if row.generation_number is not None and row.generation_token is not None:
+            generation = (int(row.generation_number), float(row.generation_token))
+    if ahead is not None and ahead.generation == generation:
+        draft, fingerprint, digest = ahead.draft, ahead.fingerprint, ahead.digest
+    else:
+        shops, skus = _views(session, submission)
+        draft = validate_submission(submission, shops=shops, skus=skus, policy=uow.policy.intake)
+        fingerprint = draft.fingerprint()
+        digest = _digest(fingerprint)
     if not actor.sees_shop(draft.shop_code):
         raise Forbidden(
             "forbidden", roles=", ".join(sorted(actor.roles)), action=f"create orders for {draft.shop_code}"
         )
-    fingerprint = draft.fingerprint()
-    digest = _digest(fingerprint)
     if known is not None:  # the draft's shop is the one the submission names, its external id the same
         existing = session.get_one(Order, known)
         if existing.payload_hash == digest:
@@ -145,9 +185,12 @@ def intake_with(ordo: Ordo, *, submission: OrderSubmission, actor: Actor,
     """``submit_order`` in its own transaction, with ``answer(uow, order)`` read in it after the
     order's writes (what the commit keeps); and whether the order is new. If a concurrent twin
     inserted the same (shop, external id) first, the unique key fails this transaction; the retry
-    then finds the twin and answers as for a repeated submission."""
+    then finds the twin and answers as for a repeated submission. The submission is validated
+    before the transaction where the process has the reference copies it needs (``validated_ahead``)."""
+    ahead = validated_ahead(ordo, submission)
+
     def command(uow: UnitOfWork) -> tuple[T, bool]:
-        order, created = submit_order(uow, submission=submission, actor=actor)
+        order, created = submit_order(uow, submission=submission, actor=actor, ahead=ahead)
         return answer(uow, order), created
 
     return ordo.run(command, also=IntegrityError)

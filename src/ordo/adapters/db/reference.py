@@ -60,6 +60,12 @@ class ReferenceCache:
                 return False, None
             return (True, self._copies[key]) if key in self._copies else (False, None)
 
+    @property
+    def generation(self) -> tuple[int, float] | None:
+        """The generation the copies are of (the newest this process has read), if any."""
+        with self._lock:
+            return self._generation
+
     def put(self, generation: tuple[int, float], key: Hashable, value: Any) -> None:
         with self._lock:
             if generation != self._generation or len(self._copies) >= self.limit:
@@ -97,6 +103,17 @@ GENERATION_NUMBER = (select(ReferenceGeneration.number).where(ReferenceGeneratio
                      .scalar_subquery().label("generation_number"))
 GENERATION_TOKEN = (select(ReferenceGeneration.token).where(ReferenceGeneration.id == 1)
                     .scalar_subquery().label("generation_token"))
+
+
+def offline(cache: ReferenceCache) -> tuple[Session, tuple[int, float]] | None:
+    """A session with no database behind it whose look-ups answer from ``cache`` as of its newest
+    generation, and that generation; None before the process has made any copy. A look-up whose
+    copy is missing raises ``UnboundExecutionError``. For work done before a command's transaction
+    on copies that are probably current, checked against the generation the transaction reads."""
+    generation = cache.generation
+    if generation is None:
+        return None
+    return Session(info={_CACHE: cache, _SEEN: generation}), generation
 
 
 def seen(session: Session, number: int | None, token: float | None) -> None:
