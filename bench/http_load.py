@@ -46,7 +46,7 @@ import httptools
 import httpx2 as httpx
 import typer
 import uvloop
-from intake import payload, scratch_database, seed
+from intake import payload, scratch_database, seed, speed_loop_ms
 
 from ordo.auth.handlers import add_user, create_token
 from ordo.auth.model import Role
@@ -293,6 +293,7 @@ def main(rate: float = 200, seconds: float = 30, workers: int = 2, database_url:
          warmup: int = typer.Option(200, min=0, help="Creations sent first from 8 clients, not counted")) -> None:
     if client not in ("lean", "httpx"):
         raise typer.BadParameter("lean or httpx", param_hint="--client")
+    speed_before = speed_loop_ms()
     with scratch_database(database_url) as url:
         seed(url, stock=1_000_000)
         token = _token(url)
@@ -317,7 +318,7 @@ def main(rate: float = 200, seconds: float = 30, workers: int = 2, database_url:
         "status_changes": len(changed), "status_p50_ms": _pct(changed, 0.50),
         "status_p95_ms": _pct(changed, 0.95), "status_p99_ms": _pct(changed, 0.99),
         "errors": result["errors"], "python": platform.python_version(), "machine": platform.machine(),
-        "cpus": os.cpu_count(),
+        "cpus": os.cpu_count(), "speed_loop_ms": [speed_before, speed_loop_ms()],  # before and after the run
     }))
 
 

@@ -276,10 +276,24 @@ def bench_raw(url: str, orders: int, procs: int) -> Result:
     return Result(orders=per * procs, elapsed=elapsed, latencies=[lat for lats, _ in results for lat in lats])
 
 
+SPEED_LOOP = 3_000_000
+
+
+def speed_loop_ms() -> float:
+    """How long this machine takes now for a fixed pure-Python loop (3 M additions), in ms. Printed
+    with the results: this VM's speed drifts by ±40–65 % within minutes and by 3× between days, so
+    figures are comparable only when their loops took about as long."""
+    started, total = time.perf_counter(), 0
+    for i in range(SPEED_LOOP):
+        total += i
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
 def _header(url: str, procs: int) -> dict[str, Any]:
     return {
         "database": make_url(url).get_backend_name(), "procs": procs, "python": platform.python_version(),
         "machine": f"{platform.machine()} {os.cpu_count()} cpus", "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "speed_loop_ms": speed_loop_ms(),
     }
 
 

@@ -113,6 +113,7 @@ def test_http_load_in_its_reduced_form_prints_one_json_line_without_errors():
     assert (result["benchmark"], result["client"], result["answer"], result["mode"], result["errors"]) == (
         "http_load", "lean", "minimal", "closed, 1 clients", {})
     assert result["warmup"] == 10
+    assert len(result["speed_loop_ms"]) == 2 and min(result["speed_loop_ms"]) > 0  # before and after
     assert result["created"] == result["sent"] > 0 and result["status_changes"] > 0  # the warm-up's not counted
     assert 0 < result["create_p50_ms"] <= result["create_p95_ms"]
     assert 0 < result["status_p50_ms"] <= result["status_p95_ms"]
