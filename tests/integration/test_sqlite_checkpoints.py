@@ -66,6 +66,22 @@ def test_the_checkpointer_copies_the_wal_back_after_the_commits(tmp_path: Path) 
         engine.dispose()
 
 
+def test_an_engine_used_again_after_its_disposal_gets_a_checkpointer_again(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    engine = make_engine(f"sqlite:///{db}", checkpoint_every=0.05)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE blobs (b BLOB)"))
+        engine.dispose()
+        assert _checkpointers(db) == []
+        _write_6_mb(engine)  # the pool connects again, and the commit starts a thread again
+        assert len(_checkpointers(db)) == 1
+        assert _grown(db, 6_000_000, within=10)
+    finally:
+        engine.dispose()
+    assert _checkpointers(db) == []
+
+
 def test_without_a_checkpointer_the_commit_checkpoints(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     engine = make_engine(f"sqlite:///{db}", checkpoint_every=0)

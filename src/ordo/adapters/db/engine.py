@@ -262,44 +262,45 @@ CHECKPOINT_BACKSTOP_PAGES = 20_000
 
 
 class _Checkpointer:
-    """One thread per engine, started at its first commit (and again in a forked child), that
-    checkpoints the WAL ``every`` seconds after commits (``PRAGMA wal_checkpoint(PASSIVE)``: it waits
-    for no reader or writer and copies what it can; SQLite then starts the WAL over at a later
-    write). Runs on a connection of its own, outside the pool, that only opens an existing database.
-    The copy runs in SQLite, with the GIL released, beside the process's other work. Several
-    processes' checkpointers take turns: a checkpoint under way makes another's a no-op."""
+    """One thread per engine and process, started at the engine's first commit (again in a forked
+    child, and after the engine was disposed and used again), that checkpoints the WAL ``every``
+    seconds after commits (``PRAGMA wal_checkpoint(PASSIVE)``: it waits for no reader or writer and
+    copies what it can; SQLite then starts the WAL over at a later write). Runs on a connection of
+    its own, outside the pool, that only opens an existing database. The copy runs in SQLite, with
+    the GIL released, beside the process's other work. Several processes' checkpointers take turns:
+    a checkpoint under way makes another's a no-op."""
 
     def __init__(self, path: str, every: float) -> None:
         self._path, self._every = path, every
-        self._due = threading.Event()
-        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._pid = 0  # the process the thread runs in; 0: none runs
         self._thread: threading.Thread | None = None
-        self._pid = 0
-        self._start_lock = threading.Lock()
+        self._due = self._stopped = threading.Event()
 
     def committed(self) -> None:
-        if self._pid != os.getpid() and not self._stopped.is_set():
+        if self._pid != os.getpid():
             self._start()
         self._due.set()
 
     def _start(self) -> None:
-        with self._start_lock:
+        with self._lock:
             if self._pid == os.getpid():
                 return
-            self._due = threading.Event()  # a forked child's own, not the parent's thread's
-            self._thread = threading.Thread(target=self._run, name=f"ordo-sqlite-checkpointer {self._path}",
-                                            daemon=True)
+            # Events of the new thread's own: not a forked parent's, nor those of one told to stop.
+            self._due, self._stopped = threading.Event(), threading.Event()
+            self._thread = threading.Thread(target=self._run, args=(self._due, self._stopped),
+                                            name=f"ordo-sqlite-checkpointer {self._path}", daemon=True)
             self._thread.start()
             self._pid = os.getpid()
 
-    def _run(self) -> None:
+    def _run(self, due: threading.Event, stopped: threading.Event) -> None:
         connection: sqlite3.Connection | None = None
         try:
-            while not self._stopped.is_set():
-                self._due.wait()
-                if self._stopped.wait(self._every):
+            while not stopped.is_set():
+                due.wait()
+                if stopped.wait(self._every):
                     break
-                self._due.clear()
+                due.clear()
                 try:
                     if connection is None:
                         existing = f"{Path(self._path).resolve().as_uri()}?mode=rw"  # never creates one
@@ -312,9 +313,13 @@ class _Checkpointer:
                 connection.close()
 
     def stop(self) -> None:
-        """End the thread (the engine is disposed); its last checkpoint, if running, completes."""
-        self._stopped.set()
-        self._due.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread() and self._pid == os.getpid():
+        """End this process's thread (the engine is disposed); a checkpoint under way completes. The
+        engine's next commit, if it is used again, starts another."""
+        with self._lock:
+            if self._pid != os.getpid():
+                return
+            thread, self._pid = self._thread, 0
+            self._stopped.set()
+            self._due.set()
+        if thread is not None and thread is not threading.current_thread():
             thread.join(5)
