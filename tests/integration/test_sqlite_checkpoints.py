@@ -5,6 +5,9 @@ thread ends with the engine; with the setting at 0 the commits checkpoint as SQL
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -19,12 +22,12 @@ from ordo.settings import Settings
 MB = 1 << 20
 
 
-def _write_6_mb(engine) -> None:  # type: ignore[no-untyped-def]
+def _write_6_mb(engine, rows: int = 60) -> None:  # type: ignore[no-untyped-def]
     """One commit of about 1,500 pages (6 MB): past SQLite's own checkpoint mark, under the backstop."""
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE IF NOT EXISTS blobs (b BLOB)"))
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO blobs VALUES (:b)"), [{"b": bytes(100_000)} for _ in range(60)])
+        conn.execute(text("INSERT INTO blobs VALUES (:b)"), [{"b": bytes(100_000)} for _ in range(rows)])
 
 
 def _checkpointers(path: Path) -> list[threading.Thread]:
@@ -80,6 +83,39 @@ def test_an_engine_used_again_after_its_disposal_gets_a_checkpointer_again(tmp_p
     finally:
         engine.dispose()
     assert _checkpointers(db) == []
+
+
+def test_a_commit_past_the_backstop_checkpoints_itself_and_the_wal_stays_bounded(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    engine = make_engine(f"sqlite:///{db}", checkpoint_every=30.0)  # the thread waits long: the commit alone
+    try:
+        _write_6_mb(engine, rows=CHECKPOINT_BACKSTOP_PAGES * 4096 // 100_000 + 10)  # ~17 MB
+        assert db.stat().st_size >= CHECKPOINT_BACKSTOP_PAGES * 4096  # copied inside the commit
+    finally:
+        engine.dispose()
+
+
+def test_a_process_that_exits_without_disposing_leaves_no_wal_behind(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    script = textwrap.dedent(f"""
+        import time
+        from sqlalchemy import text
+        from ordo.adapters.db.engine import make_engine
+        engine = make_engine("sqlite:///{db}", checkpoint_every=0.05)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        time.sleep(0.5)  # the thread has checkpointed, on a connection it holds open
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert not (tmp_path / "c.db-wal").exists()  # the thread ended at exit, the last connection removed it
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT x FROM t")).scalar_one() == 1
+    finally:
+        engine.dispose()
 
 
 def test_without_a_checkpointer_the_commit_checkpoints(tmp_path: Path) -> None:

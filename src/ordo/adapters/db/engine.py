@@ -3,6 +3,7 @@ PostgreSQL. Nothing here connects until asked to."""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sqlite3
@@ -10,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, WeakSet
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -256,9 +257,11 @@ def _writers_lock(connection: Any, path: str) -> _WritersLock:
 # past ``wal_autocheckpoint`` pages — 1,000 by default, every fifty-odd intakes: that commit takes
 # 5–35 ms instead of 0.4 (the copy and two fsyncs), and the writers queued behind the lock wait
 # with it, which is where an intake's p95 under load came from. With a checkpointer the commits leave
-# the WAL to a thread of the process, which checkpoints a moment after them; the commit's own
-# checkpoint is kept, at many more pages, as a backstop should that thread fall behind.
-CHECKPOINT_BACKSTOP_PAGES = 20_000
+# the copying to a thread of the process, which checkpoints a moment after them while writers go
+# on. Such a checkpoint cannot let SQLite start the WAL over while writes keep coming (that needs a
+# moment when every frame is copied and no writer is in), so the commit's own checkpoint stays, at
+# more pages: it then finds most frames copied already, and it keeps the WAL within about 16 MB.
+CHECKPOINT_BACKSTOP_PAGES = 4_000
 
 
 class _Checkpointer:
@@ -292,6 +295,7 @@ class _Checkpointer:
                                             name=f"ordo-sqlite-checkpointer {self._path}", daemon=True)
             self._thread.start()
             self._pid = os.getpid()
+            _CHECKPOINTERS.add(self)
 
     def _run(self, due: threading.Event, stopped: threading.Event) -> None:
         connection: sqlite3.Connection | None = None
@@ -323,3 +327,14 @@ class _Checkpointer:
             self._due.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(5)
+
+
+_CHECKPOINTERS: WeakSet[_Checkpointer] = WeakSet()
+
+
+@atexit.register
+def _stop_checkpointers() -> None:
+    """At exit, end the threads (their connections closed), so that the last connection to close
+    can checkpoint and remove the WAL as SQLite does without them."""
+    for checkpointer in list(_CHECKPOINTERS):
+        checkpointer.stop()
